@@ -1,0 +1,89 @@
+# magpie - plain Makefile. `make`, `make check`, `make asan`, `make install`.
+.POSIX:
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/magpie
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WERROR ?=
+PKG_CONFIG ?= pkg-config
+PKGS = libetpan libcurl inih sqlite3 libical gnutls json-c zlib
+
+override CFLAGS += -std=c11 -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 \
+	-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wno-unused-parameter $(WERROR) -Iinclude \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+# libetpan's .pc adds Debian's no-pie link specs; keep only the -l/-L flags.
+LIBS = $(filter -l% -L% -pthread,$(shell $(PKG_CONFIG) --libs $(PKGS)))
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
+
+B ?= build
+SRC = $(filter-out src/main.c,$(wildcard src/*.c))
+OBJ = $(SRC:src/%.c=$(B)/obj/%.o)
+TESTS = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/check_*.c))
+HDR = $(wildcard include/*.h)
+
+all: magpie
+
+magpie: $(B)/magpie
+	cp $(B)/magpie magpie
+
+$(B)/magpie: $(B)/obj/main.o $(B)/libmagpie.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(B)/obj/main.o $(B)/libmagpie.a $(LIBS)
+
+$(B)/libmagpie.a: $(OBJ)
+	rm -f $@
+	ar rcs $@ $(OBJ)
+
+$(B)/obj/%.o: src/%.c $(HDR)
+	@mkdir -p $(B)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libmagpie.a
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Itests -o $@ $< $(B)/libmagpie.a $(LIBS) $(CHECK_LIBS)
+
+tests: $(TESTS) $(B)/magpie
+
+# Unit tests (one Check suite per module) then integration tests.
+check: tests
+	MAGPIE_BIN=$(CURDIR)/$(B)/magpie sh tests/run-tests $(TESTS)
+
+asan:
+	$(MAKE) B=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" check
+
+deps:
+	sh scripts/deps
+
+install: magpie
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
+	cp magpie $(DESTDIR)$(BINDIR)/magpie
+	chmod 755 $(DESTDIR)$(BINDIR)/magpie
+	cp man/magpie.1 $(DESTDIR)$(MANDIR)/man1/magpie.1
+	cp man/magpie.ini.5 $(DESTDIR)$(MANDIR)/man5/magpie.ini.5
+	cp -R etc/. $(DESTDIR)$(DATADIR)/
+	cp -R cron $(DESTDIR)$(DATADIR)/cron
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/magpie ]; then \
+		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/magpie"; \
+	else \
+		mkdir -p $(DESTDIR)$(SYSCONFDIR)/magpie && \
+		cp -R etc/templates $(DESTDIR)$(SYSCONFDIR)/magpie/templates && \
+		cp etc/example.ini $(DESTDIR)$(SYSCONFDIR)/magpie/magpie.ini.example; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/magpie $(DESTDIR)$(MANDIR)/man1/magpie.1 \
+		$(DESTDIR)$(MANDIR)/man5/magpie.ini.5
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -rf build build-asan magpie
+
+.PHONY: all magpie tests check asan deps install uninstall clean

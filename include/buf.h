@@ -1,0 +1,46 @@
+/*
+ * buf.h - growable byte buffer (always NUL terminated after data[len]).
+ * The buffer owns data until mp_buf_detach() hands it to the caller.
+ * Allocation failure aborts: magpie has no useful way to go on without
+ * memory, and checking every append hides the logic.
+ */
+#ifndef MP_BUF_H
+#define MP_BUF_H
+
+#include <stddef.h>
+
+struct mp_buf {
+	char *data;        /* owned; NULL while empty and never grown */
+	size_t len;
+	size_t cap;
+};
+
+#define MP_BUF_INIT { NULL, 0, 0 }
+
+void mp_buf_add(struct mp_buf *b, const void *p, size_t n);
+void mp_buf_adds(struct mp_buf *b, const char *s);
+void mp_buf_addc(struct mp_buf *b, char c);
+void mp_buf_printf(struct mp_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void mp_buf_reset(struct mp_buf *b);          /* len = 0, keeps memory */
+/* Returns the string (never NULL, "" when empty); the caller frees it. */
+char *mp_buf_detach(struct mp_buf *b);
+/* data as a string, "" when empty; valid until the next change. */
+const char *mp_buf_str(const struct mp_buf *b);
+void mp_buf_free(struct mp_buf *b);
+
+/* Small helpers every module needs. All abort on allocation failure. */
+void *mp_xmalloc(size_t n);
+void *mp_xcalloc(size_t n, size_t size);
+void *mp_xrealloc(void *p, size_t n);
+char *mp_xstrdup(const char *s);                 /* NULL -> NULL */
+char *mp_xstrndup(const char *s, size_t n);
+
+/* Read a whole file (at most max bytes, else -1 with errno = EFBIG).
+ * *out is NUL terminated and owned by the caller. */
+int mp_read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Append s as a JSON string literal (with quotes); NULL appends null. */
+void mp_buf_json_str(struct mp_buf *b, const char *s);
+
+#endif

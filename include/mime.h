@@ -1,0 +1,56 @@
+/*
+ * mime.h - one RFC 5322/MIME message turned into magpie's message model.
+ *
+ * Parsing uses libetpan (mailimf, mailmime, charconv); nothing of it shows
+ * here. Every string in struct mp_msg is owned by it, UTF-8, and valid
+ * until mp_msg_free().
+ */
+#ifndef MP_MIME_H
+#define MP_MIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mp_err;
+
+struct mp_addr {
+	char *name;             /* decoded display name, "" when none */
+	char *addr;             /* "user@example.org", "" when none */
+};
+
+struct mp_msg {
+	char *message_id;       /* without <>; synthesised from a hash of the
+	                           header block when missing */
+	char *in_reply_to;      /* without <>, or NULL */
+	char **refs;            /* References, oldest first, without <> */
+	size_t nrefs;
+	struct mp_addr from;
+	char *subject;          /* decoded, "" when none */
+	char *subject_norm;     /* without Re:/Fwd:/AW:/SV:/[tags], folded spaces */
+	int64_t date;           /* instant; fallback when Date is missing/bad */
+	long date_off;          /* the Date header's zone, seconds east of UTC */
+	int date_fallback;      /* 1 when date came from the fallback */
+	char *list_id;          /* List-Id contents inside <>, or NULL */
+	char *body;             /* text/plain body as UTF-8 */
+	char *own;              /* the author's new text */
+	char *quoted;           /* quoted text (may be "") */
+	char *sig;              /* signature and list footer (may be "") */
+	int warnings;           /* problems survived while parsing */
+};
+
+/* Parse raw bytes. fallback_date is used when Date is missing or broken
+ * (e.g. the archive's delivery time). Returns 0, or -1 when the bytes
+ * are not a message at all (then *out is NULL). */
+int mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
+    struct mp_msg **out, struct mp_err *e);
+void mp_msg_free(struct mp_msg *m);
+
+/* Subject without reply/forward prefixes and list tags; caller frees. */
+char *mp_mime_subject_norm(const char *subject);
+
+/* Split a plain-text body into own text, quoted text and signature/footer.
+ * Each output is newly allocated (caller frees). */
+void mp_mime_split_body(const char *body, char **own, char **quoted,
+    char **sig);
+
+#endif

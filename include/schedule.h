@@ -1,0 +1,58 @@
+/*
+ * schedule.h - what is due now: digests at each member's breakfast time,
+ * reminders at each offset before a deadline or event, the chair's
+ * one-off and repeating reminders.
+ *
+ * Planning is pure: it reads the config and a clock value and returns
+ * what should be sent; the ledger decides what already was.
+ */
+#ifndef MP_SCHEDULE_H
+#define MP_SCHEDULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+enum mp_plan_kind { MP_PLAN_REMINDER = 0, MP_PLAN_NOTICE };
+
+/* One email to one recipient. item and rcpt strings are borrowed from the
+ * config. */
+struct mp_plan {
+	enum mp_plan_kind kind;
+	const struct mp_item *item;
+	struct mp_rcpt rcpt;
+	int64_t offset;         /* seconds before due (0 for the chair's) */
+	int64_t fire;           /* when it became due */
+	int64_t due;            /* the deadline/event time; chair's: occurrence */
+	int first;              /* 1 for the first offset (no pending filter) */
+};
+
+/* The latest digest slot at or before now for a member: the instant of
+ * digest time on the member's local day (daily) or on the configured
+ * weekday (weekly). 0 for digest = off. */
+int64_t mp_schedule_digest_slot(const struct mp_member *m,
+    const struct mp_digest_cfg *d, int64_t now);
+
+/* Reminders due at now. For each item and recipient only the latest
+ * offset whose time has come is planned (a late run never sends stale
+ * ones), and nothing once the item's time has passed. Offsets after the
+ * first go only to pending recipients. The chair's reminders are due
+ * from their time for one day (MP_SCHEDULE_GRACE). *out is owned by
+ * the caller (free()). */
+#define MP_SCHEDULE_GRACE 86400
+int mp_schedule_reminders(const struct mp_config *c, int64_t now,
+    struct mp_plan **out, size_t *n);
+
+/* Agenda: deadlines, events and chair's reminders whose time lies in
+ * [now, now + horizon), sorted by time. Borrowed pointers; *out owned by
+ * the caller. */
+int mp_schedule_agenda(const struct mp_config *c, int64_t now,
+    int64_t horizon, const struct mp_item ***out, size_t *n);
+
+/* Reminder instants of an item (due - offset for each offset), largest
+ * offset first; returns the count written (at most max). */
+size_t mp_schedule_fire_times(const struct mp_item *it, int64_t *out,
+    size_t max);
+
+#endif

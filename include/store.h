@@ -1,0 +1,145 @@
+/*
+ * store.h - the embedded SQLite store: messages, threads, action items,
+ * source sync state, digest state and the delivery ledger.
+ *
+ * The schema is created and migrated by version number (PRAGMA
+ * user_version) when the store is opened. Writes are grouped by the
+ * caller in mp_store_begin()/mp_store_commit() batches (an fsync costs
+ * about a millisecond: never commit per message). All SQL is prepared.
+ * No SQLite type appears here.
+ */
+#ifndef MP_STORE_H
+#define MP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mp_err;
+struct mp_msg;
+struct mp_store;
+struct mp_lock;
+
+#define MP_STORE_VERSION 1
+
+/* The run lock: a file "PATH.lock" beside the store, held with flock(2)
+ * for the life of the process. Returns 0 when acquired, 1 when another
+ * process holds it (nothing to do), -1 on error. */
+int mp_lock_acquire(const char *store_path, struct mp_lock **out,
+    struct mp_err *e);
+void mp_lock_release(struct mp_lock *l);
+
+/* Open (creating the file and its directory when missing) and migrate. */
+int mp_store_open(const char *path, struct mp_store **out, struct mp_err *e);
+void mp_store_close(struct mp_store *st);
+int mp_store_version(struct mp_store *st);
+
+int mp_store_begin(struct mp_store *st, struct mp_err *e);
+int mp_store_commit(struct mp_store *st, struct mp_err *e);
+void mp_store_rollback(struct mp_store *st);
+
+/* ---- messages ---- */
+
+/* A message as stored. Strings are owned by the store's iterator and
+ * valid during the callback only. */
+struct mp_stored_msg {
+	int64_t seq;            /* ingest order, strictly increasing */
+	const char *message_id;
+	const char *in_reply_to;        /* or NULL */
+	const char *refs;               /* space separated, oldest first, or "" */
+	const char *from_name;
+	const char *from_addr;
+	const char *subject;
+	const char *subject_norm;
+	int64_t date;
+	long date_off;
+	const char *list_id;            /* or NULL */
+	const char *own;                /* author's own text */
+	const char *body;
+	const char *thread;             /* thread id, or NULL before threading */
+	const char *source;             /* list id of the config, or origin */
+	int64_t added;                  /* when it was stored */
+};
+
+typedef int (*mp_store_msg_cb)(const struct mp_stored_msg *m, void *ctx);
+
+/* Store a message unless its Message-ID is already there (*added = 0). */
+int mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
+    const char *source, int64_t now, int *added, struct mp_err *e);
+/* Messages with seq > after_seq, in seq order. A callback's -1 stops. */
+int mp_store_each_msg(struct mp_store *st, int64_t after_seq,
+    mp_store_msg_cb cb, void *ctx, struct mp_err *e);
+int mp_store_has_msg(struct mp_store *st, const char *message_id);
+int64_t mp_store_max_seq(struct mp_store *st);
+int64_t mp_store_count_msgs(struct mp_store *st);
+int mp_store_set_thread(struct mp_store *st, const char *message_id,
+    const char *thread, struct mp_err *e);
+
+/* ---- action items ---- */
+
+struct mp_stored_action {
+	int64_t seq;                    /* of the message */
+	const char *message_id;
+	const char *thread;             /* or NULL */
+	const char *kind;               /* "deadline", "request", "event" */
+	const char *assignee;           /* or NULL */
+	const char *due;                /* "", "2021-06-17", "2021-06-17T23:59:00Z" */
+	const char *text;
+	const char *subject;            /* of the message */
+	const char *from_name;
+};
+
+typedef int (*mp_store_action_cb)(const struct mp_stored_action *a,
+    void *ctx);
+
+int mp_store_add_action(struct mp_store *st, const char *message_id,
+    const char *kind, const char *assignee, const char *due,
+    const char *text, struct mp_err *e);
+int mp_store_each_action(struct mp_store *st, int64_t after_seq,
+    mp_store_action_cb cb, void *ctx, struct mp_err *e);
+
+/* ---- source sync state (IMAP) ---- */
+
+int mp_store_source_get(struct mp_store *st, const char *source,
+    uint32_t *uidvalidity, uint32_t *last_uid);   /* 0s when unknown */
+int mp_store_source_set(struct mp_store *st, const char *source,
+    uint32_t uidvalidity, uint32_t last_uid, struct mp_err *e);
+
+/* ---- digests ---- */
+
+/* Per member (by address): the last message seq covered and the slot
+ * (instant of the scheduled digest time) of the last digest. 0s when none. */
+int mp_store_digest_get(struct mp_store *st, const char *member,
+    int64_t *last_seq, int64_t *last_slot);
+int mp_store_digest_set(struct mp_store *st, const char *member,
+    int64_t last_seq, int64_t last_slot, struct mp_err *e);
+
+/* ---- the ledger: one row per email ---- */
+
+struct mp_ledger_key {
+	const char *kind;               /* "digest", "reminder", ... */
+	const char *item;               /* INI section name, "" for digests */
+	int64_t offset;                 /* seconds before due; digest: 0 */
+	const char *rcpt;               /* recipient address */
+	int64_t due;                    /* item due time; digest: its slot */
+};
+
+enum mp_ledger_state {
+	MP_LEDGER_NONE = 0,
+	MP_LEDGER_PENDING,
+	MP_LEDGER_SENT,
+	MP_LEDGER_FAILED
+};
+
+int mp_store_ledger_get(struct mp_store *st, const struct mp_ledger_key *k,
+    enum mp_ledger_state *state, int *attempts);
+/* Record as pending (attempts + 1) before submission. */
+int mp_store_ledger_pending(struct mp_store *st, const struct mp_ledger_key *k,
+    const char *message_id, int64_t now, struct mp_err *e);
+int mp_store_ledger_sent(struct mp_store *st, const struct mp_ledger_key *k,
+    const char *reply, int64_t now, struct mp_err *e);
+int mp_store_ledger_failed(struct mp_store *st, const struct mp_ledger_key *k,
+    const char *reply, int64_t now, struct mp_err *e);
+/* Number of rows in a state (for summaries and tests). */
+int64_t mp_store_ledger_count(struct mp_store *st, enum mp_ledger_state s);
+
+#endif

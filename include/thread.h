@@ -1,0 +1,37 @@
+/*
+ * thread.h - group messages into discussion threads (JWZ algorithm:
+ * References and In-Reply-To, then subject fallback).
+ *
+ * Input is borrowed for the duration of mp_thread_build(); the thread id
+ * returned is a copy of the root's Message-ID (or of the earliest
+ * message's when the root is missing).
+ */
+#ifndef MP_THREAD_H
+#define MP_THREAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mp_thread_in {
+	const char *message_id;
+	const char *in_reply_to;      /* or NULL */
+	const char *const *refs;      /* oldest first */
+	size_t nrefs;
+	const char *subject_norm;     /* or NULL */
+	int64_t date;
+};
+
+struct mp_thread {
+	char *id;                     /* owned */
+	size_t *msgs;                 /* owned: input indices, tree order */
+	size_t *depth;                /* owned: depth of each in the tree */
+	size_t n;
+	int64_t last;                 /* latest date in the thread */
+};
+
+/* Threads sorted by last activity, newest first. */
+int mp_thread_build(const struct mp_thread_in *in, size_t n,
+    struct mp_thread **out, size_t *nthreads);
+void mp_threads_free(struct mp_thread *t, size_t n);
+
+#endif

@@ -1,0 +1,782 @@
+/*
+ * cli.c - command line parsing, the commands, and their output.
+ *
+ * The only place that turns an mp_err into an exit status: the codes are
+ * sysexits.h values already (see err.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "compose.h"
+#include "config.h"
+#include "datetime.h"
+#include "err.h"
+#include "extract.h"
+#include "job.h"
+#include "log.h"
+#include "mime.h"
+#include "render.h"
+#include "schedule.h"
+#include "source.h"
+#include "store.h"
+#include "template.h"
+#include "val.h"
+
+struct cli {
+	const char *config_path;
+	int dry_run;
+	int64_t now;
+	int argc;               /* command and its arguments */
+	char **argv;
+	struct mp_config *cfg;  /* owned, loaded on demand */
+	struct mp_store *st;    /* owned */
+	struct mp_lock *lock;   /* owned */
+};
+
+static const char usage_text[] =
+"usage: magpie [-c FILE] [-n|--dry-run] [--now TIME] [-q|-v] COMMAND [ARGS]\n"
+"\n"
+"commands:\n"
+"  run                          fetch, then due reminders, then due digests\n"
+"  fetch                        sync every configured source into the store\n"
+"  import PATH...               read mbox (.gz), Maildir or message files\n"
+"  threads [--since T] [--json] list threads\n"
+"  actions [--since T] [--json] list extracted action items\n"
+"  extract [--json] FILE...     action items of message files (no store)\n"
+"  digest [--to ADDR] [--print] build the digest now\n"
+"  remind                       send the reminders that are due\n"
+"  agenda [--days N] [--tz ZONE] [--json]\n"
+"                               deadlines, events and reminders ahead\n"
+"  check                        validate configuration and templates\n"
+"  render TEMPLATE [--data FILE.json]\n"
+"                               render a Mustache template\n"
+"  preview reminder ITEM --to ADDR\n"
+"                               print a reminder email without sending\n"
+"\n"
+"Default config: $MAGPIE_CONFIG, else ./etc/magpie.ini. See magpie(1).\n";
+
+static int
+usage(const char *fmt, const char *arg)
+{
+	if (fmt != NULL) {
+		fputs("magpie: ", stderr);
+		fprintf(stderr, fmt, arg);
+		fputc('\n', stderr);
+	}
+	fputs(usage_text, stderr);
+	return MP_EX_USAGE;
+}
+
+static int
+fail(const struct mp_err *e)
+{
+	mp_warnx("%s", e->msg[0] ? e->msg : "failed");
+	return e->code ? e->code : MP_EX_SOFTWARE;
+}
+
+static int
+load_config(struct cli *c)
+{
+	struct mp_diag d = { 0 };
+	size_t i;
+
+	if (c->cfg != NULL)
+		return 0;
+	if (mp_config_load(c->config_path, &c->cfg, &d) != 0) {
+		for (i = 0; i < d.n; i++)
+			fprintf(stderr, "%s\n", d.lines[i]);
+		mp_diag_free(&d);
+		return MP_EX_CONFIG;
+	}
+	mp_diag_free(&d);
+	return 0;
+}
+
+/* Config, then the run lock (when writing), then the store. Returns -1
+ * when another run holds the lock (the caller exits 0). */
+static int
+open_store(struct cli *c, int writing, struct mp_err *e)
+{
+	int rc;
+
+	if ((rc = load_config(c)) != 0)
+		return rc;
+	if (writing) {
+		rc = mp_lock_acquire(c->cfg->store_path, &c->lock, e);
+		if (rc == 1) {
+			mp_info("another magpie run holds %s.lock; nothing to do",
+			    c->cfg->store_path);
+			return -1;
+		}
+		if (rc != 0)
+			return e->code ? e->code : MP_EX_CANTCREAT;
+	}
+	if (mp_store_open(c->cfg->store_path, &c->st, e) != 0)
+		return e->code ? e->code : MP_EX_CANTCREAT;
+	return 0;
+}
+
+/* Parse "--since T" style time arguments (default zone UTC). */
+static int
+parse_time_arg(const char *s, int64_t *t)
+{
+	struct mp_err e = { 0 };
+
+	if (mp_dt_parse(s, "UTC", t, NULL, 0, &e) != 0) {
+		mp_warnx("bad time '%s': %s", s, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- run, fetch, import, remind, digest ---- */
+
+static int
+summary(const struct mp_job *j, int rc)
+{
+	if (j->stored || j->sent || j->temp_failed || j->perm_failed ||
+	    j->broken)
+		mp_note("%ld stored, %ld duplicate, %ld other list, %ld with "
+		    "problems, %ld actions; %ld sent, %ld skipped, %ld to retry, "
+		    "%ld failed", j->stored, j->duplicates, j->filtered,
+		    j->broken, j->actions, j->sent, j->skipped, j->temp_failed,
+		    j->perm_failed);
+	if (rc == 0 && j->temp_failed > 0)
+		rc = MP_EX_TEMPFAIL;
+	return rc;
+}
+
+static int
+cmd_run(struct cli *c, int steps)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	int rc;
+
+	if ((rc = open_store(c, 1, &e)) != 0)
+		return rc < 0 ? 0 : rc == MP_EX_CONFIG ? rc : fail(&e);
+	mp_job_init(&j, c->cfg, c->st, c->now, c->dry_run);
+	if ((steps & 1) && mp_job_fetch(&j, &e) != 0)
+		rc = e.code ? e.code : MP_EX_TEMPFAIL;   /* go on */
+	if ((steps & 1) && mp_job_thread(&j, &e) != 0) {
+		mp_job_finish(&j);
+		return fail(&e);
+	}
+	if ((steps & 2) && mp_job_remind(&j, &e) != 0) {
+		mp_job_finish(&j);
+		return fail(&e);
+	}
+	if ((steps & 4) && mp_job_digests(&j, &e) != 0) {
+		mp_job_finish(&j);
+		return fail(&e);
+	}
+	mp_job_finish(&j);
+	return summary(&j, rc);
+}
+
+static int
+cmd_import(struct cli *c)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	int i, rc;
+
+	if (c->argc < 2)
+		return usage("import: no PATH given", NULL);
+	if ((rc = open_store(c, 1, &e)) != 0)
+		return rc < 0 ? 0 : rc == MP_EX_CONFIG ? rc : fail(&e);
+	mp_job_init(&j, c->cfg, c->st, c->now, c->dry_run);
+	for (i = 1; i < c->argc; i++) {
+		if (mp_job_import(&j, c->argv[i], NULL, "import", &e) != 0) {
+			rc = fail(&e);
+			break;
+		}
+	}
+	if (mp_job_thread(&j, &e) != 0 && rc == 0)
+		rc = fail(&e);
+	mp_job_finish(&j);
+	return summary(&j, rc);
+}
+
+static int
+cmd_digest(struct cli *c)
+{
+	struct mp_err e = { 0 };
+	const char *to = NULL;
+	struct mp_job j;
+	int i, print = 0, rc;
+
+	for (i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--print") == 0)
+			print = 1;
+		else if (strcmp(c->argv[i], "--to") == 0 && i + 1 < c->argc)
+			to = c->argv[++i];
+		else
+			return usage("digest: unknown argument '%s'",
+			    c->argv[i]);
+	}
+	if ((rc = open_store(c, !print, &e)) != 0)
+		return rc < 0 ? 0 : rc == MP_EX_CONFIG ? rc : fail(&e);
+	mp_job_init(&j, c->cfg, c->st, c->now, c->dry_run);
+	rc = mp_job_digest_now(&j, to, print, &e) != 0 ? fail(&e) : 0;
+	mp_job_finish(&j);
+	return print ? rc : summary(&j, rc);
+}
+
+/* ---- threads, actions ---- */
+
+struct list_opts {
+	int json;
+	int64_t since;
+};
+
+static int
+list_args(struct cli *c, struct list_opts *o)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--json") == 0)
+			o->json = 1;
+		else if (strcmp(c->argv[i], "--since") == 0 && i + 1 < c->argc) {
+			if (parse_time_arg(c->argv[++i], &o->since) != 0)
+				return MP_EX_USAGE;
+		} else
+			return usage("unknown argument '%s'", c->argv[i]);
+	}
+	return 0;
+}
+
+static int
+print_thread(const struct mp_thread_view *t, void *ctx)
+{
+	const struct list_opts *o = ctx;
+	struct mp_buf b = MP_BUF_INIT;
+	char last[32];
+	size_t i;
+
+	if (o->json) {
+		mp_dt_iso_utc(t->last, last, sizeof(last));
+		mp_buf_adds(&b, "{\"thread\":");
+		mp_buf_json_str(&b, t->id);
+		mp_buf_adds(&b, ",\"subject\":");
+		mp_buf_json_str(&b, t->subject);
+		mp_buf_adds(&b, ",\"messages\":[");
+		for (i = 0; i < t->n; i++) {
+			if (i > 0)
+				mp_buf_addc(&b, ',');
+			mp_buf_json_str(&b, t->msgids[i]);
+		}
+		mp_buf_adds(&b, "],\"participants\":[");
+		for (i = 0; i < t->nparticipants; i++) {
+			if (i > 0)
+				mp_buf_addc(&b, ',');
+			mp_buf_json_str(&b, t->participants[i]);
+		}
+		mp_buf_adds(&b, "],\"last\":");
+		mp_buf_json_str(&b, last);
+		mp_buf_adds(&b, "}\n");
+	} else {
+		mp_dt_format(t->last, "UTC", "%Y-%m-%d %H:%M", last,
+		    sizeof(last));
+		mp_buf_printf(&b, "%s  %3zu  %s\n", last, t->n, t->subject);
+		mp_buf_adds(&b, "                       ");
+		for (i = 0; i < t->nparticipants; i++)
+			mp_buf_printf(&b, "%s%s", i ? ", " : "",
+			    t->participants[i]);
+		mp_buf_addc(&b, '\n');
+	}
+	fputs(mp_buf_str(&b), stdout);
+	mp_buf_free(&b);
+	return 0;
+}
+
+static int
+cmd_threads(struct cli *c)
+{
+	struct mp_err e = { 0 };
+	struct list_opts o;
+	struct mp_job j;
+	int rc;
+
+	if ((rc = list_args(c, &o)) != 0)
+		return rc;
+	if ((rc = open_store(c, 0, &e)) != 0)
+		return rc == MP_EX_CONFIG ? rc : fail(&e);
+	mp_job_init(&j, c->cfg, c->st, c->now, 1);
+	rc = mp_job_each_thread(&j, o.since, print_thread, &o, &e) != 0 ?
+	    fail(&e) : 0;
+	mp_job_finish(&j);
+	return rc;
+}
+
+static void
+print_action(const char *file, const char *msgid, const char *kind,
+    const char *assignee, const char *due, const char *text, int json)
+{
+	struct mp_buf b = MP_BUF_INIT;
+
+	if (json) {
+		mp_buf_adds(&b, "{");
+		if (file != NULL) {
+			mp_buf_adds(&b, "\"file\":");
+			mp_buf_json_str(&b, file);
+			mp_buf_adds(&b, ",");
+		}
+		mp_buf_adds(&b, "\"message_id\":");
+		mp_buf_json_str(&b, msgid);
+		mp_buf_adds(&b, ",\"kind\":");
+		mp_buf_json_str(&b, kind);
+		mp_buf_adds(&b, ",\"assignee\":");
+		mp_buf_json_str(&b, assignee != NULL && *assignee ? assignee :
+		    NULL);
+		mp_buf_adds(&b, ",\"due\":");
+		mp_buf_json_str(&b, due != NULL && *due ? due : NULL);
+		mp_buf_adds(&b, ",\"text\":");
+		mp_buf_json_str(&b, text);
+		mp_buf_adds(&b, "}\n");
+	} else {
+		mp_buf_printf(&b, "%-8s %-20s %s%s%s\n", kind,
+		    due != NULL && *due ? due : "-", assignee != NULL &&
+		    *assignee ? assignee : "", assignee != NULL && *assignee ?
+		    ": " : "", text);
+	}
+	fputs(mp_buf_str(&b), stdout);
+	mp_buf_free(&b);
+}
+
+static int
+print_stored_action(const struct mp_stored_action *a, void *ctx)
+{
+	const struct list_opts *o = ctx;
+
+	print_action(NULL, a->message_id, a->kind, a->assignee, a->due,
+	    a->text, o->json);
+	return 0;
+}
+
+static int
+cmd_actions(struct cli *c)
+{
+	struct mp_err e = { 0 };
+	struct list_opts o;
+	int rc;
+
+	if ((rc = list_args(c, &o)) != 0)
+		return rc;
+	if (o.since != 0)
+		mp_warnx("actions: --since is not supported yet; listing all");
+	if ((rc = open_store(c, 0, &e)) != 0)
+		return rc == MP_EX_CONFIG ? rc : fail(&e);
+	return mp_store_each_action(c->st, 0, print_stored_action, &o, &e) !=
+	    0 ? fail(&e) : 0;
+}
+
+/* ---- extract ---- */
+
+struct extract_ctx {
+	const char *file;
+	int json;
+	const struct mp_config *cfg;
+	int bad;
+};
+
+static int
+extract_one(const char *raw, size_t len, int64_t delivered,
+    const char *origin, void *ctx)
+{
+	struct extract_ctx *x = ctx;
+	struct mp_extract_opts o = { 0 };
+	struct mp_msg *m = NULL;
+	struct mp_action *a;
+	struct mp_err e = { 0 };
+	const char *base;
+	size_t i, n;
+
+	if (mp_mime_parse(raw, len, delivered, &m, &e) != 0) {
+		mp_warnx("%s: not a message: %s", origin, e.msg);
+		x->bad++;
+		return 0;
+	}
+	o.config = x->cfg;
+	o.month_first = x->cfg != NULL &&
+	    x->cfg->extract.date_order == MP_DATE_MDY;
+	mp_extract(m, &o, &a, &n);
+	base = strrchr(x->file, '/');
+	base = base != NULL ? base + 1 : x->file;
+	for (i = 0; i < n; i++)
+		print_action(base, m->message_id,
+		    mp_action_kind_name(a[i].kind), a[i].assignee, a[i].due,
+		    a[i].text, x->json);
+	mp_actions_free(a, n);
+	mp_msg_free(m);
+	return 0;
+}
+
+static int
+cmd_extract(struct cli *c)
+{
+	struct extract_ctx x = { 0 };
+	struct mp_diag d = { 0 };
+	struct mp_err e = { 0 };
+	int i, rc = 0, nfiles = 0;
+
+	/* Members make assignees better; the command works without them. */
+	if (mp_config_load(c->config_path, &c->cfg, &d) != 0)
+		c->cfg = NULL;
+	mp_diag_free(&d);
+	x.cfg = c->cfg;
+	for (i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--json") == 0) {
+			x.json = 1;
+			continue;
+		}
+		nfiles++;
+		x.file = c->argv[i];
+		if (mp_source_read_file(c->argv[i], extract_one, &x, &e) != 0)
+			rc = fail(&e);
+	}
+	if (nfiles == 0)
+		return usage("extract: no FILE given", NULL);
+	return rc != 0 ? rc : x.bad ? MP_EX_DATAERR : 0;
+}
+
+/* ---- agenda ---- */
+
+static int
+cmd_agenda(struct cli *c)
+{
+	const struct mp_item **items = NULL;
+	const char *tz = NULL;
+	struct mp_buf b = MP_BUF_INIT;
+	size_t i, k, n = 0;
+	int json = 0, days = 30, rc;
+
+	for (i = 1; i < (size_t)c->argc; i++) {
+		const char *a = c->argv[i];
+
+		if (strcmp(a, "--json") == 0)
+			json = 1;
+		else if (strcmp(a, "--tz") == 0 && i + 1 < (size_t)c->argc)
+			tz = c->argv[++i];
+		else if (strcmp(a, "--days") == 0 && i + 1 < (size_t)c->argc) {
+			days = atoi(c->argv[++i]);
+			if (days <= 0 || days > 3660)
+				return usage("agenda: bad --days '%s'",
+				    c->argv[i]);
+		} else
+			return usage("agenda: unknown argument '%s'", a);
+	}
+	if (tz == NULL)
+		tz = getenv("TZ") != NULL && mp_tz_valid(getenv("TZ")) ?
+		    getenv("TZ") : "UTC";
+	if (!mp_tz_valid(tz))
+		return usage("agenda: unknown time zone '%s'", tz);
+	if ((rc = load_config(c)) != 0)
+		return rc;
+	mp_schedule_agenda(c->cfg, c->now, (int64_t)days * 86400, &items, &n);
+	if (!json) {
+		char from[64];
+
+		mp_dt_format(c->now, tz, "%a %d %b %Y %H:%M %Z", from,
+		    sizeof(from));
+		mp_buf_printf(&b, "Agenda from %s, next %d days (%s)\n", from,
+		    days, tz);
+		if (n == 0)
+			mp_buf_adds(&b, "\nNothing scheduled.\n");
+	}
+	for (i = 0; i < n; i++) {
+		const struct mp_item *it = items[i];
+		const char *kind = it->kind == MP_ITEM_DEADLINE ? "deadline" :
+		    it->kind == MP_ITEM_EVENT ? "event" : "reminder";
+		int64_t fire[MP_MAX_REMIND];
+		size_t nf = mp_schedule_fire_times(it, fire, MP_MAX_REMIND);
+		char when[64], utc[32], left[64], end[32];
+
+		mp_dt_span(it->due - c->now, left, sizeof(left));
+		if (json) {
+			mp_dt_iso_utc(it->due, utc, sizeof(utc));
+			mp_dt_format(it->due, tz, "%Y-%m-%dT%H:%M:%S%z", when,
+			    sizeof(when));
+			mp_buf_adds(&b, "{\"item\":");
+			mp_buf_json_str(&b, it->id);
+			mp_buf_printf(&b, ",\"kind\":\"%s\",\"title\":", kind);
+			mp_buf_json_str(&b, it->title);
+			mp_buf_printf(&b, ",\"at\":\"%s\",\"local\":\"%s\"",
+			    utc, when);
+			if (it->ends > 0) {
+				mp_dt_iso_utc(it->ends, end, sizeof(end));
+				mp_buf_printf(&b, ",\"ends\":\"%s\"", end);
+			}
+			mp_buf_adds(&b, ",\"reminders\":[");
+			for (k = 0; k < nf; k++) {
+				mp_dt_iso_utc(fire[k], utc, sizeof(utc));
+				mp_buf_printf(&b, "%s\"%s\"", k ? "," : "", utc);
+			}
+			mp_buf_adds(&b, "]}\n");
+			continue;
+		}
+		mp_dt_format(it->due, tz, "%a %d %b %Y %H:%M %Z", when,
+		    sizeof(when));
+		mp_dt_format(it->due, "UTC", "%Y-%m-%d %H:%M UTC", utc,
+		    sizeof(utc));
+		mp_buf_printf(&b, "\n%s  %-8s  %s [%s]\n", when, kind,
+		    it->title, it->id);
+		if (it->due >= c->now)
+			mp_buf_printf(&b, "    in %s; %s", left, utc);
+		else
+			mp_buf_printf(&b, "    under way; started %s", utc);
+		if (it->ends > it->due) {
+			mp_dt_format(it->ends, tz, "%H:%M %Z", end, sizeof(end));
+			mp_buf_printf(&b, "; ends %s", end);
+		}
+		mp_buf_addc(&b, '\n');
+		for (k = 0; k < nf; k++) {
+			if (fire[k] < c->now)
+				continue;
+			mp_dt_format(fire[k], tz, "%a %d %b %H:%M", when,
+			    sizeof(when));
+			mp_buf_printf(&b, "    reminder %s before: %s\n",
+			    (mp_dt_span(it->remind[k], left, sizeof(left)), left),
+			    when);
+		}
+	}
+	fputs(mp_buf_str(&b), stdout);
+	mp_buf_free(&b);
+	free(items);
+	return 0;
+}
+
+/* ---- check, render, preview ---- */
+
+static int
+cmd_check(struct cli *c)
+{
+	static const char *const names[] = { "reminder.txt", "reminder.html" };
+	struct mp_diag d = { 0 };
+	char path[4096];
+	size_t i;
+	int rc, problems = 0;
+
+	if ((rc = load_config(c)) != 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s.txt", c->cfg->digest.template);
+	problems += mp_template_check(path, &d);
+	snprintf(path, sizeof(path), "%s.html", c->cfg->digest.template);
+	if (access(path, R_OK) == 0)
+		problems += mp_template_check(path, &d);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char *p = mp_render_template_path(c->cfg, names[i], "");
+
+		if (i == 0 || access(p, R_OK) == 0)
+			problems += mp_template_check(p, &d);
+		free(p);
+	}
+	for (i = 0; i < d.n; i++)
+		fprintf(stderr, "%s\n", d.lines[i]);
+	mp_diag_free(&d);
+	return problems > 0 ? MP_EX_CONFIG : 0;
+}
+
+static int
+cmd_render(struct cli *c)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+	struct mp_val *data = NULL;
+	const char *tmpl = NULL, *datafile = NULL;
+	char *json;
+	size_t len;
+	int i, rc = 0;
+
+	for (i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--data") == 0 && i + 1 < c->argc)
+			datafile = c->argv[++i];
+		else if (tmpl == NULL && c->argv[i][0] != '-')
+			tmpl = c->argv[i];
+		else
+			return usage("render: unknown argument '%s'",
+			    c->argv[i]);
+	}
+	if (tmpl == NULL)
+		return usage("render: no TEMPLATE given", NULL);
+	if (datafile != NULL) {
+		if (mp_read_file(datafile, 16 << 20, &json, &len) != 0) {
+			mp_warn("%s", datafile);
+			return MP_EX_NOINPUT;
+		}
+		data = mp_val_from_json(json, len, &e);
+		free(json);
+		if (data == NULL) {
+			mp_warnx("%s: %s", datafile, e.msg);
+			return MP_EX_DATAERR;
+		}
+	} else {
+		data = mp_val_map();
+	}
+	if (mp_template_render_file(tmpl, data, &b, &e) != 0)
+		rc = fail(&e);
+	else
+		fwrite(b.data != NULL ? b.data : "", 1, b.len, stdout);
+	mp_buf_free(&b);
+	mp_val_free(data);
+	return rc;
+}
+
+static int
+cmd_preview(struct cli *c)
+{
+	struct mp_buf mail = MP_BUF_INIT;
+	const struct mp_member *mem;
+	const struct mp_item *it;
+	struct mp_rendered r;
+	struct mp_err e = { 0 };
+	struct mp_plan p;
+	struct mp_mail m;
+	char msgid[256];
+	size_t k;
+	int rc;
+
+	if (c->argc != 5 || strcmp(c->argv[1], "reminder") != 0 ||
+	    strcmp(c->argv[3], "--to") != 0)
+		return usage("usage: preview reminder ITEM --to ADDR", NULL);
+	if ((rc = load_config(c)) != 0)
+		return rc;
+	it = mp_config_item(c->cfg, c->argv[2]);
+	if (it == NULL) {
+		mp_warnx("no deadline, event or reminder named '%s'",
+		    c->argv[2]);
+		return MP_EX_USAGE;
+	}
+	memset(&p, 0, sizeof(p));
+	p.item = it;
+	p.due = it->due;
+	mem = mp_config_member(c->cfg, c->argv[4]);
+	p.rcpt.member = mem;
+	p.rcpt.name = mem != NULL ? mem->name : "";
+	p.rcpt.email = mem != NULL ? mem->email : c->argv[4];
+	p.rcpt.tz = mem != NULL ? mem->tz : "UTC";
+	/* The offset that applies now, else the first one. */
+	for (k = 0; k < it->nremind; k++)
+		if (it->due - it->remind[k] <= c->now)
+			p.offset = it->remind[k];
+	if (p.offset == 0 && it->nremind > 0)
+		p.offset = it->remind[0];
+	if (mp_render_reminder(c->cfg, &p, c->now, &r, &e) != 0)
+		return fail(&e);
+	memset(&m, 0, sizeof(m));
+	mp_compose_message_id(it->id, c->cfg->delivery.from_addr, msgid,
+	    sizeof(msgid));
+	m.from_name = c->cfg->delivery.from_name;
+	m.from_addr = c->cfg->delivery.from_addr;
+	m.to_name = p.rcpt.name;
+	m.to_addr = p.rcpt.email;
+	m.subject = r.subject;
+	m.date = c->now;
+	m.zone = p.rcpt.tz;
+	m.message_id = msgid;
+	m.kind = "reminder";
+	m.item = it->id;
+	m.text = r.text;
+	m.html = r.html;
+	if (mp_compose(&m, &mail, &e) != 0)
+		rc = fail(&e);
+	else
+		fwrite(mail.data, 1, mail.len, stdout);
+	mp_rendered_free(&r);
+	mp_buf_free(&mail);
+	return rc;
+}
+
+/* ---- main ---- */
+
+static void
+cleanup(struct cli *c)
+{
+	mp_store_close(c->st);
+	mp_lock_release(c->lock);
+	mp_config_free(c->cfg);
+}
+
+int
+mp_cli_main(int argc, char **argv)
+{
+	struct cli c;
+	const char *cmd;
+	int i, rc;
+
+	memset(&c, 0, sizeof(c));
+	c.config_path = getenv("MAGPIE_CONFIG");
+	if (c.config_path == NULL || *c.config_path == '\0')
+		c.config_path = "etc/magpie.ini";
+	c.now = -1;
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "-c") == 0 && i + 1 < argc)
+			c.config_path = argv[++i];
+		else if (strcmp(a, "-n") == 0 || strcmp(a, "--dry-run") == 0)
+			c.dry_run = 1;
+		else if (strcmp(a, "--now") == 0 && i + 1 < argc) {
+			if (parse_time_arg(argv[++i], &c.now) != 0)
+				return MP_EX_USAGE;
+		} else if (strncmp(a, "--now=", 6) == 0) {
+			if (parse_time_arg(a + 6, &c.now) != 0)
+				return MP_EX_USAGE;
+		} else if (strcmp(a, "-q") == 0)
+			mp_log_set(MP_LOG_QUIET);
+		else if (strcmp(a, "-v") == 0)
+			mp_log_set(MP_LOG_VERBOSE);
+		else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("magpie %s\n", MP_VERSION);
+			return 0;
+		} else
+			return usage("unknown option '%s'", a);
+	}
+	if (i >= argc)
+		return usage("no command given", NULL);
+	if (c.now >= 0)
+		mp_dt_set_now(c.now);
+	c.now = mp_dt_now();
+	c.argc = argc - i;
+	c.argv = argv + i;
+	cmd = c.argv[0];
+	if (strcmp(cmd, "run") == 0)
+		rc = c.argc == 1 ? cmd_run(&c, 7) : usage("run takes no "
+		    "arguments", NULL);
+	else if (strcmp(cmd, "fetch") == 0)
+		rc = cmd_run(&c, 1);
+	else if (strcmp(cmd, "remind") == 0)
+		rc = cmd_run(&c, 2);
+	else if (strcmp(cmd, "import") == 0)
+		rc = cmd_import(&c);
+	else if (strcmp(cmd, "threads") == 0)
+		rc = cmd_threads(&c);
+	else if (strcmp(cmd, "actions") == 0)
+		rc = cmd_actions(&c);
+	else if (strcmp(cmd, "extract") == 0)
+		rc = cmd_extract(&c);
+	else if (strcmp(cmd, "digest") == 0)
+		rc = cmd_digest(&c);
+	else if (strcmp(cmd, "agenda") == 0)
+		rc = cmd_agenda(&c);
+	else if (strcmp(cmd, "check") == 0)
+		rc = cmd_check(&c);
+	else if (strcmp(cmd, "render") == 0)
+		rc = cmd_render(&c);
+	else if (strcmp(cmd, "preview") == 0)
+		rc = cmd_preview(&c);
+	else
+		rc = usage("unknown command '%s'", cmd);
+	cleanup(&c);
+	return rc;
+}

@@ -1,0 +1,618 @@
+/*
+ * job.c - the steps of a run.
+ *
+ * Exactly once: every email has a ledger key. It is recorded as pending
+ * (and committed) before the transport sees it and as sent after the
+ * transport accepted it. A crash between the two leaves it pending, and
+ * the next run sends it again: at most one duplicate, never a loss.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "compose.h"
+#include "config.h"
+#include "datetime.h"
+#include "deliver.h"
+#include "err.h"
+#include "extract.h"
+#include "job.h"
+#include "log.h"
+#include "mime.h"
+#include "render.h"
+#include "schedule.h"
+#include "source.h"
+#include "store.h"
+#include "thread.h"
+
+#define IMPORT_BATCH 500
+
+void
+mp_job_init(struct mp_job *j, const struct mp_config *c, struct mp_store *st,
+    int64_t now, int dry_run)
+{
+	memset(j, 0, sizeof(*j));
+	j->cfg = c;
+	j->st = st;
+	j->now = now;
+	j->dry_run = dry_run;
+}
+
+void
+mp_job_finish(struct mp_job *j)
+{
+	mp_deliver_close(j->tr);
+	j->tr = NULL;
+}
+
+/* ---- import ---- */
+
+struct import_ctx {
+	struct mp_job *j;
+	const char *list_id;
+	const char *source;
+	struct mp_extract_opts xo;
+	long in_batch;
+	struct mp_err *e;
+};
+
+static int
+store_actions(struct mp_job *j, const struct mp_msg *m,
+    const struct mp_extract_opts *xo, struct mp_err *e)
+{
+	struct mp_action *a;
+	size_t i, n;
+
+	if (mp_extract(m, xo, &a, &n) != 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (mp_store_add_action(j->st, m->message_id,
+		    mp_action_kind_name(a[i].kind), a[i].assignee, a[i].due,
+		    a[i].text, e) != 0) {
+			mp_actions_free(a, n);
+			return -1;
+		}
+		j->actions++;
+	}
+	mp_actions_free(a, n);
+	return 0;
+}
+
+static int
+import_one(const char *raw, size_t len, int64_t delivered, const char *origin,
+    void *ctx)
+{
+	struct import_ctx *ic = ctx;
+	struct mp_job *j = ic->j;
+	struct mp_msg *m = NULL;
+	struct mp_err pe = { 0 };
+	int added = 0;
+
+	if (mp_mime_parse(raw, len, delivered, &m, &pe) != 0) {
+		mp_warnx("%s: not a message, skipped: %s", origin, pe.msg);
+		j->broken++;
+		return 0;
+	}
+	if (m->warnings > 0) {
+		mp_info("%s: %d problem(s) in message %s", origin, m->warnings,
+		    m->message_id);
+		j->broken++;
+	}
+	if (ic->list_id != NULL && (m->list_id == NULL ||
+	    strcasecmp(m->list_id, ic->list_id) != 0)) {
+		j->filtered++;
+		mp_msg_free(m);
+		return 0;
+	}
+	if (mp_store_add_msg(j->st, m, ic->source, j->now, &added, ic->e) != 0)
+		goto fail;
+	if (added) {
+		j->stored++;
+		if (store_actions(j, m, &ic->xo, ic->e) != 0)
+			goto fail;
+	} else {
+		j->duplicates++;
+	}
+	mp_msg_free(m);
+	if (++ic->in_batch >= IMPORT_BATCH) {
+		if (mp_store_commit(j->st, ic->e) != 0 ||
+		    mp_store_begin(j->st, ic->e) != 0)
+			return -1;
+		ic->in_batch = 0;
+	}
+	return 0;
+fail:
+	mp_msg_free(m);
+	return -1;
+}
+
+int
+mp_job_import(struct mp_job *j, const char *path, const char *list_id,
+    const char *source, struct mp_err *e)
+{
+	struct import_ctx ic;
+
+	memset(&ic, 0, sizeof(ic));
+	ic.j = j;
+	ic.list_id = list_id;
+	ic.source = source;
+	ic.xo.config = j->cfg;
+	ic.xo.month_first = j->cfg != NULL &&
+	    j->cfg->extract.date_order == MP_DATE_MDY;
+	ic.e = e;
+	if (mp_store_begin(j->st, e) != 0)
+		return -1;
+	if (mp_source_read(path, import_one, &ic, e) != 0) {
+		/* Keep what earlier batches and this one stored: nothing
+		 * read is lost when a later message fails. */
+		struct mp_err ce;
+
+		if (mp_store_commit(j->st, &ce) != 0)
+			mp_store_rollback(j->st);
+		return -1;
+	}
+	return mp_store_commit(j->st, e);
+}
+
+int
+mp_job_fetch(struct mp_job *j, struct mp_err *e)
+{
+	struct mp_err first = { 0 }, one;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < j->cfg->nlists; i++) {
+		const struct mp_list_cfg *l = &j->cfg->lists[i];
+		const char *path = NULL;
+
+		mp_err_clear(&one);
+		if (strncmp(l->source, "mbox:", 5) == 0)
+			path = l->source + 5;
+		else if (strncmp(l->source, "maildir:", 8) == 0)
+			path = l->source + 8;
+		if (path == NULL) {
+			mp_err_set(&one, MP_EX_UNAVAILABLE,
+			    "%s:%d: [list %s]: IMAP sources are not supported "
+			    "by this build yet", l->where.file, l->where.line,
+			    l->id);
+		} else if (mp_job_import(j, path, l->list_id, l->id, &one) ==
+		    0) {
+			mp_info("list %s: %ld stored, %ld already known",
+			    l->id, j->stored, j->duplicates);
+			continue;
+		}
+		mp_warnx("list %s: %s", l->id, one.msg);
+		if (rc == 0)
+			first = one;
+		rc = -1;
+	}
+	if (rc != 0 && e != NULL)
+		*e = first;
+	return rc;
+}
+
+/* ---- threads ---- */
+
+struct tmsg {
+	char *id, *irt, *subj, *thread, *subject, *from;
+	char **refs;
+	size_t nrefs;
+	int64_t date;
+};
+
+struct tcollect {
+	struct tmsg *v;
+	size_t n, cap;
+};
+
+static char **
+split_refs(const char *s, size_t *n)
+{
+	char **v = NULL, *copy, *tok, *save;
+
+	*n = 0;
+	if (s == NULL || *s == '\0')
+		return NULL;
+	copy = mp_xstrdup(s);
+	for (tok = strtok_r(copy, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		v = mp_xrealloc(v, (*n + 1) * sizeof(*v));
+		v[(*n)++] = mp_xstrdup(tok);
+	}
+	free(copy);
+	return v;
+}
+
+static int
+tcollect_msg(const struct mp_stored_msg *m, void *ctx)
+{
+	struct tcollect *c = ctx;
+	struct tmsg *t;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 256;
+		c->v = mp_xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	t = &c->v[c->n++];
+	t->id = mp_xstrdup(m->message_id);
+	t->irt = mp_xstrdup(m->in_reply_to);
+	t->subj = mp_xstrdup(m->subject_norm);
+	t->thread = mp_xstrdup(m->thread);
+	t->subject = mp_xstrdup(m->subject);
+	t->from = mp_xstrdup(m->from_name != NULL && *m->from_name ?
+	    m->from_name : m->from_addr);
+	t->refs = split_refs(m->refs, &t->nrefs);
+	t->date = m->date;
+	return 0;
+}
+
+static void
+tcollect_free(struct tcollect *c)
+{
+	size_t i, k;
+
+	for (i = 0; i < c->n; i++) {
+		free(c->v[i].id);
+		free(c->v[i].irt);
+		free(c->v[i].subj);
+		free(c->v[i].thread);
+		free(c->v[i].subject);
+		free(c->v[i].from);
+		for (k = 0; k < c->v[i].nrefs; k++)
+			free(c->v[i].refs[k]);
+		free(c->v[i].refs);
+	}
+	free(c->v);
+}
+
+/* Thread every stored message; *th and *c owned by the caller. */
+static int
+build_threads(struct mp_job *j, struct tcollect *c, struct mp_thread **th,
+    size_t *nth, struct mp_err *e)
+{
+	struct mp_thread_in *in;
+	size_t i;
+
+	*th = NULL;
+	*nth = 0;
+	if (mp_store_each_msg(j->st, 0, tcollect_msg, c, e) != 0)
+		return -1;
+	in = mp_xcalloc(c->n + 1, sizeof(*in));
+	for (i = 0; i < c->n; i++) {
+		in[i].message_id = c->v[i].id;
+		in[i].in_reply_to = c->v[i].irt;
+		in[i].refs = (const char *const *)c->v[i].refs;
+		in[i].nrefs = c->v[i].nrefs;
+		in[i].subject_norm = c->v[i].subj;
+		in[i].date = c->v[i].date;
+	}
+	if (mp_thread_build(in, c->n, th, nth) != 0) {
+		free(in);
+		return mp_err_set(e, MP_EX_SOFTWARE, "threading failed");
+	}
+	free(in);
+	return 0;
+}
+
+int
+mp_job_thread(struct mp_job *j, struct mp_err *e)
+{
+	struct tcollect c = { 0 };
+	struct mp_thread *th = NULL;
+	size_t i, k, nth = 0;
+	long changed = 0;
+	int rc = -1;
+
+	if (build_threads(j, &c, &th, &nth, e) != 0)
+		goto out;
+	if (mp_store_begin(j->st, e) != 0)
+		goto out;
+	for (i = 0; i < nth; i++) {
+		for (k = 0; k < th[i].n; k++) {
+			struct tmsg *t = &c.v[th[i].msgs[k]];
+
+			if (t->thread != NULL && strcmp(t->thread, th[i].id) == 0)
+				continue;
+			if (mp_store_set_thread(j->st, t->id, th[i].id, e) != 0) {
+				mp_store_rollback(j->st);
+				goto out;
+			}
+			changed++;
+		}
+	}
+	if (mp_store_commit(j->st, e) != 0)
+		goto out;
+	mp_info("%zu threads, %ld messages re-threaded", nth, changed);
+	rc = 0;
+out:
+	mp_threads_free(th, nth);
+	tcollect_free(&c);
+	return rc;
+}
+
+int
+mp_job_each_thread(struct mp_job *j, int64_t since,
+    int (*cb)(const struct mp_thread_view *t, void *ctx), void *ctx,
+    struct mp_err *e)
+{
+	struct tcollect c = { 0 };
+	struct mp_thread *th = NULL;
+	const char **ids = NULL, **who = NULL;
+	size_t i, k, w, nth = 0, nwho;
+	int rc = -1;
+
+	if (build_threads(j, &c, &th, &nth, e) != 0)
+		goto out;
+	ids = mp_xcalloc(c.n + 1, sizeof(*ids));
+	who = mp_xcalloc(c.n + 1, sizeof(*who));
+	for (i = 0; i < nth; i++) {
+		struct mp_thread_view v;
+
+		if (th[i].last < since)
+			continue;
+		nwho = 0;
+		for (k = 0; k < th[i].n; k++) {
+			const struct tmsg *t = &c.v[th[i].msgs[k]];
+
+			ids[k] = t->id;
+			for (w = 0; w < nwho && strcmp(who[w], t->from) != 0;
+			    w++)
+				;
+			if (w == nwho)
+				who[nwho++] = t->from;
+		}
+		v.id = th[i].id;
+		v.subject = c.v[th[i].msgs[0]].subject;
+		v.msgids = ids;
+		v.n = th[i].n;
+		v.participants = who;
+		v.nparticipants = nwho;
+		v.last = th[i].last;
+		if (cb(&v, ctx) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(ids);
+	free(who);
+	mp_threads_free(th, nth);
+	tcollect_free(&c);
+	return rc;
+}
+
+/* ---- sending ---- */
+
+static void
+key_string(const struct mp_ledger_key *k, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s/%lld/%s/%lld", k->kind, k->item,
+	    (long long)k->offset, k->rcpt, (long long)k->due);
+}
+
+static const char *
+list_id_header(const struct mp_config *c, char *buf, size_t n)
+{
+	if (c->nlists == 0 || c->lists[0].list_id == NULL)
+		return NULL;
+	snprintf(buf, n, "%s <%s>", c->lists[0].name, c->lists[0].list_id);
+	return buf;
+}
+
+/* Compose the email for key k into out. */
+static int
+compose_one(struct mp_job *j, const struct mp_ledger_key *k,
+    const char *to_name, const char *zone, const struct mp_rendered *r,
+    const char *item, const char *thread_key, struct mp_buf *out,
+    char *msgid, size_t idlen, struct mp_err *e)
+{
+	const struct mp_config *c = j->cfg;
+	char key[1024], ref[256], lid[512];
+	struct mp_mail m;
+
+	key_string(k, key, sizeof(key));
+	mp_compose_message_id(key, c->delivery.from_addr, msgid, idlen);
+	memset(&m, 0, sizeof(m));
+	m.from_name = c->delivery.from_name;
+	m.from_addr = c->delivery.from_addr;
+	m.to_name = to_name != NULL ? to_name : "";
+	m.to_addr = k->rcpt;
+	m.subject = r->subject;
+	m.date = j->now;
+	m.zone = zone;
+	m.message_id = msgid;
+	if (thread_key != NULL) {
+		mp_compose_message_id(thread_key, c->delivery.from_addr, ref,
+		    sizeof(ref));
+		if (strcmp(ref, msgid) != 0) {
+			m.in_reply_to = ref;
+			m.references = ref;
+		}
+	}
+	m.list_id = list_id_header(c, lid, sizeof(lid));
+	m.kind = k->kind;
+	m.item = item;
+	m.text = r->text;
+	m.html = r->html;
+	return mp_compose(&m, out, e);
+}
+
+/* Record, deliver, record. Returns 0 when sent (or already sent), -1 on
+ * a failure that was counted (the run goes on), -2 on a store error. */
+static int
+deliver_one(struct mp_job *j, const struct mp_ledger_key *k,
+    const char *msgid, const struct mp_buf *mail, const char *subject,
+    struct mp_err *e)
+{
+	const struct mp_config *c = j->cfg;
+	const char *env_from = c->delivery.bounce != NULL ?
+	    c->delivery.bounce : c->delivery.from_addr;
+	struct mp_err de = { 0 };
+	char reply[512];
+
+	if (j->dry_run) {
+		printf("would send %s to %s: %s\n", k->kind, k->rcpt, subject);
+		j->sent++;
+		return 0;
+	}
+	if (j->tr == NULL && mp_deliver_open(&c->delivery, &j->tr, &de) != 0) {
+		mp_warnx("%s", de.msg);
+		j->temp_failed += de.temporary;
+		j->perm_failed += !de.temporary;
+		return -1;
+	}
+	if (mp_store_begin(j->st, e) != 0 ||
+	    mp_store_ledger_pending(j->st, k, msgid, j->now, e) != 0 ||
+	    mp_store_commit(j->st, e) != 0)
+		return -2;
+	if (mp_deliver_send(j->tr, env_from, k->rcpt, mail->data, mail->len,
+	    reply, sizeof(reply), &de) != 0) {
+		enum mp_ledger_state s;
+		int attempts = 0;
+
+		mp_store_ledger_get(j->st, k, &s, &attempts);
+		if (de.temporary && attempts < c->delivery.max_attempts) {
+			mp_warnx("%s to %s: %s (will retry)", k->kind, k->rcpt,
+			    de.msg);
+			j->temp_failed++;
+			return -1;
+		}
+		mp_warnx("%s to %s failed: %s", k->kind, k->rcpt, de.msg);
+		j->perm_failed++;
+		if (mp_store_ledger_failed(j->st, k, de.msg, j->now, e) != 0)
+			return -2;
+		return -1;
+	}
+	if (mp_store_ledger_sent(j->st, k, reply, j->now, e) != 0)
+		return -2;
+	mp_info("sent %s to %s: %s", k->kind, k->rcpt, subject);
+	j->sent++;
+	return 0;
+}
+
+int
+mp_job_remind(struct mp_job *j, struct mp_err *e)
+{
+	struct mp_plan *p = NULL;
+	size_t i, n = 0;
+	int rc = 0;
+
+	if (mp_schedule_reminders(j->cfg, j->now, &p, &n) != 0)
+		return mp_err_set(e, MP_EX_SOFTWARE, "cannot plan reminders");
+	for (i = 0; i < n && rc != -2; i++) {
+		struct mp_ledger_key k = { "reminder", p[i].item->id,
+			p[i].offset, p[i].rcpt.email, p[i].due };
+		struct mp_ledger_key first = k;
+		struct mp_buf mail = MP_BUF_INIT;
+		struct mp_rendered r;
+		enum mp_ledger_state s;
+		char msgid[256], thread_key[1024];
+		int attempts;
+
+		if (mp_store_ledger_get(j->st, &k, &s, &attempts) == 0 &&
+		    (s == MP_LEDGER_SENT || s == MP_LEDGER_FAILED))
+			continue;
+		if (mp_render_reminder(j->cfg, &p[i], j->now, &r, e) != 0) {
+			rc = -2;
+			break;
+		}
+		/* Later reminders of one item refer to the first one. */
+		if (p[i].item->nremind > 0)
+			first.offset = p[i].item->remind[0];
+		key_string(&first, thread_key, sizeof(thread_key));
+		if (compose_one(j, &k, p[i].rcpt.name, p[i].rcpt.tz, &r,
+		    p[i].item->id, thread_key, &mail, msgid, sizeof(msgid),
+		    e) != 0)
+			rc = -2;
+		else
+			rc = deliver_one(j, &k, msgid, &mail, r.subject, e) ==
+			    -2 ? -2 : 0;
+		mp_rendered_free(&r);
+		mp_buf_free(&mail);
+	}
+	free(p);
+	return rc == -2 ? -1 : 0;
+}
+
+/* Send (or print) one member's digest for slot. */
+static int
+digest_one(struct mp_job *j, const struct mp_member *m, int64_t slot,
+    int print, int scheduled, struct mp_err *e)
+{
+	struct mp_ledger_key k = { "digest", "", 0, m->email, slot };
+	struct mp_buf mail = MP_BUF_INIT;
+	struct mp_rendered r;
+	enum mp_ledger_state s;
+	int64_t last_seq = 0, last_slot = 0;
+	char msgid[256];
+	int attempts, rc;
+
+	if (scheduled && mp_store_ledger_get(j->st, &k, &s, &attempts) == 0 &&
+	    (s == MP_LEDGER_SENT || s == MP_LEDGER_FAILED))
+		return 0;
+	mp_store_digest_get(j->st, m->email, &last_seq, &last_slot);
+	if (mp_render_digest(j->cfg, j->st, m, last_seq, j->now, &r, e) != 0)
+		return -1;
+	if (r.empty && !j->cfg->digest.send_empty && !print) {
+		mp_info("digest for %s: nothing new, not sent", m->email);
+		j->skipped++;
+		mp_rendered_free(&r);
+		return 0;
+	}
+	rc = compose_one(j, &k, m->name, m->tz, &r, NULL, NULL, &mail, msgid,
+	    sizeof(msgid), e);
+	if (rc == 0 && print) {
+		fwrite(mail.data, 1, mail.len, stdout);
+		fputs("\r\n", stdout);
+	} else if (rc == 0) {
+		rc = deliver_one(j, &k, msgid, &mail, r.subject, e);
+		if (rc == 0 && !j->dry_run &&
+		    mp_store_digest_set(j->st, m->email, r.upto_seq, slot,
+		    e) != 0)
+			rc = -2;
+		rc = rc == -2 ? -1 : 0;
+	}
+	mp_rendered_free(&r);
+	mp_buf_free(&mail);
+	return rc;
+}
+
+int
+mp_job_digests(struct mp_job *j, struct mp_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < j->cfg->nmembers; i++) {
+		const struct mp_member *m = &j->cfg->members[i];
+		int64_t slot = mp_schedule_digest_slot(m, &j->cfg->digest,
+		    j->now);
+
+		if (slot == 0)
+			continue;
+		if (digest_one(j, m, slot, 0, 1, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+mp_job_digest_now(struct mp_job *j, const char *only, int print,
+    struct mp_err *e)
+{
+	const struct mp_member *one = NULL;
+	size_t i;
+
+	if (only != NULL) {
+		one = mp_config_member(j->cfg, only);
+		if (one == NULL)
+			return mp_err_set(e, MP_EX_USAGE,
+			    "%s is not a member in the configuration", only);
+		return digest_one(j, one, j->now, print, 0, e);
+	}
+	for (i = 0; i < j->cfg->nmembers; i++)
+		if (j->cfg->members[i].digest != MP_DIGEST_OFF &&
+		    digest_one(j, &j->cfg->members[i], j->now, print, 0, e) != 0)
+			return -1;
+	return 0;
+}

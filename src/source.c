@@ -1,0 +1,653 @@
+/* source.c - mbox (plain or gzip), Maildir and single-file sources. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "source.h"
+
+/* Larger messages are skipped: nothing on a mailing list is this big, and
+ * the bound keeps one broken archive from exhausting memory. */
+#define MAX_MSG ((size_t)64 * 1024 * 1024)
+#define CHUNK (256 * 1024)
+
+struct mbox {
+	const char *path;       /* borrowed */
+	mp_source_cb cb;
+	void *ctx;
+	struct mp_err *e;       /* borrowed */
+	struct mp_buf msg;      /* owned: the message being collected */
+	struct mp_buf line;     /* owned: a line split across two chunks */
+	int line_overflow;      /* that line was longer than MAX_MSG */
+	struct mp_buf origin;   /* owned */
+	size_t nmsg;
+	int in_msg;
+	int in_header;
+	int skip;               /* message over MAX_MSG: drop its lines */
+	int pipermail;          /* From_ line used "user at host" */
+	int prev_blank;
+	int64_t delivered;
+};
+
+struct tok {
+	const char *p;
+	size_t n;
+};
+
+/* The callback may have filled e itself (through its ctx): keep that. */
+static int
+stopped(struct mp_err *e, const char *origin)
+{
+	if (e != NULL && e->code == 0)
+		mp_err_set(e, MP_EX_SOFTWARE, "%s: reading stopped by the caller",
+		    origin);
+	return -1;
+}
+
+static int
+is_blank_line(const char *p, size_t n)
+{
+	return n == 0 || (n == 1 && p[0] == '\n') ||
+	    (n == 2 && p[0] == '\r' && p[1] == '\n');
+}
+
+static size_t
+split_tokens(const char *p, size_t n, struct tok *t, size_t max)
+{
+	size_t i = 0, k = 0;
+
+	while (i < n && k < max) {
+		while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+		    p[i] == '\n'))
+			i++;
+		if (i >= n)
+			break;
+		t[k].p = p + i;
+		while (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\r' &&
+		    p[i] != '\n')
+			i++;
+		t[k].n = (size_t)(p + i - t[k].p);
+		k++;
+	}
+	return k;
+}
+
+static int
+tok_is(const struct tok *t, const char *s)
+{
+	return t->n == strlen(s) && memcmp(t->p, s, t->n) == 0;
+}
+
+static int
+tok_num(const struct tok *t, size_t off, size_t len, int *out)
+{
+	int v = 0;
+	size_t i;
+
+	if (off + len > t->n)
+		return -1;
+	for (i = off; i < off + len; i++) {
+		if (t->p[i] < '0' || t->p[i] > '9')
+			return -1;
+		v = v * 10 + (t->p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+name_index(const struct tok *t, const char *names)
+{
+	int i;
+
+	if (t->n != 3)
+		return -1;
+	for (i = 0; names[i * 3] != '\0'; i++)
+		if (strncmp(names + i * 3, t->p, 3) == 0)
+			return i;
+	return -1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The From_ line date is asctime(3) output, "Thu Jun 17 10:00:00 2021",
+ * in UTC; some writers add a numeric zone after the year. */
+static int64_t
+from_line_date(const struct tok *t, size_t nt)
+{
+	static const char days[] = "SunMonTueWedThuFriSat";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	size_t i;
+	int mon, day, hh, mm, ss = 0, year, zone = 0, zh, zm;
+
+	for (i = 0; i + 4 < nt; i++) {
+		if (name_index(&t[i], days) < 0)
+			continue;
+		mon = name_index(&t[i + 1], months);
+		if (mon < 0)
+			continue;
+		if (t[i + 2].n < 1 || t[i + 2].n > 2 ||
+		    tok_num(&t[i + 2], 0, t[i + 2].n, &day) < 0)
+			continue;
+		if ((t[i + 3].n != 5 && t[i + 3].n != 8) ||
+		    tok_num(&t[i + 3], 0, 2, &hh) < 0 ||
+		    t[i + 3].p[2] != ':' ||
+		    tok_num(&t[i + 3], 3, 2, &mm) < 0)
+			continue;
+		if (t[i + 3].n == 8 && (t[i + 3].p[5] != ':' ||
+		    tok_num(&t[i + 3], 6, 2, &ss) < 0))
+			continue;
+		if (t[i + 4].n != 4 || tok_num(&t[i + 4], 0, 4, &year) < 0)
+			continue;
+		if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
+			continue;
+		if (i + 5 < nt && t[i + 5].n == 5 &&
+		    (t[i + 5].p[0] == '+' || t[i + 5].p[0] == '-') &&
+		    tok_num(&t[i + 5], 1, 2, &zh) == 0 &&
+		    tok_num(&t[i + 5], 3, 2, &zm) == 0) {
+			zone = (zh * 60 + zm) * 60;
+			if (t[i + 5].p[0] == '-')
+				zone = -zone;
+		}
+		return days_from_civil(year, mon + 1, day) * 86400 +
+		    hh * 3600 + mm * 60 + ss - zone;
+	}
+	return 0;
+}
+
+/* Pipermail obfuscates "user@host" as "user at host" (Mailman 2
+ * ARCHIVER_OBSCURES_EMAILADDRS), in the From_ line and in From:. */
+static int
+is_obfuscated(const struct tok *t, size_t nt)
+{
+	return nt >= 3 && tok_is(&t[1], "at") &&
+	    memchr(t[0].p, '@', t[0].n) == NULL &&
+	    memchr(t[2].p, '@', t[2].n) == NULL;
+}
+
+static int
+addr_char_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strchr("@<>()\",;:[]\\", p[i]) != NULL ||
+		    (unsigned char)p[i] < 0x21)
+			return 0;
+	return n > 0;
+}
+
+/* Turns "From: user at host (Name)" into "From: Name <user@host>" in buf.
+ * Returns 1 when the line had that exact shape and was rewritten. */
+static int
+pipermail_from(struct mp_buf *b, const char *p, size_t n)
+{
+	const char *eol, *s, *end, *local, *dom, *name = NULL;
+	size_t nlocal, ndom, nname = 0, i;
+	int quote = 0;
+
+	if (n < 6 || memcmp(p, "From: ", 6) != 0)
+		return 0;
+	end = p + n;
+	eol = end;
+	while (eol > p && (eol[-1] == '\n' || eol[-1] == '\r'))
+		eol--;
+	s = p + 6;
+	local = s;
+	while (s < eol && *s != ' ')
+		s++;
+	nlocal = (size_t)(s - local);
+	if (eol - s < 5 || memcmp(s, " at ", 4) != 0)
+		return 0;
+	s += 4;
+	dom = s;
+	while (s < eol && *s != ' ')
+		s++;
+	ndom = (size_t)(s - dom);
+	if (!addr_char_ok(local, nlocal) || !addr_char_ok(dom, ndom))
+		return 0;
+	if (s < eol) {
+		if (eol - s < 4 || s[1] != '(' || eol[-1] != ')')
+			return 0;
+		name = s + 2;
+		nname = (size_t)(eol - 1 - name);
+		if (nname == 0)
+			return 0;
+		for (i = 0; i < nname; i++)
+			if (name[i] == '\r' || name[i] == '\n')
+				return 0;
+	}
+	mp_buf_adds(b, "From: ");
+	if (name != NULL) {
+		if (!(nname >= 2 && name[0] == '"' && name[nname - 1] == '"')) {
+			for (i = 0; i < nname; i++)
+				if (strchr("()<>[]:;@\\,.\"", name[i]) != NULL)
+					quote = 1;
+			/* RFC 2047 5: encoded words may not be quoted. */
+			for (i = 0; i + 1 < nname; i++)
+				if (name[i] == '=' && name[i + 1] == '?')
+					quote = 0;
+		}
+		if (quote) {
+			mp_buf_addc(b, '"');
+			for (i = 0; i < nname; i++) {
+				if (name[i] == '"' || name[i] == '\\')
+					mp_buf_addc(b, '\\');
+				mp_buf_addc(b, name[i]);
+			}
+			mp_buf_addc(b, '"');
+		} else {
+			mp_buf_add(b, name, nname);
+		}
+		mp_buf_adds(b, " <");
+	}
+	mp_buf_add(b, local, nlocal);
+	mp_buf_addc(b, '@');
+	mp_buf_add(b, dom, ndom);
+	if (name != NULL)
+		mp_buf_addc(b, '>');
+	mp_buf_add(b, eol, (size_t)(end - eol));
+	return 1;
+}
+
+static int
+mbox_flush(struct mbox *m)
+{
+	struct mp_buf *b = &m->msg;
+	int rc;
+
+	if (!m->in_msg)
+		return 0;
+	m->in_msg = 0;
+	if (m->skip) {
+		m->skip = 0;
+		mp_buf_reset(b);
+		return 0;
+	}
+	/* The empty line before the next From_ line belongs to the mbox
+	 * format, not to the message (as mutt and Python's mailbox do). */
+	if (b->len >= 4 && memcmp(b->data + b->len - 4, "\r\n\r\n", 4) == 0)
+		b->len -= 2;
+	else if (b->len >= 2 && memcmp(b->data + b->len - 2, "\n\n", 2) == 0)
+		b->len -= 1;
+	if (b->data != NULL)
+		b->data[b->len] = '\0';
+	mp_buf_reset(&m->origin);
+	mp_buf_printf(&m->origin, "%s:%zu", m->path, m->nmsg);
+	rc = m->cb(mp_buf_str(b), b->len, m->delivered, mp_buf_str(&m->origin),
+	    m->ctx);
+	mp_buf_reset(b);
+	if (b->cap > 4 * 1024 * 1024)
+		mp_buf_free(b);
+	return rc == 0 ? 0 : stopped(m->e, mp_buf_str(&m->origin));
+}
+
+static void
+mbox_start(struct mbox *m, const char *p, size_t n)
+{
+	struct tok t[24];
+	size_t nt = 0;
+
+	m->nmsg++;
+	m->in_msg = 1;
+	m->in_header = 1;
+	m->skip = 0;
+	m->pipermail = 0;
+	m->delivered = 0;
+	if (p != NULL) {
+		nt = split_tokens(p + 5, n - 5, t, sizeof(t) / sizeof(t[0]));
+		m->delivered = from_line_date(t, nt);
+		m->pipermail = is_obfuscated(t, nt);
+	}
+}
+
+static int
+mbox_line(struct mbox *m, const char *p, size_t n, int overflow)
+{
+	int blank = !overflow && is_blank_line(p, n);
+	size_t q = 0;
+
+	if (!overflow && m->prev_blank && n >= 5 &&
+	    memcmp(p, "From ", 5) == 0) {
+		if (mbox_flush(m) < 0)
+			return -1;
+		mbox_start(m, p, n);
+		m->prev_blank = 0;
+		return 0;
+	}
+	m->prev_blank = blank;
+	if (!m->in_msg) {
+		/* Text before the first From_ line: a file that is one bare
+		 * message (e.g. a gzipped .eml), or blank lines to ignore. */
+		if (blank)
+			return 0;
+		mbox_start(m, NULL, 0);
+	}
+	if (!m->skip && (overflow || m->msg.len + n > MAX_MSG)) {
+		mp_warnx("%s:%zu: message larger than %zu bytes, skipped",
+		    m->path, m->nmsg, MAX_MSG);
+		m->skip = 1;
+		mp_buf_free(&m->msg);
+	}
+	if (m->skip)
+		return 0;
+	if (m->in_header && blank)
+		m->in_header = 0;
+	if (m->in_header && m->pipermail && pipermail_from(&m->msg, p, n))
+		return 0;
+	/* mboxrd: one '>' is removed from ">From ", ">>From ", ... */
+	while (q < n && p[q] == '>')
+		q++;
+	if (q > 0 && n - q >= 5 && memcmp(p + q, "From ", 5) == 0) {
+		p++;
+		n--;
+	}
+	mp_buf_add(&m->msg, p, n);
+	return 0;
+}
+
+static int
+mbox_chunk(struct mbox *m, const char *p, size_t n)
+{
+	const char *nl;
+	size_t len;
+
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		len = nl != NULL ? (size_t)(nl - p) + 1 : n;
+		if (nl != NULL && m->line.len == 0 && !m->line_overflow) {
+			if (mbox_line(m, p, len, 0) < 0)
+				return -1;
+		} else {
+			if (m->line.len + len > MAX_MSG + 2) {
+				m->line_overflow = 1;
+				mp_buf_free(&m->line);
+			}
+			if (!m->line_overflow)
+				mp_buf_add(&m->line, p, len);
+			if (nl != NULL) {
+				if (mbox_line(m, mp_buf_str(&m->line),
+				    m->line.len, m->line_overflow) < 0)
+					return -1;
+				mp_buf_reset(&m->line);
+				m->line_overflow = 0;
+			}
+		}
+		p += len;
+		n -= len;
+	}
+	return 0;
+}
+
+static int
+open_error(const char *path, struct mp_err *e)
+{
+	if (errno == ENOENT || errno == ENOTDIR || errno == EACCES ||
+	    errno == EPERM)
+		return mp_err_set(e, MP_EX_NOINPUT, "%s: %s", path,
+		    strerror(errno));
+	return mp_err_set(e, MP_EX_IOERR, "%s: %s", path, strerror(errno));
+}
+
+int
+mp_source_read_mbox(const char *path, mp_source_cb cb, void *ctx,
+    struct mp_err *e)
+{
+	struct mbox m;
+	gzFile gz;
+	char *chunk;
+	int n, rc = 0, zerr, fd;
+	const char *zmsg;
+
+	mp_err_clear(e);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return open_error(path, e);
+	/* zlib reads plain files transparently, so one streaming path
+	 * serves both kinds of mbox. */
+	gz = gzdopen(fd, "rb");
+	if (gz == NULL) {
+		close(fd);
+		return mp_err_set(e, MP_EX_OSERR, "%s: cannot open", path);
+	}
+	gzbuffer(gz, CHUNK);
+	memset(&m, 0, sizeof(m));
+	m.path = path;
+	m.cb = cb;
+	m.ctx = ctx;
+	m.e = e;
+	m.prev_blank = 1;
+	chunk = mp_xmalloc(CHUNK);
+	for (;;) {
+		n = gzread(gz, chunk, CHUNK);
+		if (n < 0) {
+			zmsg = gzerror(gz, &zerr);
+			rc = mp_err_set(e, zerr == Z_ERRNO ? MP_EX_IOERR :
+			    MP_EX_DATAERR, "%s: %s", path,
+			    zerr == Z_ERRNO ? strerror(errno) : zmsg);
+			break;
+		}
+		if (n == 0) {
+			/* A truncated stream ends like EOF; only gzerror
+			 * tells (Z_BUF_ERROR). */
+			zmsg = gzerror(gz, &zerr);
+			if (zerr != Z_OK)
+				rc = mp_err_set(e, MP_EX_DATAERR, "%s: %s",
+				    path, zmsg);
+			break;
+		}
+		if (mbox_chunk(&m, chunk, (size_t)n) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && (m.line.len > 0 || m.line_overflow))
+		rc = mbox_line(&m, mp_buf_str(&m.line), m.line.len,
+		    m.line_overflow);
+	if (rc == 0)
+		rc = mbox_flush(&m);
+	gzclose(gz);
+	free(chunk);
+	mp_buf_free(&m.msg);
+	mp_buf_free(&m.line);
+	mp_buf_free(&m.origin);
+	return rc;
+}
+
+struct ent {
+	char *name;     /* owned */
+	char *path;     /* owned */
+	int64_t mtime;
+	off_t size;
+};
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+	const struct ent *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c != 0 ? c : strcmp(x->path, y->path);
+}
+
+/* Returns 1 when the folder existed, 0 when it did not. */
+static int
+list_folder(const char *dir, const char *sub, struct ent **v, size_t *n,
+    size_t *cap)
+{
+	struct mp_buf p = MP_BUF_INIT;
+	struct dirent *d;
+	struct stat st;
+	DIR *dp;
+	size_t base;
+
+	mp_buf_printf(&p, "%s/%s", dir, sub);
+	dp = opendir(mp_buf_str(&p));
+	if (dp == NULL) {
+		if (errno != ENOENT)
+			mp_warn("%s", mp_buf_str(&p));
+		mp_buf_free(&p);
+		return 0;
+	}
+	mp_buf_addc(&p, '/');
+	base = p.len;
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		p.len = base;
+		mp_buf_adds(&p, d->d_name);
+		if (stat(mp_buf_str(&p), &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*v = mp_xrealloc(*v, *cap * sizeof(**v));
+		}
+		(*v)[*n].name = mp_xstrdup(d->d_name);
+		(*v)[*n].path = mp_xstrdup(mp_buf_str(&p));
+		(*v)[*n].mtime = (int64_t)st.st_mtime;
+		(*v)[*n].size = st.st_size;
+		(*n)++;
+	}
+	closedir(dp);
+	mp_buf_free(&p);
+	return 1;
+}
+
+int
+mp_source_read_maildir(const char *path, mp_source_cb cb, void *ctx,
+    struct mp_err *e)
+{
+	struct ent *v = NULL;
+	size_t n = 0, cap = 0, i, len;
+	struct stat st;
+	char *data;
+	int found, rc = 0;
+
+	mp_err_clear(e);
+	if (stat(path, &st) != 0)
+		return open_error(path, e);
+	found = list_folder(path, "cur", &v, &n, &cap);
+	found |= list_folder(path, "new", &v, &n, &cap);
+	if (!found)
+		return mp_err_set(e, MP_EX_NOINPUT,
+		    "%s: not a Maildir (no cur/ or new/)", path);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), ent_cmp);
+	for (i = 0; i < n && rc == 0; i++) {
+		if ((uint64_t)v[i].size > MAX_MSG) {
+			mp_warnx("%s: message larger than %zu bytes, skipped",
+			    v[i].path, MAX_MSG);
+			continue;
+		}
+		if (mp_read_file(v[i].path, MAX_MSG, &data, &len) != 0) {
+			mp_warn("%s: skipped", v[i].path);
+			continue;
+		}
+		if (cb(data, len, v[i].mtime, v[i].path, ctx) != 0)
+			rc = stopped(e, v[i].path);
+		free(data);
+	}
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].path);
+	}
+	free(v);
+	return rc;
+}
+
+int
+mp_source_read_file(const char *path, mp_source_cb cb, void *ctx,
+    struct mp_err *e)
+{
+	struct stat st;
+	char *data;
+	size_t len;
+	int rc;
+
+	mp_err_clear(e);
+	if (stat(path, &st) != 0)
+		return open_error(path, e);
+	if (!S_ISREG(st.st_mode))
+		return mp_err_set(e, MP_EX_DATAERR, "%s: not a regular file",
+		    path);
+	if (mp_read_file(path, MAX_MSG, &data, &len) != 0) {
+		if (errno == EFBIG)
+			return mp_err_set(e, MP_EX_DATAERR,
+			    "%s: message larger than %zu bytes", path,
+			    MAX_MSG);
+		return open_error(path, e);
+	}
+	rc = cb(data, len, (int64_t)st.st_mtime, path, ctx) == 0 ? 0 :
+	    stopped(e, path);
+	free(data);
+	return rc;
+}
+
+static int
+is_dir(const char *dir, const char *sub)
+{
+	struct mp_buf p = MP_BUF_INIT;
+	struct stat st;
+	int ok;
+
+	mp_buf_printf(&p, "%s/%s", dir, sub);
+	ok = stat(mp_buf_str(&p), &st) == 0 && S_ISDIR(st.st_mode);
+	mp_buf_free(&p);
+	return ok;
+}
+
+int
+mp_source_read(const char *path, mp_source_cb cb, void *ctx,
+    struct mp_err *e)
+{
+	unsigned char head[5];
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	mp_err_clear(e);
+	if (stat(path, &st) != 0)
+		return open_error(path, e);
+	if (S_ISDIR(st.st_mode)) {
+		if (is_dir(path, "cur") || is_dir(path, "new"))
+			return mp_source_read_maildir(path, cb, ctx, e);
+		return mp_err_set(e, MP_EX_DATAERR,
+		    "%s: a directory but not a Maildir (no cur/ or new/)",
+		    path);
+	}
+	if (!S_ISREG(st.st_mode))
+		return mp_err_set(e, MP_EX_DATAERR, "%s: not a regular file",
+		    path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return open_error(path, e);
+	got = read(fd, head, sizeof(head));
+	close(fd);
+	if (got < 0)
+		return mp_err_set(e, MP_EX_IOERR, "%s: %s", path,
+		    strerror(errno));
+	if ((got >= 2 && head[0] == 0x1f && head[1] == 0x8b) ||
+	    (got == 5 && memcmp(head, "From ", 5) == 0))
+		return mp_source_read_mbox(path, cb, ctx, e);
+	return mp_source_read_file(path, cb, ctx, e);
+}

@@ -1,0 +1,930 @@
+/* store.c - the SQLite store, its migrations, and the run lock. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "mime.h"
+#include "store.h"
+
+/*
+ * Migrations: entry i takes user_version i to i + 1, inside one
+ * transaction together with the user_version bump. Never edit a released
+ * entry; append a new one and raise MP_STORE_VERSION.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE msg ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" message_id TEXT UNIQUE NOT NULL,"
+	" in_reply_to TEXT, refs TEXT, from_name TEXT, from_addr TEXT,"
+	" subject TEXT, subject_norm TEXT, date INTEGER, date_off INTEGER,"
+	" list_id TEXT, own TEXT, body TEXT, thread TEXT, source TEXT,"
+	" added INTEGER);"
+	"CREATE INDEX msg_thread ON msg(thread);"
+	"CREATE TABLE action ("
+	" id INTEGER PRIMARY KEY,"
+	" message_id TEXT NOT NULL REFERENCES msg(message_id),"
+	" kind TEXT, assignee TEXT, due TEXT, text TEXT,"
+	" UNIQUE(message_id, kind, text));"
+	"CREATE TABLE source_state ("
+	" source TEXT PRIMARY KEY, uidvalidity INTEGER, last_uid INTEGER);"
+	"CREATE TABLE digest_state ("
+	" member TEXT PRIMARY KEY, last_seq INTEGER, last_slot INTEGER);"
+	"CREATE TABLE ledger ("
+	" kind TEXT, item TEXT, off INTEGER, rcpt TEXT, due INTEGER,"
+	" state INTEGER, attempts INTEGER, message_id TEXT, reply TEXT,"
+	" first_try INTEGER, updated INTEGER,"
+	" PRIMARY KEY(kind, item, off, rcpt, due));",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
+    MP_STORE_VERSION, "one migration per store version");
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_VERSION,
+	S_ADD_MSG,
+	S_EACH_MSG,
+	S_HAS_MSG,
+	S_MAX_SEQ,
+	S_COUNT_MSGS,
+	S_SET_THREAD,
+	S_ADD_ACTION,
+	S_EACH_ACTION,
+	S_SOURCE_GET,
+	S_SOURCE_SET,
+	S_DIGEST_GET,
+	S_DIGEST_SET,
+	S_LEDGER_GET,
+	S_LEDGER_PENDING,
+	S_LEDGER_SENT,
+	S_LEDGER_FAILED,
+	S_LEDGER_COUNT,
+	S_COUNT
+};
+
+#define LEDGER_KEY "kind = ?1 AND item = ?2 AND off = ?3 AND rcpt = ?4" \
+	" AND due = ?5"
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_VERSION] = "PRAGMA user_version",
+	[S_ADD_MSG] = "INSERT OR IGNORE INTO msg (message_id, in_reply_to,"
+	    " refs, from_name, from_addr, subject, subject_norm, date,"
+	    " date_off, list_id, own, body, source, added)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	    " ?13, ?14)",
+	[S_EACH_MSG] = "SELECT seq, message_id, in_reply_to, refs, from_name,"
+	    " from_addr, subject, subject_norm, date, date_off, list_id, own,"
+	    " body, thread, source, added FROM msg WHERE seq > ?1"
+	    " ORDER BY seq",
+	[S_HAS_MSG] = "SELECT 1 FROM msg WHERE message_id = ?1",
+	[S_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM msg",
+	[S_COUNT_MSGS] = "SELECT COUNT(*) FROM msg",
+	[S_SET_THREAD] = "UPDATE msg SET thread = ?2 WHERE message_id = ?1",
+	[S_ADD_ACTION] = "INSERT OR IGNORE INTO action (message_id, kind,"
+	    " assignee, due, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_EACH_ACTION] = "SELECT m.seq, a.message_id, m.thread, a.kind,"
+	    " a.assignee, a.due, a.text, m.subject, m.from_name"
+	    " FROM action a JOIN msg m ON m.message_id = a.message_id"
+	    " WHERE m.seq > ?1 ORDER BY m.seq, a.id",
+	[S_SOURCE_GET] = "SELECT uidvalidity, last_uid FROM source_state"
+	    " WHERE source = ?1",
+	[S_SOURCE_SET] = "INSERT INTO source_state (source, uidvalidity,"
+	    " last_uid) VALUES (?1, ?2, ?3) ON CONFLICT (source) DO UPDATE"
+	    " SET uidvalidity = excluded.uidvalidity,"
+	    " last_uid = excluded.last_uid",
+	[S_DIGEST_GET] = "SELECT last_seq, last_slot FROM digest_state"
+	    " WHERE member = ?1",
+	[S_DIGEST_SET] = "INSERT INTO digest_state (member, last_seq,"
+	    " last_slot) VALUES (?1, ?2, ?3) ON CONFLICT (member) DO UPDATE"
+	    " SET last_seq = excluded.last_seq,"
+	    " last_slot = excluded.last_slot",
+	[S_LEDGER_GET] = "SELECT state, attempts FROM ledger WHERE "
+	    LEDGER_KEY,
+	/* A key already sent is never turned back into pending: the
+	 * WHERE makes the upsert a no-op, which the caller sees. */
+	[S_LEDGER_PENDING] = "INSERT INTO ledger (kind, item, off, rcpt, due,"
+	    " state, attempts, message_id, reply, first_try, updated)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, 1, 1, ?6, NULL, ?7, ?7)"
+	    " ON CONFLICT (kind, item, off, rcpt, due) DO UPDATE"
+	    " SET state = 1, attempts = attempts + 1,"
+	    " message_id = excluded.message_id, updated = excluded.updated"
+	    " WHERE state <> 2",
+	/* Recording a send must not fail for want of a pending row: a lost
+	 * "sent" means a duplicate email on the next run. */
+	[S_LEDGER_SENT] = "INSERT INTO ledger (kind, item, off, rcpt, due,"
+	    " state, attempts, message_id, reply, first_try, updated)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, 2, 1, NULL, ?6, ?7, ?7)"
+	    " ON CONFLICT (kind, item, off, rcpt, due) DO UPDATE"
+	    " SET state = 2, reply = excluded.reply,"
+	    " updated = excluded.updated",
+	[S_LEDGER_FAILED] = "INSERT INTO ledger (kind, item, off, rcpt, due,"
+	    " state, attempts, message_id, reply, first_try, updated)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, 3, 1, NULL, ?6, ?7, ?7)"
+	    " ON CONFLICT (kind, item, off, rcpt, due) DO UPDATE"
+	    " SET state = 3, reply = excluded.reply,"
+	    " updated = excluded.updated WHERE state <> 2",
+	[S_LEDGER_COUNT] = "SELECT COUNT(*) FROM ledger WHERE state = ?1",
+};
+
+struct mp_store {
+	sqlite3 *db;
+	char *path;                     /* owned */
+	sqlite3_stmt *stmt[S_COUNT];    /* owned, prepared on first use */
+	int in_tx;
+};
+
+struct mp_lock {
+	int fd;
+	char *path;                     /* owned */
+};
+
+/* ---- helpers ---- */
+
+static int
+db_err(struct mp_store *st, struct mp_err *e, const char *what)
+{
+	int rc = sqlite3_extended_errcode(st->db);
+	int code = MP_EX_IOERR;
+
+	/* A constraint (a foreign key, NOT NULL) is bad input from the
+	 * caller, not a broken disk. */
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		code = MP_EX_DATAERR;
+	return mp_err_set(e, code, "%s: %s: %s", st->path, what,
+	    sqlite3_errmsg(st->db));
+}
+
+static sqlite3_stmt *
+stmt_get(struct mp_store *st, enum stmt_id id, struct mp_err *e)
+{
+	sqlite3_stmt *s = st->stmt[id];
+
+	if (s == NULL) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+			db_err(st, e, "prepare");
+			return NULL;
+		}
+		st->stmt[id] = s;
+	} else if (sqlite3_stmt_busy(s)) {
+		/* e.g. mp_store_each_msg() called from its own callback */
+		mp_err_set(e, MP_EX_SOFTWARE, "%s: statement already in use",
+		    st->path);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+stmt_done(sqlite3_stmt *s)
+{
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+static void
+bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+/* Columns that the header promises are never NULL. */
+static const char *
+col_str(sqlite3_stmt *s, int i)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+
+	return v != NULL ? (const char *)v : "";
+}
+
+static const char *
+col_opt(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i);
+}
+
+/* Run a statement that returns no rows; the caller has bound it. */
+static int
+stmt_exec(struct mp_store *st, sqlite3_stmt *s, struct mp_err *e,
+    const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		db_err(st, e, what);
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
+}
+
+/* A single integer from a one-row query without parameters; -1 on error. */
+static int64_t
+query_int(struct mp_store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = stmt_get(st, id, NULL);
+	int64_t v = -1;
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return v;
+}
+
+/* Addresses are compared case-insensitively in practice (RFC 5321 allows
+ * a case-sensitive local part, but no real server uses one). */
+static char *
+lower_ascii(const char *s)
+{
+	char *r = mp_xstrdup(s != NULL ? s : "");
+	char *p;
+
+	for (p = r; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return r;
+}
+
+/* mkdir -p for the directory part of path; new directories are 0700. */
+static int
+make_parent(const char *path, struct mp_err *e)
+{
+	char *dir = mp_xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	char *p;
+	struct stat sb;
+	char c;
+
+	if (slash == NULL || slash == dir) {
+		free(dir);
+		return 0;
+	}
+	*slash = '\0';
+	for (p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			mp_err_set(e, MP_EX_CANTCREAT, "cannot create %s: %s",
+			    dir, strerror(errno));
+			free(dir);
+			return -1;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		mp_err_set(e, MP_EX_CANTCREAT, "%s: not a directory", dir);
+		free(dir);
+		return -1;
+	}
+	free(dir);
+	return 0;
+}
+
+/* ---- the run lock ---- */
+
+int
+mp_lock_acquire(const char *store_path, struct mp_lock **out,
+    struct mp_err *e)
+{
+	struct mp_lock *l;
+	struct mp_buf b = MP_BUF_INIT;
+	char pid[32];
+	int fd, n;
+
+	*out = NULL;
+	mp_buf_printf(&b, "%s.lock", store_path);
+	if (make_parent(mp_buf_str(&b), e) != 0) {
+		mp_buf_free(&b);
+		return -1;
+	}
+	fd = open(mp_buf_str(&b), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		mp_err_set(e, MP_EX_CANTCREAT, "cannot open %s: %s",
+		    mp_buf_str(&b), strerror(errno));
+		mp_buf_free(&b);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK) {
+			close(fd);
+			mp_buf_free(&b);
+			return 1;
+		}
+		mp_err_set(e, MP_EX_IOERR, "cannot lock %s: %s",
+		    mp_buf_str(&b), strerror(errno));
+		close(fd);
+		mp_buf_free(&b);
+		return -1;
+	}
+	/* The pid is only for a human wondering who holds the lock; the
+	 * lock itself is the flock, so failing to write it is harmless. */
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+		mp_info("cannot write the pid to %s", mp_buf_str(&b));
+	l = mp_xmalloc(sizeof(*l));
+	l->fd = fd;
+	l->path = mp_buf_detach(&b);
+	*out = l;
+	return 0;
+}
+
+void
+mp_lock_release(struct mp_lock *l)
+{
+	if (l == NULL)
+		return;
+	flock(l->fd, LOCK_UN);
+	close(l->fd);
+	free(l->path);
+	free(l);
+}
+
+/* ---- open, migrate, close ---- */
+
+static int
+too_new(struct mp_store *st, int64_t v, struct mp_err *e)
+{
+	return mp_err_set(e, MP_EX_DATAERR, "%s: store version %lld is newer "
+	    "than this magpie supports (%d): upgrade magpie", st->path,
+	    (long long)v, MP_STORE_VERSION);
+}
+
+static int
+migrate(struct mp_store *st, struct mp_err *e)
+{
+	char sql[64];
+	char *msg = NULL;
+	int64_t v;
+
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) !=
+	    SQLITE_OK)
+		goto fail;
+	/* Read again under the write lock: another process opening the
+	 * same new store may have migrated it meanwhile. */
+	v = query_int(st, S_VERSION);
+	if (v < 0 || v > MP_STORE_VERSION) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		if (v < 0)
+			return db_err(st, e, "reading the version");
+		return too_new(st, v, e);
+	}
+	for (; v < MP_STORE_VERSION; v++) {
+		/* PRAGMA takes no bound parameters; v is our own integer. */
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    (int)v + 1);
+		if (sqlite3_exec(st->db, migrations[v], NULL, NULL,
+		    &msg) != SQLITE_OK ||
+		    sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		goto fail;
+	}
+	return 0;
+fail:
+	mp_err_set(e, MP_EX_IOERR, "%s: upgrading the store: %s", st->path,
+	    msg != NULL ? msg : "failed");
+	sqlite3_free(msg);
+	return -1;
+}
+
+static int
+configure(struct mp_store *st, struct mp_err *e)
+{
+	char *msg = NULL;
+	int64_t v;
+
+	if (sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK)
+		return db_err(st, e, "busy timeout");
+	v = query_int(st, S_VERSION);
+	if (v < 0)
+		return db_err(st, e, "reading the version");
+	/* Refuse before changing anything in a newer magpie's store. */
+	if (v > MP_STORE_VERSION)
+		return too_new(st, v, e);
+	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA foreign_keys = ON;", NULL, NULL, &msg) != SQLITE_OK) {
+		mp_err_set(e, MP_EX_IOERR, "%s: %s", st->path,
+		    msg != NULL ? msg : "cannot configure");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return v < MP_STORE_VERSION ? migrate(st, e) : 0;
+}
+
+int
+mp_store_open(const char *path, struct mp_store **out, struct mp_err *e)
+{
+	struct mp_store *st;
+
+	*out = NULL;
+	if (make_parent(path, e) != 0)
+		return -1;
+	st = mp_xcalloc(1, sizeof(*st));
+	st->path = mp_xstrdup(path);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		mp_err_set(e, MP_EX_CANTCREAT, "cannot open %s: %s", path,
+		    st->db != NULL ? sqlite3_errmsg(st->db) :
+		    "out of memory");
+		mp_store_close(st);
+		return -1;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	if (configure(st, e) != 0) {
+		mp_store_close(st);
+		return -1;
+	}
+	*out = st;
+	return 0;
+}
+
+void
+mp_store_close(struct mp_store *st)
+{
+	int i;
+
+	if (st == NULL)
+		return;
+	if (st->db != NULL && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	for (i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(st->stmt[i]);
+	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
+		mp_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
+	free(st->path);
+	free(st);
+}
+
+int
+mp_store_version(struct mp_store *st)
+{
+	int64_t v = query_int(st, S_VERSION);
+
+	return v < 0 || v > INT_MAX ? -1 : (int)v;
+}
+
+/* ---- transactions ---- */
+
+int
+mp_store_begin(struct mp_store *st, struct mp_err *e)
+{
+	sqlite3_stmt *s;
+
+	if (st->in_tx)
+		return mp_err_set(e, MP_EX_SOFTWARE,
+		    "%s: a transaction is already open", st->path);
+	if ((s = stmt_get(st, S_BEGIN, e)) == NULL ||
+	    stmt_exec(st, s, e, "begin") != 0)
+		return -1;
+	st->in_tx = 1;
+	return 0;
+}
+
+int
+mp_store_commit(struct mp_store *st, struct mp_err *e)
+{
+	sqlite3_stmt *s;
+
+	if (!st->in_tx)
+		return mp_err_set(e, MP_EX_SOFTWARE,
+		    "%s: commit without a transaction", st->path);
+	if ((s = stmt_get(st, S_COMMIT, e)) == NULL ||
+	    stmt_exec(st, s, e, "commit") != 0) {
+		mp_store_rollback(st);
+		return -1;
+	}
+	st->in_tx = 0;
+	return 0;
+}
+
+void
+mp_store_rollback(struct mp_store *st)
+{
+	sqlite3_stmt *s;
+
+	st->in_tx = 0;
+	/* SQLite rolls back by itself after some errors (SQLITE_FULL...). */
+	if (sqlite3_get_autocommit(st->db))
+		return;
+	if ((s = stmt_get(st, S_ROLLBACK, NULL)) != NULL)
+		stmt_exec(st, s, NULL, "rollback");
+}
+
+/* ---- messages ---- */
+
+int
+mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
+    const char *source, int64_t now, int *added, struct mp_err *e)
+{
+	struct mp_buf refs = MP_BUF_INIT;
+	sqlite3_stmt *s;
+	size_t i;
+	int rc;
+
+	*added = 0;
+	if (m->message_id == NULL || *m->message_id == '\0')
+		return mp_err_set(e, MP_EX_DATAERR,
+		    "%s: message without a Message-ID", st->path);
+	if ((s = stmt_get(st, S_ADD_MSG, e)) == NULL)
+		return -1;
+	for (i = 0; i < m->nrefs; i++) {
+		if (m->refs[i] == NULL)
+			continue;
+		if (refs.len > 0)
+			mp_buf_addc(&refs, ' ');
+		mp_buf_adds(&refs, m->refs[i]);
+	}
+	bind_str(s, 1, m->message_id);
+	bind_str(s, 2, m->in_reply_to);
+	bind_str(s, 3, mp_buf_str(&refs));
+	bind_str(s, 4, m->from.name != NULL ? m->from.name : "");
+	bind_str(s, 5, m->from.addr != NULL ? m->from.addr : "");
+	bind_str(s, 6, m->subject != NULL ? m->subject : "");
+	bind_str(s, 7, m->subject_norm != NULL ? m->subject_norm : "");
+	sqlite3_bind_int64(s, 8, m->date);
+	sqlite3_bind_int64(s, 9, m->date_off);
+	bind_str(s, 10, m->list_id);
+	bind_str(s, 11, m->own != NULL ? m->own : "");
+	bind_str(s, 12, m->body != NULL ? m->body : "");
+	bind_str(s, 13, source != NULL ? source : "");
+	sqlite3_bind_int64(s, 14, now);
+	rc = stmt_exec(st, s, e, "storing a message");
+	if (rc == 0)
+		*added = sqlite3_changes(st->db) == 1;
+	mp_buf_free(&refs);
+	return rc;
+}
+
+/* Returns -1 either on an SQL error or when the callback stopped (then e
+ * keeps what the callback put there, or says "stopped by the caller"). */
+static int
+each_row(struct mp_store *st, sqlite3_stmt *s, int (*row)(sqlite3_stmt *,
+    void *, void *), void *cb, void *ctx, struct mp_err *e)
+{
+	int rc;
+
+	mp_err_clear(e);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (row(s, cb, ctx) < 0) {
+			stmt_done(s);
+			if (e != NULL && e->code == 0)
+				mp_err_set(e, MP_EX_SOFTWARE,
+				    "iteration stopped by the caller");
+			return -1;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		db_err(st, e, "reading");
+		stmt_done(s);
+		return -1;
+	}
+	stmt_done(s);
+	return 0;
+}
+
+static int
+msg_row(sqlite3_stmt *s, void *cb, void *ctx)
+{
+	struct mp_stored_msg m;
+	mp_store_msg_cb f = *(mp_store_msg_cb *)cb;
+
+	m.seq = sqlite3_column_int64(s, 0);
+	m.message_id = col_str(s, 1);
+	m.in_reply_to = col_opt(s, 2);
+	m.refs = col_str(s, 3);
+	m.from_name = col_str(s, 4);
+	m.from_addr = col_str(s, 5);
+	m.subject = col_str(s, 6);
+	m.subject_norm = col_str(s, 7);
+	m.date = sqlite3_column_int64(s, 8);
+	m.date_off = (long)sqlite3_column_int64(s, 9);
+	m.list_id = col_opt(s, 10);
+	m.own = col_str(s, 11);
+	m.body = col_str(s, 12);
+	m.thread = col_opt(s, 13);
+	m.source = col_str(s, 14);
+	m.added = sqlite3_column_int64(s, 15);
+	return f(&m, ctx);
+}
+
+int
+mp_store_each_msg(struct mp_store *st, int64_t after_seq, mp_store_msg_cb cb,
+    void *ctx, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_EACH_MSG, e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, after_seq);
+	return each_row(st, s, msg_row, &cb, ctx, e);
+}
+
+int
+mp_store_has_msg(struct mp_store *st, const char *message_id)
+{
+	sqlite3_stmt *s = stmt_get(st, S_HAS_MSG, NULL);
+	int rc;
+
+	if (s == NULL || message_id == NULL)
+		return 0;
+	bind_str(s, 1, message_id);
+	rc = sqlite3_step(s) == SQLITE_ROW;
+	stmt_done(s);
+	return rc;
+}
+
+int64_t
+mp_store_max_seq(struct mp_store *st)
+{
+	return query_int(st, S_MAX_SEQ);
+}
+
+int64_t
+mp_store_count_msgs(struct mp_store *st)
+{
+	return query_int(st, S_COUNT_MSGS);
+}
+
+int
+mp_store_set_thread(struct mp_store *st, const char *message_id,
+    const char *thread, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_SET_THREAD, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, message_id);
+	bind_str(s, 2, thread);
+	if (stmt_exec(st, s, e, "setting a thread") != 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return mp_err_set(e, MP_EX_DATAERR, "%s: no message <%s>",
+		    st->path, message_id != NULL ? message_id : "");
+	return 0;
+}
+
+/* ---- action items ---- */
+
+int
+mp_store_add_action(struct mp_store *st, const char *message_id,
+    const char *kind, const char *assignee, const char *due,
+    const char *text, struct mp_err *e)
+{
+	sqlite3_stmt *s;
+
+	if (message_id == NULL || kind == NULL)
+		return mp_err_set(e, MP_EX_DATAERR,
+		    "%s: action item without a message or kind", st->path);
+	if ((s = stmt_get(st, S_ADD_ACTION, e)) == NULL)
+		return -1;
+	bind_str(s, 1, message_id);
+	bind_str(s, 2, kind);
+	bind_str(s, 3, assignee);
+	bind_str(s, 4, due != NULL ? due : "");
+	bind_str(s, 5, text != NULL ? text : "");
+	return stmt_exec(st, s, e, "storing an action item");
+}
+
+static int
+action_row(sqlite3_stmt *s, void *cb, void *ctx)
+{
+	struct mp_stored_action a;
+	mp_store_action_cb f = *(mp_store_action_cb *)cb;
+
+	a.seq = sqlite3_column_int64(s, 0);
+	a.message_id = col_str(s, 1);
+	a.thread = col_opt(s, 2);
+	a.kind = col_str(s, 3);
+	a.assignee = col_opt(s, 4);
+	a.due = col_str(s, 5);
+	a.text = col_str(s, 6);
+	a.subject = col_str(s, 7);
+	a.from_name = col_str(s, 8);
+	return f(&a, ctx);
+}
+
+int
+mp_store_each_action(struct mp_store *st, int64_t after_seq,
+    mp_store_action_cb cb, void *ctx, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_EACH_ACTION, e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, after_seq);
+	return each_row(st, s, action_row, &cb, ctx, e);
+}
+
+/* ---- two-integer state rows (sources, digests) ---- */
+
+static int
+pair_get(struct mp_store *st, enum stmt_id id, const char *key, int64_t *a,
+    int64_t *b)
+{
+	sqlite3_stmt *s = stmt_get(st, id, NULL);
+	int rc;
+
+	*a = 0;
+	*b = 0;
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, key != NULL ? key : "");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*a = sqlite3_column_int64(s, 0);
+		*b = sqlite3_column_int64(s, 1);
+	}
+	stmt_done(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+pair_set(struct mp_store *st, enum stmt_id id, const char *key, int64_t a,
+    int64_t b, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, id, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, key != NULL ? key : "");
+	sqlite3_bind_int64(s, 2, a);
+	sqlite3_bind_int64(s, 3, b);
+	return stmt_exec(st, s, e, "saving state");
+}
+
+int
+mp_store_source_get(struct mp_store *st, const char *source,
+    uint32_t *uidvalidity, uint32_t *last_uid)
+{
+	int64_t a, b;
+	int rc = pair_get(st, S_SOURCE_GET, source, &a, &b);
+
+	*uidvalidity = (uint32_t)a;
+	*last_uid = (uint32_t)b;
+	return rc;
+}
+
+int
+mp_store_source_set(struct mp_store *st, const char *source,
+    uint32_t uidvalidity, uint32_t last_uid, struct mp_err *e)
+{
+	return pair_set(st, S_SOURCE_SET, source, uidvalidity, last_uid, e);
+}
+
+int
+mp_store_digest_get(struct mp_store *st, const char *member,
+    int64_t *last_seq, int64_t *last_slot)
+{
+	char *key = lower_ascii(member);
+	int rc = pair_get(st, S_DIGEST_GET, key, last_seq, last_slot);
+
+	free(key);
+	return rc;
+}
+
+int
+mp_store_digest_set(struct mp_store *st, const char *member,
+    int64_t last_seq, int64_t last_slot, struct mp_err *e)
+{
+	char *key = lower_ascii(member);
+	int rc = pair_set(st, S_DIGEST_SET, key, last_seq, last_slot, e);
+
+	free(key);
+	return rc;
+}
+
+/* ---- the ledger ---- */
+
+/* Binds ?1..?5; *rcpt receives the lower-cased copy to free after the
+ * statement has run. */
+static void
+bind_key(sqlite3_stmt *s, const struct mp_ledger_key *k, char **rcpt)
+{
+	*rcpt = lower_ascii(k->rcpt);
+	bind_str(s, 1, k->kind != NULL ? k->kind : "");
+	bind_str(s, 2, k->item != NULL ? k->item : "");
+	sqlite3_bind_int64(s, 3, k->offset);
+	bind_str(s, 4, *rcpt);
+	sqlite3_bind_int64(s, 5, k->due);
+}
+
+int
+mp_store_ledger_get(struct mp_store *st, const struct mp_ledger_key *k,
+    enum mp_ledger_state *state, int *attempts)
+{
+	sqlite3_stmt *s = stmt_get(st, S_LEDGER_GET, NULL);
+	char *rcpt;
+	int rc;
+
+	*state = MP_LEDGER_NONE;
+	*attempts = 0;
+	if (s == NULL)
+		return -1;
+	bind_key(s, k, &rcpt);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		int64_t v = sqlite3_column_int64(s, 0);
+
+		if (v >= MP_LEDGER_PENDING && v <= MP_LEDGER_FAILED)
+			*state = (enum mp_ledger_state)v;
+		*attempts = sqlite3_column_int(s, 1);
+	}
+	stmt_done(s);
+	free(rcpt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+ledger_write(struct mp_store *st, enum stmt_id id,
+    const struct mp_ledger_key *k, const char *text, int64_t now,
+    struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, id, e);
+	char *rcpt;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	bind_key(s, k, &rcpt);
+	bind_str(s, 6, text);
+	sqlite3_bind_int64(s, 7, now);
+	rc = stmt_exec(st, s, e, "writing the ledger");
+	free(rcpt);
+	if (rc == 0 && sqlite3_changes(st->db) == 0)
+		return mp_err_set(e, MP_EX_SOFTWARE,
+		    "%s: %s %s to %s was already sent", st->path,
+		    k->kind != NULL ? k->kind : "",
+		    k->item != NULL ? k->item : "",
+		    k->rcpt != NULL ? k->rcpt : "");
+	return rc;
+}
+
+int
+mp_store_ledger_pending(struct mp_store *st, const struct mp_ledger_key *k,
+    const char *message_id, int64_t now, struct mp_err *e)
+{
+	return ledger_write(st, S_LEDGER_PENDING, k, message_id, now, e);
+}
+
+int
+mp_store_ledger_sent(struct mp_store *st, const struct mp_ledger_key *k,
+    const char *reply, int64_t now, struct mp_err *e)
+{
+	return ledger_write(st, S_LEDGER_SENT, k, reply, now, e);
+}
+
+int
+mp_store_ledger_failed(struct mp_store *st, const struct mp_ledger_key *k,
+    const char *reply, int64_t now, struct mp_err *e)
+{
+	return ledger_write(st, S_LEDGER_FAILED, k, reply, now, e);
+}
+
+int64_t
+mp_store_ledger_count(struct mp_store *st, enum mp_ledger_state state)
+{
+	sqlite3_stmt *s = stmt_get(st, S_LEDGER_COUNT, NULL);
+	int64_t v = -1;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int(s, 1, (int)state);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return v;
+}

@@ -1,0 +1,853 @@
+/* check_store.c - schema, migrations, messages, actions, state, ledger,
+ * transactions and the run lock. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <sqlite3.h>
+
+#include "buf.h"
+#include "err.h"
+#include "mime.h"
+#include "store.h"
+#include "testutil.h"
+
+static char *tmp;
+
+static void
+setup(void)
+{
+	tmp = tu_tmpdir();
+}
+
+static void
+teardown(void)
+{
+	tu_rmtree(tmp);
+	free(tmp);
+	tmp = NULL;
+}
+
+static char *
+tpath(const char *name)
+{
+	struct mp_buf b = MP_BUF_INIT;
+
+	mp_buf_printf(&b, "%s/%s", tmp, name);
+	return mp_buf_detach(&b);
+}
+
+static struct mp_store *
+open_ok(const char *path)
+{
+	struct mp_store *st = NULL;
+	struct mp_err e = { 0 };
+
+	ck_assert_msg(mp_store_open(path, &st, &e) == 0, "open %s: %s", path,
+	    e.msg);
+	ck_assert_ptr_nonnull(st);
+	return st;
+}
+
+/* A PRAGMA read straight from the file, bypassing the module. */
+static int64_t
+raw_pragma(const char *path, const char *pragma, char *text, size_t tl)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	int64_t v = -1;
+
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, pragma, -1, &s, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		v = sqlite3_column_int64(s, 0);
+		if (text != NULL)
+			snprintf(text, tl, "%s",
+			    (const char *)sqlite3_column_text(s, 0));
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+/* ---- building messages by hand ---- */
+
+static struct mp_msg *
+msg_new(const char *id, const char *irt, const char *refs, const char *name,
+    const char *subject, int64_t date)
+{
+	struct mp_msg *m = mp_xcalloc(1, sizeof(*m));
+	char *copy, *tok, *save = NULL;
+
+	m->message_id = mp_xstrdup(id);
+	m->in_reply_to = mp_xstrdup(irt);
+	if (refs != NULL) {
+		copy = mp_xstrdup(refs);
+		for (tok = strtok_r(copy, " ", &save); tok != NULL;
+		    tok = strtok_r(NULL, " ", &save)) {
+			m->refs = mp_xrealloc(m->refs,
+			    (m->nrefs + 1) * sizeof(*m->refs));
+			m->refs[m->nrefs++] = mp_xstrdup(tok);
+		}
+		free(copy);
+	}
+	m->from.name = mp_xstrdup(name);
+	m->from.addr = mp_xstrdup("someone@example.org");
+	m->subject = mp_xstrdup(subject);
+	m->subject_norm = mp_xstrdup(subject);
+	m->date = date;
+	m->date_off = 7200;
+	m->list_id = mp_xstrdup("mag.intgovforum.org");
+	m->body = mp_xstrdup("body text\n> quoted\n");
+	m->own = mp_xstrdup("body text\n");
+	m->quoted = mp_xstrdup("> quoted\n");
+	m->sig = mp_xstrdup("");
+	return m;
+}
+
+static void
+msg_del(struct mp_msg *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	free(m->message_id);
+	free(m->in_reply_to);
+	for (i = 0; i < m->nrefs; i++)
+		free(m->refs[i]);
+	free(m->refs);
+	free(m->from.name);
+	free(m->from.addr);
+	free(m->subject);
+	free(m->subject_norm);
+	free(m->list_id);
+	free(m->body);
+	free(m->own);
+	free(m->quoted);
+	free(m->sig);
+	free(m);
+}
+
+static int
+add(struct mp_store *st, const char *id, const char *irt, const char *refs,
+    const char *subject, int64_t now)
+{
+	struct mp_msg *m = msg_new(id, irt, refs, "Ana", subject,
+	    1623900000 + now);
+	struct mp_err e = { 0 };
+	int added = -1;
+
+	ck_assert_msg(mp_store_add_msg(st, m, "mag", now, &added, &e) == 0,
+	    "add %s: %s", id, e.msg);
+	msg_del(m);
+	return added;
+}
+
+/* Collects every stored message into one line per message. */
+struct collect {
+	struct mp_buf out;
+	int n;
+	int stop_after;         /* stop (-1) when n reaches it; 0: never */
+	struct mp_store *st;
+	struct mp_err *e;       /* set by the callback before stopping */
+	int nested_rc;
+};
+
+static int
+collect_msg(const struct mp_stored_msg *m, void *ctx)
+{
+	struct collect *c = ctx;
+
+	mp_buf_printf(&c->out, "%lld|%s|%s|%s|%s|%s|%s|%s|%lld|%ld|%s|%s|%s|"
+	    "%s|%s|%lld\n", (long long)m->seq, m->message_id,
+	    m->in_reply_to != NULL ? m->in_reply_to : "(null)", m->refs,
+	    m->from_name, m->from_addr, m->subject, m->subject_norm,
+	    (long long)m->date, m->date_off,
+	    m->list_id != NULL ? m->list_id : "(null)", m->own, m->body,
+	    m->thread != NULL ? m->thread : "(null)", m->source,
+	    (long long)m->added);
+	c->n++;
+	if (c->stop_after > 0 && c->n == c->stop_after) {
+		if (c->e != NULL)
+			mp_err_set(c->e, MP_EX_DATAERR, "callback said no");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ids_msg(const struct mp_stored_msg *m, void *ctx)
+{
+	struct collect *c = ctx;
+
+	mp_buf_printf(&c->out, "%lld:%s:%s ", (long long)m->seq,
+	    m->message_id, m->thread != NULL ? m->thread : "-");
+	c->n++;
+	return 0;
+}
+
+static int
+nested_msg(const struct mp_stored_msg *m, void *ctx)
+{
+	struct collect *c = ctx;
+	struct mp_err e = { 0 };
+
+	c->n++;
+	c->nested_rc = mp_store_each_msg(c->st, 0, ids_msg, c, &e);
+	/* other statements stay usable during an iteration */
+	ck_assert_int_eq(mp_store_has_msg(c->st, m->message_id), 1);
+	ck_assert_int_eq(e.code, MP_EX_SOFTWARE);
+	return 0;
+}
+
+static char *
+list_ids(struct mp_store *st, int64_t after)
+{
+	struct collect c = { MP_BUF_INIT, 0, 0, NULL, NULL, 0 };
+	struct mp_err e = { 0 };
+
+	ck_assert_msg(mp_store_each_msg(st, after, ids_msg, &c, &e) == 0,
+	    "%s", e.msg);
+	return mp_buf_detach(&c.out);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_open_fresh)
+{
+	char *dir = tpath("a/b");
+	char *path = tpath("a/b/magpie.db");
+	char mode[32];
+	struct mp_store *st;
+	struct stat sb;
+	uint32_t uv = 7, lu = 7;
+	int64_t ls = 7, sl = 7;
+
+	st = open_ok(path);
+	ck_assert_int_eq(mp_store_version(st), MP_STORE_VERSION);
+	ck_assert_int_eq(stat(dir, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0700);
+	/* every table exists and is empty */
+	ck_assert_int_eq(mp_store_count_msgs(st), 0);
+	ck_assert_int_eq(mp_store_max_seq(st), 0);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_SENT), 0);
+	ck_assert_int_eq(mp_store_source_get(st, "mag", &uv, &lu), 0);
+	ck_assert_uint_eq(uv, 0);
+	ck_assert_uint_eq(lu, 0);
+	ck_assert_int_eq(mp_store_digest_get(st, "a@example.org", &ls, &sl),
+	    0);
+	ck_assert_int_eq(ls, 0);
+	ck_assert_int_eq(sl, 0);
+	ck_assert_int_eq(mp_store_each_action(st, 0, NULL, NULL, NULL), 0);
+	mp_store_close(st);
+
+	ck_assert_int_eq(raw_pragma(path, "PRAGMA user_version", NULL, 0),
+	    MP_STORE_VERSION);
+	raw_pragma(path, "PRAGMA journal_mode", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "wal");
+	free(dir);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_reopen)
+{
+	char *path = tpath("magpie.db");
+	struct mp_store *st;
+
+	st = open_ok(path);
+	ck_assert_int_eq(add(st, "one@x", NULL, NULL, "One", 10), 1);
+	mp_store_close(st);
+	st = open_ok(path);
+	ck_assert_int_eq(mp_store_version(st), MP_STORE_VERSION);
+	ck_assert_int_eq(mp_store_count_msgs(st), 1);
+	ck_assert_int_eq(mp_store_has_msg(st, "one@x"), 1);
+	ck_assert_int_eq(add(st, "one@x", NULL, NULL, "One", 11), 0);
+	mp_store_close(st);
+	mp_store_close(NULL);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_newer_refused)
+{
+	char *path = tpath("new.db");
+	struct mp_store *st = (struct mp_store *)1;
+	struct mp_err e = { 0 };
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE future(x);"
+	    "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	ck_assert_int_eq(mp_store_open(path, &st, &e), -1);
+	ck_assert_ptr_null(st);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
+	ck_assert_msg(strstr(e.msg, "version 99") != NULL, "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, "upgrade magpie") != NULL, "%s", e.msg);
+	/* left as it was */
+	ck_assert_int_eq(raw_pragma(path, "PRAGMA user_version", NULL, 0), 99);
+	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM sqlite_master"
+	    " WHERE name = 'msg'", NULL, 0), 0);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_open_errors)
+{
+	char *file = tpath("plain");
+	char *under = tpath("plain/sub/magpie.db");
+	char *junk = tpath("junk.db");
+	struct mp_store *st = NULL;
+	struct mp_lock *l = NULL;
+	struct mp_err e = { 0 };
+
+	tu_write(file, "not a directory\n");
+	ck_assert_int_eq(mp_store_open(under, &st, &e), -1);
+	ck_assert_ptr_null(st);
+	ck_assert_int_eq(e.code, MP_EX_CANTCREAT);
+	ck_assert_msg(strstr(e.msg, "plain") != NULL, "%s", e.msg);
+
+	mp_err_clear(&e);
+	ck_assert_int_eq(mp_lock_acquire(under, &l, &e), -1);
+	ck_assert_ptr_null(l);
+	ck_assert_int_eq(e.code, MP_EX_CANTCREAT);
+
+	mp_err_clear(&e);
+	tu_write(junk, "this is certainly not an SQLite database, it is a "
+	    "plain text file that is long enough to have a header\n");
+	ck_assert_int_eq(mp_store_open(junk, &st, &e), -1);
+	ck_assert_ptr_null(st);
+	ck_assert_int_eq(e.code, MP_EX_IOERR);
+	ck_assert_msg(strstr(e.msg, "junk.db") != NULL, "%s", e.msg);
+	free(file);
+	free(under);
+	free(junk);
+}
+END_TEST
+
+START_TEST(test_messages)
+{
+	char *path = tpath("m.db");
+	struct mp_store *st = open_ok(path);
+	struct collect c = { MP_BUF_INIT, 0, 0, NULL, NULL, 0 };
+	struct mp_err e = { 0 };
+	struct mp_msg *m;
+	char *s;
+	int added = -1;
+
+	ck_assert_int_eq(add(st, "a@x", NULL, NULL, "Agenda", 100), 1);
+	ck_assert_int_eq(add(st, "b@x", "a@x", "a@x", "Re: Agenda", 200), 1);
+	ck_assert_int_eq(add(st, "a@x", NULL, NULL, "again", 300), 0);
+	ck_assert_int_eq(add(st, "c@x", "b@x", "a@x b@x", "Re: Agenda", 400),
+	    1);
+	ck_assert_int_eq(mp_store_count_msgs(st), 3);
+	ck_assert_int_eq(mp_store_max_seq(st), 3);
+	ck_assert_int_eq(mp_store_has_msg(st, "b@x"), 1);
+	ck_assert_int_eq(mp_store_has_msg(st, "zz@x"), 0);
+
+	ck_assert_int_eq(mp_store_each_msg(st, 0, collect_msg, &c, &e), 0);
+	ck_assert_int_eq(c.n, 3);
+	ck_assert_str_eq(mp_buf_str(&c.out),
+	    "1|a@x|(null)||Ana|someone@example.org|Agenda|Agenda|1623900100|"
+	    "7200|mag.intgovforum.org|body text\n|body text\n> quoted\n|"
+	    "(null)|mag|100\n"
+	    "2|b@x|a@x|a@x|Ana|someone@example.org|Re: Agenda|Re: Agenda|"
+	    "1623900200|7200|mag.intgovforum.org|body text\n|"
+	    "body text\n> quoted\n|(null)|mag|200\n"
+	    "3|c@x|b@x|a@x b@x|Ana|someone@example.org|Re: Agenda|Re: Agenda|"
+	    "1623900400|7200|mag.intgovforum.org|body text\n|"
+	    "body text\n> quoted\n|(null)|mag|400\n");
+	mp_buf_free(&c.out);
+
+	s = list_ids(st, 1);
+	ck_assert_str_eq(s, "2:b@x:- 3:c@x:- ");
+	free(s);
+	s = list_ids(st, 3);
+	ck_assert_str_eq(s, "");
+	free(s);
+
+	ck_assert_int_eq(mp_store_set_thread(st, "a@x", "a@x", &e), 0);
+	ck_assert_int_eq(mp_store_set_thread(st, "c@x", "a@x", &e), 0);
+	s = list_ids(st, 0);
+	ck_assert_str_eq(s, "1:a@x:a@x 2:b@x:- 3:c@x:a@x ");
+	free(s);
+	ck_assert_int_eq(mp_store_set_thread(st, "c@x", NULL, &e), 0);
+	ck_assert_int_eq(mp_store_set_thread(st, "nope@x", "a@x", &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
+	ck_assert_msg(strstr(e.msg, "nope@x") != NULL, "%s", e.msg);
+
+	/* a message without NULL-able fields filled: "" comes back */
+	m = mp_xcalloc(1, sizeof(*m));
+	m->message_id = mp_xstrdup("bare@x");
+	ck_assert_int_eq(mp_store_add_msg(st, m, NULL, 500, &added, &e), 0);
+	ck_assert_int_eq(added, 1);
+	c.stop_after = 0;
+	c.n = 0;
+	ck_assert_int_eq(mp_store_each_msg(st, 3, collect_msg, &c, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&c.out),
+	    "4|bare@x|(null)||||||0|0|(null)|||(null)||500\n");
+	mp_buf_free(&c.out);
+	free(m->message_id);
+	m->message_id = NULL;
+	ck_assert_int_eq(mp_store_add_msg(st, m, "mag", 600, &added, &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
+	ck_assert_int_eq(added, 0);
+	free(m);
+	ck_assert_int_eq(mp_store_count_msgs(st), 4);
+
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_iteration_stop)
+{
+	char *path = tpath("i.db");
+	struct mp_store *st = open_ok(path);
+	struct collect c = { MP_BUF_INIT, 0, 2, NULL, NULL, 0 };
+	struct mp_err e = { 0 };
+
+	add(st, "a@x", NULL, NULL, "A", 1);
+	add(st, "b@x", NULL, NULL, "B", 2);
+	add(st, "c@x", NULL, NULL, "C", 3);
+
+	/* -1 from the callback stops at once */
+	ck_assert_int_eq(mp_store_each_msg(st, 0, collect_msg, &c, &e), -1);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_int_eq(e.code, MP_EX_SOFTWARE);
+	ck_assert_str_eq(e.msg, "iteration stopped by the caller");
+	mp_buf_free(&c.out);
+
+	/* the callback's own error is kept */
+	c.n = 0;
+	c.stop_after = 1;
+	c.e = &e;
+	ck_assert_int_eq(mp_store_each_msg(st, 0, collect_msg, &c, &e), -1);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
+	ck_assert_str_eq(e.msg, "callback said no");
+	mp_buf_free(&c.out);
+
+	/* after a stop the statement is usable again */
+	c.n = 0;
+	c.stop_after = 0;
+	ck_assert_int_eq(mp_store_each_msg(st, 0, collect_msg, &c, &e), 0);
+	ck_assert_int_eq(c.n, 3);
+	ck_assert_int_eq(e.code, 0);
+	mp_buf_free(&c.out);
+
+	/* the same iteration from inside its callback is refused */
+	c.n = 0;
+	c.st = st;
+	ck_assert_int_eq(mp_store_each_msg(st, 2, nested_msg, &c, &e), 0);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_int_eq(c.nested_rc, -1);
+	mp_buf_free(&c.out);
+
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
+static int
+collect_action(const struct mp_stored_action *a, void *ctx)
+{
+	struct mp_buf *b = ctx;
+
+	mp_buf_printf(b, "%lld|%s|%s|%s|%s|%s|%s|%s|%s\n", (long long)a->seq,
+	    a->message_id, a->thread != NULL ? a->thread : "(null)", a->kind,
+	    a->assignee != NULL ? a->assignee : "(null)", a->due, a->text,
+	    a->subject, a->from_name);
+	return 0;
+}
+
+START_TEST(test_actions)
+{
+	char *path = tpath("a.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+
+	add(st, "a@x", NULL, NULL, "Evaluations", 1);
+	add(st, "b@x", NULL, NULL, "Meeting", 2);
+	ck_assert_int_eq(mp_store_set_thread(st, "b@x", "t-b", &e), 0);
+
+	/* added out of seq order: listed by message seq, then insertion */
+	ck_assert_int_eq(mp_store_add_action(st, "b@x", "event", NULL,
+	    "2021-06-23T13:00:00Z", "MAG meeting", &e), 0);
+	ck_assert_int_eq(mp_store_add_action(st, "a@x", "deadline", NULL,
+	    "2021-06-17T23:59:00Z", "Submit evaluations", &e), 0);
+	ck_assert_int_eq(mp_store_add_action(st, "a@x", "request", "Paul",
+	    NULL, "Please review", &e), 0);
+	/* the same item again is ignored */
+	ck_assert_int_eq(mp_store_add_action(st, "a@x", "request", "Paul",
+	    NULL, "Please review", &e), 0);
+	/* an item of an unknown message is refused */
+	ck_assert_int_eq(mp_store_add_action(st, "ghost@x", "request", NULL,
+	    NULL, "Boo", &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
+	ck_assert_int_eq(mp_store_add_action(st, "a@x", NULL, NULL, NULL,
+	    "no kind", &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
+
+	ck_assert_int_eq(mp_store_each_action(st, 0, collect_action, &b, &e),
+	    0);
+	ck_assert_str_eq(mp_buf_str(&b),
+	    "1|a@x|(null)|deadline|(null)|2021-06-17T23:59:00Z|"
+	    "Submit evaluations|Evaluations|Ana\n"
+	    "1|a@x|(null)|request|Paul||Please review|Evaluations|Ana\n"
+	    "2|b@x|t-b|event|(null)|2021-06-23T13:00:00Z|MAG meeting|"
+	    "Meeting|Ana\n");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_each_action(st, 1, collect_action, &b, &e),
+	    0);
+	ck_assert_str_eq(mp_buf_str(&b),
+	    "2|b@x|t-b|event|(null)|2021-06-23T13:00:00Z|MAG meeting|"
+	    "Meeting|Ana\n");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_each_action(st, 2, collect_action, &b, &e),
+	    0);
+	ck_assert_str_eq(mp_buf_str(&b), "");
+	mp_buf_free(&b);
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_source_digest_state)
+{
+	char *path = tpath("s.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_err e = { 0 };
+	uint32_t uv, lu;
+	int64_t seq, slot;
+
+	ck_assert_int_eq(mp_store_source_set(st, "mag", 1623000000u,
+	    4000000000u, &e), 0);
+	ck_assert_int_eq(mp_store_source_set(st, "other", 5, 6, &e), 0);
+	ck_assert_int_eq(mp_store_source_get(st, "mag", &uv, &lu), 0);
+	ck_assert_uint_eq(uv, 1623000000u);
+	ck_assert_uint_eq(lu, 4000000000u);
+	ck_assert_int_eq(mp_store_source_set(st, "mag", 77, 12, &e), 0);
+	ck_assert_int_eq(mp_store_source_get(st, "mag", &uv, &lu), 0);
+	ck_assert_uint_eq(uv, 77);
+	ck_assert_uint_eq(lu, 12);
+	ck_assert_int_eq(mp_store_source_get(st, "other", &uv, &lu), 0);
+	ck_assert_uint_eq(uv, 5);
+	ck_assert_uint_eq(lu, 6);
+	ck_assert_int_eq(mp_store_source_get(st, "none", &uv, &lu), 0);
+	ck_assert_uint_eq(uv, 0);
+	ck_assert_uint_eq(lu, 0);
+
+	ck_assert_int_eq(mp_store_digest_set(st, "Chair@Example.org", 42,
+	    1623906000, &e), 0);
+	ck_assert_int_eq(mp_store_digest_get(st, "chair@example.org", &seq,
+	    &slot), 0);
+	ck_assert_int_eq(seq, 42);
+	ck_assert_int_eq(slot, 1623906000);
+	ck_assert_int_eq(mp_store_digest_set(st, "chair@example.org", 50,
+	    1623992400, &e), 0);
+	ck_assert_int_eq(mp_store_digest_get(st, "CHAIR@example.org", &seq,
+	    &slot), 0);
+	ck_assert_int_eq(seq, 50);
+	ck_assert_int_eq(slot, 1623992400);
+	ck_assert_int_eq(mp_store_digest_get(st, "x@example.org", &seq,
+	    &slot), 0);
+	ck_assert_int_eq(seq, 0);
+	ck_assert_int_eq(slot, 0);
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_ledger)
+{
+	char *path = tpath("l.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_ledger_key k = { "reminder", "workshop-evaluations",
+	    3 * 86400, "Paul@Example.org", 1623974340 };
+	struct mp_ledger_key k2 = { "digest", "", 0, "ana@example.org",
+	    1623906000 };
+	struct mp_ledger_key lower = k;
+	enum mp_ledger_state s;
+	struct mp_err e = { 0 };
+	int att;
+
+	lower.rcpt = "paul@example.org";
+	ck_assert_int_eq(mp_store_ledger_get(st, &k, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_NONE);
+	ck_assert_int_eq(att, 0);
+
+	ck_assert_int_eq(mp_store_ledger_pending(st, &k, "r1@magpie", 1000,
+	    &e), 0);
+	ck_assert_int_eq(mp_store_ledger_get(st, &lower, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_PENDING);
+	ck_assert_int_eq(att, 1);
+	ck_assert_int_eq(mp_store_ledger_pending(st, &lower, "r1@magpie",
+	    2000, &e), 0);
+	ck_assert_int_eq(mp_store_ledger_get(st, &k, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_PENDING);
+	ck_assert_int_eq(att, 2);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_PENDING), 1);
+
+	ck_assert_int_eq(mp_store_ledger_sent(st, &k, "250 2.0.0 Ok: queued",
+	    3000, &e), 0);
+	ck_assert_int_eq(mp_store_ledger_get(st, &k, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_SENT);
+	ck_assert_int_eq(att, 2);
+	/* a sent key never goes back */
+	ck_assert_int_eq(mp_store_ledger_pending(st, &k, "r1@magpie", 4000,
+	    &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_SOFTWARE);
+	ck_assert_msg(strstr(e.msg, "already sent") != NULL, "%s", e.msg);
+	ck_assert_int_eq(mp_store_ledger_failed(st, &k, "421 bye", 4000, &e),
+	    -1);
+	ck_assert_int_eq(mp_store_ledger_get(st, &k, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_SENT);
+	ck_assert_int_eq(att, 2);
+
+	/* keys differ in any part */
+	k2.item = "";
+	ck_assert_int_eq(mp_store_ledger_pending(st, &k2, "d1@magpie", 1000,
+	    &e), 0);
+	ck_assert_int_eq(mp_store_ledger_failed(st, &k2,
+	    "550 5.1.1 no such user", 1001, &e), 0);
+	ck_assert_int_eq(mp_store_ledger_get(st, &k2, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_FAILED);
+	ck_assert_int_eq(att, 1);
+	k2.offset = 1;
+	ck_assert_int_eq(mp_store_ledger_get(st, &k2, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_NONE);
+	k2.offset = 0;
+	k2.due += 86400;
+	ck_assert_int_eq(mp_store_ledger_get(st, &k2, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_NONE);
+	k2.due -= 86400;
+	/* a failed key may be retried */
+	ck_assert_int_eq(mp_store_ledger_pending(st, &k2, "d1@magpie", 2000,
+	    &e), 0);
+	ck_assert_int_eq(mp_store_ledger_get(st, &k2, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_PENDING);
+	ck_assert_int_eq(att, 2);
+	ck_assert_int_eq(mp_store_ledger_failed(st, &k2, "451 later", 2001,
+	    &e), 0);
+
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_SENT), 1);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_FAILED), 1);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_PENDING), 0);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_NONE), 0);
+	mp_store_close(st);
+
+	/* first_try is kept from the first attempt, rcpt lower-cased */
+	ck_assert_int_eq(raw_pragma(path, "SELECT first_try FROM ledger WHERE"
+	    " rcpt = 'paul@example.org'", NULL, 0), 1000);
+	ck_assert_int_eq(raw_pragma(path, "SELECT updated FROM ledger WHERE"
+	    " rcpt = 'paul@example.org'", NULL, 0), 3000);
+	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM ledger WHERE"
+	    " message_id = 'r1@magpie' AND reply = '250 2.0.0 Ok: queued'",
+	    NULL, 0), 1);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_lock)
+{
+	char *store = tpath("var/deep/magpie.db");
+	char *lockf = tpath("var/deep/magpie.db.lock");
+	struct mp_lock *l = NULL, *l2 = (struct mp_lock *)1;
+	struct mp_err e = { 0 };
+	struct stat sb;
+	char *text = NULL;
+	char want[32];
+	size_t len;
+	pid_t pid;
+	int status;
+
+	ck_assert_int_eq(mp_lock_acquire(store, &l, &e), 0);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(stat(lockf, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+	ck_assert_int_eq(mp_read_file(lockf, 64, &text, &len), 0);
+	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+	ck_assert_str_eq(text, want);
+	free(text);
+
+	/* another open file description in this process is refused too */
+	ck_assert_int_eq(mp_lock_acquire(store, &l2, &e), 1);
+	ck_assert_ptr_null(l2);
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct mp_lock *cl = NULL;
+		int rc = mp_lock_acquire(store, &cl, NULL);
+
+		_exit(rc == 1 && cl == NULL ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+
+	mp_lock_release(l);
+	mp_lock_release(NULL);
+	ck_assert_int_eq(access(lockf, F_OK), 0);
+	ck_assert_int_eq(mp_lock_acquire(store, &l, &e), 0);
+	ck_assert_ptr_nonnull(l);
+
+	/* and the child now gets it once we let go */
+	mp_lock_release(l);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct mp_lock *cl = NULL;
+		int rc = mp_lock_acquire(store, &cl, NULL);
+
+		mp_lock_release(cl);
+		_exit(rc == 0 ? 0 : 1);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	free(store);
+	free(lockf);
+}
+END_TEST
+
+START_TEST(test_transactions)
+{
+	char *path = tpath("t.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_err e = { 0 };
+
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	add(st, "a@x", NULL, NULL, "A", 1);
+	ck_assert_int_eq(mp_store_ledger_pending(st, &(struct mp_ledger_key){
+	    "digest", "", 0, "a@x", 5 }, "m@x", 1, &e), 0);
+	ck_assert_int_eq(mp_store_count_msgs(st), 1);
+	ck_assert_int_eq(mp_store_begin(st, &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_SOFTWARE);
+	mp_store_rollback(st);
+	ck_assert_int_eq(mp_store_count_msgs(st), 0);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_PENDING), 0);
+	mp_store_rollback(st);          /* harmless without a transaction */
+
+	mp_err_clear(&e);
+	ck_assert_int_eq(mp_store_commit(st, &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_SOFTWARE);
+
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	add(st, "b@x", NULL, NULL, "B", 2);
+	add(st, "c@x", NULL, NULL, "C", 3);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	ck_assert_int_eq(mp_store_count_msgs(st), 2);
+
+	/* closing with an open transaction discards it */
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	add(st, "d@x", NULL, NULL, "D", 4);
+	mp_store_close(st);
+	st = open_ok(path);
+	ck_assert_int_eq(mp_store_count_msgs(st), 2);
+	ck_assert_int_eq(mp_store_has_msg(st, "d@x"), 0);
+	/* AUTOINCREMENT: a rolled back seq is never handed out again after
+	 * a committed one */
+	ck_assert_int_eq(mp_store_max_seq(st), 3);
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_sql_metachars)
+{
+	static const char *evil = "x'); DROP TABLE msg;--";
+	static const char *quotes = "It's \"quoted\" \\ % _ ? ?1 :a @b $c";
+	char *path = tpath("q.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_msg *m = msg_new(evil, quotes, "'a b;--", quotes, evil, 7);
+	struct collect c = { MP_BUF_INIT, 0, 0, NULL, NULL, 0 };
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_buf want = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+	struct mp_ledger_key k = { evil, quotes, 0, "O'Brien@x", 1 };
+	enum mp_ledger_state s;
+	uint32_t uv, lu;
+	int64_t seq, slot;
+	int added, att;
+
+	ck_assert_int_eq(mp_store_add_msg(st, m, quotes, 9, &added, &e), 0);
+	ck_assert_int_eq(added, 1);
+	ck_assert_int_eq(mp_store_has_msg(st, evil), 1);
+	ck_assert_int_eq(mp_store_set_thread(st, evil, quotes, &e), 0);
+	ck_assert_int_eq(mp_store_each_msg(st, 0, collect_msg, &c, &e), 0);
+	mp_buf_printf(&want, "1|%s|%s|'a b;--|%s|someone@example.org|%s|%s|"
+	    "7|7200|mag.intgovforum.org|body text\n|"
+	    "body text\n> quoted\n|%s|%s|9\n", evil, quotes, quotes, evil,
+	    evil, quotes, quotes);
+	ck_assert_str_eq(mp_buf_str(&c.out), mp_buf_str(&want));
+
+	ck_assert_int_eq(mp_store_add_action(st, evil, "request", quotes,
+	    NULL, evil, &e), 0);
+	ck_assert_int_eq(mp_store_each_action(st, 0, collect_action, &b, &e),
+	    0);
+	mp_buf_reset(&want);
+	mp_buf_printf(&want, "1|%s|%s|request|%s||%s|%s|%s\n", evil, quotes,
+	    quotes, evil, evil, quotes);
+	ck_assert_str_eq(mp_buf_str(&b), mp_buf_str(&want));
+
+	ck_assert_int_eq(mp_store_source_set(st, evil, 1, 2, &e), 0);
+	ck_assert_int_eq(mp_store_source_get(st, evil, &uv, &lu), 0);
+	ck_assert_uint_eq(lu, 2);
+	ck_assert_int_eq(mp_store_digest_set(st, quotes, 3, 4, &e), 0);
+	ck_assert_int_eq(mp_store_digest_get(st, quotes, &seq, &slot), 0);
+	ck_assert_int_eq(slot, 4);
+	ck_assert_int_eq(mp_store_ledger_pending(st, &k, evil, 1, &e), 0);
+	ck_assert_int_eq(mp_store_ledger_sent(st, &k, quotes, 2, &e), 0);
+	ck_assert_int_eq(mp_store_ledger_get(st, &k, &s, &att), 0);
+	ck_assert_int_eq(s, MP_LEDGER_SENT);
+	ck_assert_int_eq(mp_store_count_msgs(st), 1);
+	mp_store_close(st);
+	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM sqlite_master"
+	    " WHERE type = 'table'", NULL, 0), 6);
+	mp_buf_free(&c.out);
+	mp_buf_free(&b);
+	mp_buf_free(&want);
+	msg_del(m);
+	free(path);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_open_fresh);
+	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_newer_refused);
+	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_messages);
+	tcase_add_test(tc, test_iteration_stop);
+	tcase_add_test(tc, test_actions);
+	tcase_add_test(tc, test_source_digest_state);
+	tcase_add_test(tc, test_ledger);
+	tcase_add_test(tc, test_lock);
+	tcase_add_test(tc, test_transactions);
+	tcase_add_test(tc, test_sql_metachars);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(store_suite());
+}
