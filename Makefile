@@ -1,5 +1,4 @@
 # magpie - plain Makefile. `make`, `make check`, `make asan`, `make install`.
-.POSIX:
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -8,7 +7,6 @@ DATADIR ?= $(PREFIX)/share/magpie
 SYSCONFDIR ?= /etc
 DESTDIR ?=
 
-CC ?= cc
 CFLAGS ?= -O2 -g
 WERROR ?=
 PKG_CONFIG ?= pkg-config

@@ -44,11 +44,18 @@ int64_t mp_schedule_digest_slot(const struct mp_member *m,
 int mp_schedule_reminders(const struct mp_config *c, int64_t now,
     struct mp_plan **out, size_t *n);
 
-/* Agenda: deadlines, events and chair's reminders whose time lies in
- * [now, now + horizon), sorted by time. Borrowed pointers; *out owned by
- * the caller. */
+/* One entry of the agenda: an item and the time it happens (for a
+ * repeating reminder, its next occurrence). */
+struct mp_agenda {
+	const struct mp_item *item;     /* borrowed from the config */
+	int64_t at;
+};
+
+/* Agenda: deadlines, events (also those under way) and the chair's
+ * reminders whose time lies in [now, now + horizon), sorted by time.
+ * *out owned by the caller (free()). */
 int mp_schedule_agenda(const struct mp_config *c, int64_t now,
-    int64_t horizon, const struct mp_item ***out, size_t *n);
+    int64_t horizon, struct mp_agenda **out, size_t *n);
 
 /* Reminder instants of an item (due - offset for each offset), largest
  * offset first; returns the count written (at most max). */

@@ -23,16 +23,28 @@ struct mp_lock;
 
 /* The run lock: a file "PATH.lock" beside the store, held with flock(2)
  * for the life of the process. Returns 0 when acquired, 1 when another
- * process holds it (nothing to do), -1 on error. */
+ * process holds it (nothing to do), -1 on error. Each call opens the file
+ * anew, so a second call in the same process also returns 1. The holder's
+ * pid is written into the file for humans. */
 int mp_lock_acquire(const char *store_path, struct mp_lock **out,
     struct mp_err *e);
+/* Unlocks and frees; the file stays. Accepts NULL. */
 void mp_lock_release(struct mp_lock *l);
 
-/* Open (creating the file and its directory when missing) and migrate. */
+/* Open (creating the file and its directory when missing, mode 0700) and
+ * migrate. Errors: MP_EX_CANTCREAT when the file or directory cannot be
+ * made, MP_EX_DATAERR for a store written by a newer magpie (left
+ * untouched), MP_EX_IOERR for any SQLite failure. *out is NULL on error. */
 int mp_store_open(const char *path, struct mp_store **out, struct mp_err *e);
+/* Rolls back an open transaction; accepts NULL. */
 void mp_store_close(struct mp_store *st);
+/* PRAGMA user_version, -1 on error. */
 int mp_store_version(struct mp_store *st);
 
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. A second begin before commit or
+ * rollback is an error (MP_EX_SOFTWARE), as is commit without begin. A
+ * commit that fails rolls the batch back. Rollback without a transaction
+ * does nothing. */
 int mp_store_begin(struct mp_store *st, struct mp_err *e);
 int mp_store_commit(struct mp_store *st, struct mp_err *e);
 void mp_store_rollback(struct mp_store *st);
@@ -62,15 +74,24 @@ struct mp_stored_msg {
 
 typedef int (*mp_store_msg_cb)(const struct mp_stored_msg *m, void *ctx);
 
-/* Store a message unless its Message-ID is already there (*added = 0). */
+/* Store a message unless its Message-ID is already there (*added = 0).
+ * m is only read. NULL strings where the stored form promises a string
+ * are stored as ""; a missing message_id is MP_EX_DATAERR. */
 int mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
     const char *source, int64_t now, int *added, struct mp_err *e);
-/* Messages with seq > after_seq, in seq order. A callback's -1 stops. */
+/* Messages with seq > after_seq, in seq order. A callback's -1 stops:
+ * the function then returns -1 and e keeps what the callback put there
+ * (if it shares e), else says MP_EX_SOFTWARE "iteration stopped by the
+ * caller". e is cleared first. The callback may use the other store
+ * functions, but not start the same iteration again (MP_EX_SOFTWARE). */
 int mp_store_each_msg(struct mp_store *st, int64_t after_seq,
     mp_store_msg_cb cb, void *ctx, struct mp_err *e);
+/* 1 when stored, else 0. */
 int mp_store_has_msg(struct mp_store *st, const char *message_id);
+/* 0 for an empty store; -1 on error. */
 int64_t mp_store_max_seq(struct mp_store *st);
 int64_t mp_store_count_msgs(struct mp_store *st);
+/* thread may be NULL; an unknown message_id is MP_EX_DATAERR. */
 int mp_store_set_thread(struct mp_store *st, const char *message_id,
     const char *thread, struct mp_err *e);
 
@@ -91,14 +112,21 @@ struct mp_stored_action {
 typedef int (*mp_store_action_cb)(const struct mp_stored_action *a,
     void *ctx);
 
+/* The same (message_id, kind, text) twice is stored once. The message must
+ * be stored already (else MP_EX_DATAERR); kind is required; NULL due is
+ * stored as "", NULL text as "". */
 int mp_store_add_action(struct mp_store *st, const char *message_id,
     const char *kind, const char *assignee, const char *due,
     const char *text, struct mp_err *e);
+/* Items of messages with seq > after_seq, by message seq then insertion;
+ * joined with their message. Stopping works as in mp_store_each_msg. */
 int mp_store_each_action(struct mp_store *st, int64_t after_seq,
     mp_store_action_cb cb, void *ctx, struct mp_err *e);
 
 /* ---- source sync state (IMAP) ---- */
 
+/* The getters here and below return 0 (also when unknown) or -1 on an
+ * SQLite error. */
 int mp_store_source_get(struct mp_store *st, const char *source,
     uint32_t *uidvalidity, uint32_t *last_uid);   /* 0s when unknown */
 int mp_store_source_set(struct mp_store *st, const char *source,
@@ -106,8 +134,9 @@ int mp_store_source_set(struct mp_store *st, const char *source,
 
 /* ---- digests ---- */
 
-/* Per member (by address): the last message seq covered and the slot
- * (instant of the scheduled digest time) of the last digest. 0s when none. */
+/* Per member (by address, compared ASCII case-insensitively): the last
+ * message seq covered and the slot (instant of the scheduled digest time)
+ * of the last digest. 0s when none. */
 int mp_store_digest_get(struct mp_store *st, const char *member,
     int64_t *last_seq, int64_t *last_slot);
 int mp_store_digest_set(struct mp_store *st, const char *member,
@@ -115,6 +144,8 @@ int mp_store_digest_set(struct mp_store *st, const char *member,
 
 /* ---- the ledger: one row per email ---- */
 
+/* rcpt is stored lower-cased (ASCII), so keys match whatever the case of
+ * the configured address; NULL kind/item are "". */
 struct mp_ledger_key {
 	const char *kind;               /* "digest", "reminder", ... */
 	const char *item;               /* INI section name, "" for digests */
@@ -132,7 +163,10 @@ enum mp_ledger_state {
 
 int mp_store_ledger_get(struct mp_store *st, const struct mp_ledger_key *k,
     enum mp_ledger_state *state, int *attempts);
-/* Record as pending (attempts + 1) before submission. */
+/* Record as pending (attempts + 1) before submission; the first call's
+ * time is kept as the first try. A key already sent is never made pending
+ * or failed again: that is an error (MP_EX_SOFTWARE, "already sent").
+ * sent and failed also work without a pending row (attempts 1). */
 int mp_store_ledger_pending(struct mp_store *st, const struct mp_ledger_key *k,
     const char *message_id, int64_t now, struct mp_err *e);
 int mp_store_ledger_sent(struct mp_store *st, const struct mp_ledger_key *k,

@@ -452,7 +452,7 @@ cmd_extract(struct cli *c)
 static int
 cmd_agenda(struct cli *c)
 {
-	const struct mp_item **items = NULL;
+	struct mp_agenda *items = NULL;
 	const char *tz = NULL;
 	struct mp_buf b = MP_BUF_INIT;
 	size_t i, k, n = 0;
@@ -492,17 +492,18 @@ cmd_agenda(struct cli *c)
 			mp_buf_adds(&b, "\nNothing scheduled.\n");
 	}
 	for (i = 0; i < n; i++) {
-		const struct mp_item *it = items[i];
+		const struct mp_item *it = items[i].item;
+		int64_t at = items[i].at;
 		const char *kind = it->kind == MP_ITEM_DEADLINE ? "deadline" :
 		    it->kind == MP_ITEM_EVENT ? "event" : "reminder";
 		int64_t fire[MP_MAX_REMIND];
 		size_t nf = mp_schedule_fire_times(it, fire, MP_MAX_REMIND);
 		char when[64], utc[32], left[64], end[32];
 
-		mp_dt_span(it->due - c->now, left, sizeof(left));
+		mp_dt_span(at - c->now, left, sizeof(left));
 		if (json) {
-			mp_dt_iso_utc(it->due, utc, sizeof(utc));
-			mp_dt_format(it->due, tz, "%Y-%m-%dT%H:%M:%S%z", when,
+			mp_dt_iso_utc(at, utc, sizeof(utc));
+			mp_dt_format(at, tz, "%Y-%m-%dT%H:%M:%S%z", when,
 			    sizeof(when));
 			mp_buf_adds(&b, "{\"item\":");
 			mp_buf_json_str(&b, it->id);
@@ -522,13 +523,13 @@ cmd_agenda(struct cli *c)
 			mp_buf_adds(&b, "]}\n");
 			continue;
 		}
-		mp_dt_format(it->due, tz, "%a %d %b %Y %H:%M %Z", when,
+		mp_dt_format(at, tz, "%a %d %b %Y %H:%M %Z", when,
 		    sizeof(when));
-		mp_dt_format(it->due, "UTC", "%Y-%m-%d %H:%M UTC", utc,
+		mp_dt_format(at, "UTC", "%Y-%m-%d %H:%M UTC", utc,
 		    sizeof(utc));
 		mp_buf_printf(&b, "\n%s  %-8s  %s [%s]\n", when, kind,
 		    it->title, it->id);
-		if (it->due >= c->now)
+		if (at >= c->now)
 			mp_buf_printf(&b, "    in %s; %s", left, utc);
 		else
 			mp_buf_printf(&b, "    under way; started %s", utc);

@@ -9,8 +9,9 @@
  * directory of the including file.  The files a pattern matches are read
  * in byte order of their names (not the locale's); a pattern matching
  * nothing is fine, a plain path that does not exist is an error.  Included
- * files are read after the including file, may include others (at most 8
- * levels), and a file reached twice (same device and inode) is read once.
+ * files are read where the include is (before the including file's
+ * sections), may include others (at most 8 levels), and a file reached
+ * twice (same device and inode) is read once.
  * `include` inside a section is an error.  Every file read is listed in
  * mp_config.files, and every struct mp_where points into that list.
  *
@@ -163,11 +164,6 @@ struct loader {
 	size_t nids;
 };
 
-struct incl {
-	char *pat;
-	int line;
-};
-
 /* The state of one file being parsed. */
 struct fctx {
 	struct loader *L;
@@ -186,8 +182,6 @@ struct fctx {
 	struct mp_buf pval;
 	int pline;
 	long pent;
-	struct incl *incl;
-	size_t nincl;
 };
 
 static void diag(struct loader *L, const char *file, int line,
@@ -196,7 +190,6 @@ static void diag(struct loader *L, const char *file, int line,
 static void
 diag(struct loader *L, const char *file, int line, const char *fmt, ...)
 {
-	struct mp_buf b = MP_BUF_INIT;
 	char msg[1024];
 	va_list ap;
 	struct diagrec *r;
@@ -204,13 +197,12 @@ diag(struct loader *L, const char *file, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	mp_buf_adds(&b, msg);
 	L->diags = mp_xrealloc(L->diags, (L->ndiags + 1) * sizeof(*L->diags));
 	r = &L->diags[L->ndiags];
 	r->file = file;
 	r->line = line;
 	r->seq = L->ndiags++;
-	r->msg = mp_buf_detach(&b);
+	r->msg = mp_xstrdup(msg);
 }
 
 #define ferr(fc, line, ...) diag((fc)->L, (fc)->file, (line), __VA_ARGS__)
@@ -451,12 +443,6 @@ loopback(const char *host)
 }
 
 /* ---- entries ---------------------------------------------------------- */
-
-static struct ent *
-ent_at(struct loader *L, long i)
-{
-	return &L->ents[i];
-}
 
 static const struct keyrec *
 find_key(const struct ent *e, const char *key)
@@ -1202,20 +1188,18 @@ apply_item(struct fctx *fc, const struct ent *e, const char *k,
 	}
 }
 
+static void expand_include(struct fctx *fc, const char *pat, int line);
+
 static void
-add_includes(struct fctx *fc, const char *v, int line)
+include(struct fctx *fc, const char *v, int line)
 {
 	char **parts;
 	size_t n, i;
 
 	split_list(v, &parts, &n);
-	for (i = 0; i < n; i++) {
-		fc->incl = mp_xrealloc(fc->incl,
-		    (fc->nincl + 1) * sizeof(*fc->incl));
-		fc->incl[fc->nincl].pat = parts[i];
-		fc->incl[fc->nincl++].line = line;
-	}
-	free(parts);
+	for (i = 0; i < n; i++)
+		expand_include(fc, parts[i], line);
+	free_strv(parts, n);
 }
 
 static void
@@ -1233,13 +1217,13 @@ apply(struct fctx *fc, long cur, const char *k, const char *v, int line)
 	}
 	if (cur == CUR_TOP) {
 		if (strcmp(k, "include") == 0)
-			add_includes(fc, v, line);
+			include(fc, v, line);
 		else
 			ferr(fc, line, "unknown key '%s' before the first "
 			    "section (only 'include' may be there)", k);
 		return;
 	}
-	e = ent_at(fc->L, cur);
+	e = &fc->L->ents[cur];
 	if (strcmp(k, "include") == 0) {
 		ferr(fc, line, "'include' must come before the first "
 		    "section");
@@ -1395,7 +1379,7 @@ reader(char *str, int num, void *stream)
 	char *s, *p;
 	ssize_t n;
 	size_t len;
-	int bad_header = 0;
+	int bad_header = 0, had_key = fc->have_key;
 
 	n = getline(&fc->raw, &fc->rawcap, fc->fp);
 	if (n < 0)
@@ -1448,6 +1432,7 @@ reader(char *str, int num, void *stream)
 		    "continue the value on an indented line", num - 2);
 		out = "";
 		fc->cont = 0;
+		fc->have_key = had_key;
 	}
 	snprintf(str, (size_t)num, "%s\n", out);
 	return str;
@@ -1463,9 +1448,9 @@ static void load_file(struct loader *L, const char *path, int depth,
     struct fctx *parent, int pline);
 
 static void
-expand_include(struct fctx *fc, const struct incl *in)
+expand_include(struct fctx *fc, const char *pat, int line)
 {
-	struct mp_buf pat = MP_BUF_INIT;
+	struct mp_buf full = MP_BUF_INIT;
 	const char *p;
 	char *path;
 	glob_t g;
@@ -1474,44 +1459,44 @@ expand_include(struct fctx *fc, const struct incl *in)
 	struct stat st;
 
 	if (fc->depth + 1 > MAX_DEPTH) {
-		ferr(fc, in->line, "cannot include '%s': includes nested more "
-		    "than %d deep", in->pat, MAX_DEPTH);
+		ferr(fc, line, "cannot include '%s': includes nested more "
+		    "than %d deep", pat, MAX_DEPTH);
 		return;
 	}
-	if (strpbrk(in->pat, "*?[") == NULL) {
-		path = join(fc->dir, in->pat);
+	if (strpbrk(pat, "*?[") == NULL) {
+		path = join(fc->dir, pat);
 		if (stat(path, &st) != 0)
-			ferr(fc, in->line, "cannot include '%s': %s", in->pat,
+			ferr(fc, line, "cannot include '%s': %s", pat,
 			    strerror(errno));
 		else
-			load_file(fc->L, path, fc->depth + 1, fc, in->line);
+			load_file(fc->L, path, fc->depth + 1, fc, line);
 		free(path);
 		return;
 	}
 	/* The directory is literal text, not part of the pattern. */
-	if (in->pat[0] != '/' && strcmp(fc->dir, ".") != 0) {
+	if (pat[0] != '/' && strcmp(fc->dir, ".") != 0) {
 		for (p = fc->dir; *p; p++) {
 			if (strchr("*?[\\", *p) != NULL)
-				mp_buf_addc(&pat, '\\');
-			mp_buf_addc(&pat, *p);
+				mp_buf_addc(&full, '\\');
+			mp_buf_addc(&full, *p);
 		}
-		mp_buf_addc(&pat, '/');
+		mp_buf_addc(&full, '/');
 	}
-	mp_buf_adds(&pat, in->pat);
-	rc = glob(mp_buf_str(&pat), GLOB_NOSORT, NULL, &g);
+	mp_buf_adds(&full, pat);
+	rc = glob(mp_buf_str(&full), GLOB_NOSORT, NULL, &g);
 	if (rc == 0) {
 		qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), cmp_str);
 		for (i = 0; i < g.gl_pathc; i++)
 			if (stat(g.gl_pathv[i], &st) == 0 &&
 			    S_ISREG(st.st_mode))
 				load_file(fc->L, g.gl_pathv[i], fc->depth + 1,
-				    fc, in->line);
+				    fc, line);
 	} else if (rc != GLOB_NOMATCH) {
-		ferr(fc, in->line, "cannot expand '%s'", in->pat);
+		ferr(fc, line, "cannot expand '%s'", pat);
 	}
 	if (rc == 0 || rc == GLOB_NOMATCH)
 		globfree(&g);
-	mp_buf_free(&pat);
+	mp_buf_free(&full);
 }
 
 static void
@@ -1571,11 +1556,6 @@ load_file(struct loader *L, const char *path, int depth, struct fctx *parent,
 	free(fc.raw);
 	free(fc.pkey);
 	mp_buf_free(&fc.pval);
-	for (i = 0; i < fc.nincl; i++) {
-		expand_include(&fc, &fc.incl[i]);
-		free(fc.incl[i].pat);
-	}
-	free(fc.incl);
 	free(fc.dir);
 }
 

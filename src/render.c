@@ -268,7 +268,7 @@ mp_render_digest(const struct mp_config *c, struct mp_store *st,
 	struct dthread *th = NULL;
 	struct mp_val *d, *threads, *ahead;
 	struct acollect ac;
-	const struct mp_item **items = NULL;
+	struct mp_agenda *items = NULL;
 	size_t i, j, nth = 0, nitems = 0, nahead = 0;
 	char subj[256], day[64];
 	int rc = -1;
@@ -344,11 +344,11 @@ mp_render_digest(const struct mp_config *c, struct mp_store *st,
 	for (i = 0; i < nitems; i++) {
 		struct mp_val *v;
 
-		if (items[i]->kind == MP_ITEM_REMINDER ||
-		    !is_recipient(c, items[i], m))
+		if (items[i].item->kind == MP_ITEM_REMINDER ||
+		    !is_recipient(c, items[i].item, m))
 			continue;
 		v = mp_val_map();
-		item_fields(v, items[i], m->tz, now);
+		item_fields(v, items[i].item, m->tz, now);
 		mp_val_push(ahead, v);
 		nahead++;
 	}

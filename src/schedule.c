@@ -142,19 +142,31 @@ mp_schedule_reminders(const struct mp_config *c, int64_t now,
 }
 
 static int
-cmp_item_due(const void *a, const void *b)
+cmp_agenda(const void *a, const void *b)
 {
-	const struct mp_item *x = *(const struct mp_item *const *)a;
-	const struct mp_item *y = *(const struct mp_item *const *)b;
+	const struct mp_agenda *x = a, *y = b;
 
-	if (x->due != y->due)
-		return x->due < y->due ? -1 : 1;
-	return strcmp(x->id, y->id);
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return strcmp(x->item->id, y->item->id);
+}
+
+/* The first occurrence of a chair's reminder at or after now, 0 if none. */
+static int64_t
+next_occurrence(const struct mp_item *it, int64_t now)
+{
+	int64_t t = it->due;
+
+	if (t < now && it->repeat > 0)
+		t += (now - t + it->repeat - 1) / it->repeat * it->repeat;
+	if (t < now || (it->until > 0 && t > it->until))
+		return 0;
+	return t;
 }
 
 int
 mp_schedule_agenda(const struct mp_config *c, int64_t now, int64_t horizon,
-    const struct mp_item ***out, size_t *n)
+    struct mp_agenda **out, size_t *n)
 {
 	size_t i;
 
@@ -162,14 +174,18 @@ mp_schedule_agenda(const struct mp_config *c, int64_t now, int64_t horizon,
 	*n = 0;
 	for (i = 0; i < c->nitems; i++) {
 		const struct mp_item *it = &c->items[i];
-		int64_t end = it->kind == MP_ITEM_EVENT && it->ends > it->due ?
-		    it->ends : it->due;
+		int64_t at = it->due, end = it->due;
 
-		/* An event still under way is on the agenda. */
-		if (end < now || it->due >= now + horizon)
+		if (it->kind == MP_ITEM_REMINDER)
+			at = end = next_occurrence(it, now);
+		else if (it->kind == MP_ITEM_EVENT && it->ends > it->due)
+			end = it->ends;  /* an event under way is on it */
+		if (at == 0 || end < now || at >= now + horizon)
 			continue;
-		(*out)[(*n)++] = it;
+		(*out)[*n].item = it;
+		(*out)[*n].at = at;
+		(*n)++;
 	}
-	qsort(*out, *n, sizeof(**out), cmp_item_due);
+	qsort(*out, *n, sizeof(**out), cmp_agenda);
 	return 0;
 }

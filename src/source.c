@@ -47,8 +47,8 @@ static int
 stopped(struct mp_err *e, const char *origin)
 {
 	if (e != NULL && e->code == 0)
-		mp_err_set(e, MP_EX_SOFTWARE, "%s: reading stopped by the caller",
-		    origin);
+		mp_err_set(e, MP_EX_SOFTWARE,
+		    "%s: reading stopped by the caller", origin);
 	return -1;
 }
 

@@ -79,6 +79,8 @@ enum stmt_id {
 #define LEDGER_KEY "kind = ?1 AND item = ?2 AND off = ?3 AND rcpt = ?4" \
 	" AND due = ?5"
 
+/* ADD_MSG tests for the Message-ID first because an ignored INSERT still
+ * consumes an AUTOINCREMENT value: re-imports would leave gaps in seq. */
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -87,8 +89,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ADD_MSG] = "INSERT OR IGNORE INTO msg (message_id, in_reply_to,"
 	    " refs, from_name, from_addr, subject, subject_norm, date,"
 	    " date_off, list_id, own, body, source, added)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-	    " ?13, ?14)",
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+	    " ?13, ?14 WHERE NOT EXISTS"
+	    " (SELECT 1 FROM msg WHERE message_id = ?1)",
 	[S_EACH_MSG] = "SELECT seq, message_id, in_reply_to, refs, from_name,"
 	    " from_addr, subject, subject_norm, date, date_off, list_id, own,"
 	    " body, thread, source, added FROM msg WHERE seq > ?1"

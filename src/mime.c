@@ -1,0 +1,1760 @@
+/*
+ * mime.c - one RFC 5322/MIME message into struct mp_msg.
+ *
+ * libetpan does the grammar: header fields (mailimf), the MIME tree
+ * (mailmime), transfer decoding, RFC 2047 words and charsets (iconv via
+ * charconv). What is here is the policy libetpan has no opinion on: which
+ * part is the body, what to do with lying charsets, a guaranteed-UTF-8
+ * result, subject normalisation and the own/quoted/signature split.
+ */
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <libetpan/charconv.h>
+#include <libetpan/libetpan.h>
+
+#include "buf.h"
+#include "err.h"
+#include "mime.h"
+
+/* Everything is bounded: input, identifiers, lists and nesting. */
+#define MIME_MAX_INPUT ((size_t)64 << 20)
+#define MAX_ID		998		/* RFC 5322 2.1.1 line limit */
+#define MAX_REFS	512
+#define MAX_CHARSET	64
+/*
+ * libetpan recurses once per nested MIME entity and once per nested
+ * comment, without a limit; a crafted message overflows the stack
+ * (about 30000 nested message/rfc822 parts are enough). These bounds are
+ * far above anything a mail client produces.
+ */
+#define MAX_MIME_TYPES	512
+#define MAX_COMMENT	64
+#define MAX_WALK	64
+
+/* ---- UTF-8 ---------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 when invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f))
+			return 0;	/* overlong, surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (s[1] & 0xc0) != 0x80 ||
+		    (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
+			return 0;
+		if ((c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+			return 0;	/* overlong, above U+10FFFF */
+		return 4;
+	}
+	return 0;
+}
+
+static int
+utf8_valid(const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if ((k = utf8_seq(s + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+static void
+put_cp(struct mp_buf *b, uint32_t cp)
+{
+	char u[4];
+
+	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0)
+		cp = 0xfffd;
+	if (cp < 0x80) {
+		mp_buf_addc(b, (char)cp);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		mp_buf_add(b, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		mp_buf_add(b, u, 3);
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		mp_buf_add(b, u, 4);
+	}
+}
+
+/*
+ * windows-1252 as the WHATWG Encoding Standard decodes it (also for the
+ * labels iso-8859-1 and us-ascii): 0x80-0x9f are typographic characters,
+ * the five unassigned bytes stay C1 code points.
+ */
+static const uint16_t cp1252_hi[32] = {
+	0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
+	0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178
+};
+
+static uint32_t
+cp1252(unsigned char c)
+{
+	return c >= 0x80 && c < 0xa0 ? cp1252_hi[c - 0x80] : c;
+}
+
+/*
+ * Bytes that should be UTF-8 but may not be: valid sequences are kept and
+ * every stray byte is read as windows-1252, which is what such a byte
+ * nearly always is (a Latin-1 reply pasted into a UTF-8 message).
+ * Returns the number of stray bytes.
+ */
+static size_t
+add_utf8_or_1252(struct mp_buf *b, const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0, k, bad = 0;
+
+	while (i < n) {
+		k = utf8_seq(s + i, n - i);
+		if (k == 0) {
+			put_cp(b, cp1252(s[i]));
+			bad++;
+			i++;
+		} else {
+			mp_buf_add(b, p + i, k);
+			i += k;
+		}
+	}
+	return bad;
+}
+
+static void
+add_1252(struct mp_buf *b, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		put_cp(b, cp1252((unsigned char)p[i]));
+}
+
+/*
+ * The final pass every text goes through: invalid sequences become
+ * U+FFFD, CRLF and lone CR become LF, other C0 controls and DEL vanish
+ * (keep_nl = 0: every line break and tab becomes a space, for header
+ * values which must never carry CR/LF).
+ */
+static char *
+clean_text(const char *p, size_t n, int keep_nl)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0, k;
+
+	while (i < n) {
+		unsigned char c = s[i];
+
+		if (c == '\r' || c == '\n') {
+			if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
+				i++;
+			mp_buf_addc(&b, keep_nl ? '\n' : ' ');
+			i++;
+		} else if (c == '\t') {
+			mp_buf_addc(&b, keep_nl ? '\t' : ' ');
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			i++;
+		} else if ((k = utf8_seq(s + i, n - i)) == 0) {
+			put_cp(&b, 0xfffd);
+			i++;
+		} else {
+			mp_buf_add(&b, p + i, k);
+			i += k;
+		}
+	}
+	return mp_buf_detach(&b);
+}
+
+/* Folds runs of spaces into one and trims, in place. */
+static void
+fold_spaces(char *s)
+{
+	char *w = s, *r = s;
+	int sp = 0;
+
+	while (*r == ' ')
+		r++;
+	for (; *r; r++) {
+		if (*r == ' ') {
+			sp = 1;
+			continue;
+		}
+		if (sp && w != s)
+			*w++ = ' ';
+		sp = 0;
+		*w++ = *r;
+	}
+	*w = '\0';
+}
+
+/* ---- charsets --------------------------------------------------------- */
+
+static int
+is_utf8_label(const char *cs)
+{
+	return strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
+	    strcasecmp(cs, "unicode-1-1-utf-8") == 0;
+}
+
+/* Labels whose bytes are decoded as UTF-8-else-windows-1252 here. */
+static int
+is_ascii_label(const char *cs)
+{
+	return strcasecmp(cs, "us-ascii") == 0 ||
+	    strcasecmp(cs, "ascii") == 0 || strcasecmp(cs, "x-unknown") == 0 ||
+	    strcasecmp(cs, "unknown-8bit") == 0;
+}
+
+static int
+is_1252_label(const char *cs)
+{
+	return strcasecmp(cs, "windows-1252") == 0 ||
+	    strcasecmp(cs, "cp1252") == 0 ||
+	    strcasecmp(cs, "iso-8859-1") == 0 ||
+	    strcasecmp(cs, "iso8859-1") == 0 ||
+	    strcasecmp(cs, "iso_8859-1") == 0 ||
+	    strcasecmp(cs, "latin1") == 0 || strcasecmp(cs, "l1") == 0;
+}
+
+/*
+ * Bytes in charset cs (NULL: not declared) to UTF-8 in b. Known labels go
+ * through libetpan's charconv; a label iconv does not know, or a failed
+ * conversion, falls back to UTF-8-else-windows-1252 and counts a warning.
+ */
+static void
+add_converted(struct mp_buf *b, const char *p, size_t n, const char *cs,
+    int *warnings)
+{
+	char label[MAX_CHARSET + 1];
+	char *out = NULL;
+	size_t i, j = 0;
+	int r;
+
+	if (cs != NULL) {
+		for (i = 0; cs[i] && j < MAX_CHARSET; i++)
+			if (!isspace((unsigned char)cs[i]) && cs[i] != '"')
+				label[j++] = cs[i];
+	}
+	label[j] = '\0';
+	if (n == 0)
+		return;
+	if (j == 0 || is_ascii_label(label)) {
+		add_utf8_or_1252(b, p, n);
+		return;
+	}
+	if (is_utf8_label(label)) {
+		if (add_utf8_or_1252(b, p, n) > 0)
+			(*warnings)++;
+		return;
+	}
+	if (is_1252_label(label)) {
+		add_1252(b, p, n);
+		return;
+	}
+	r = charconv("utf-8", label, p, n, &out);
+	if (r == MAIL_CHARCONV_NO_ERROR && out != NULL) {
+		mp_buf_adds(b, out);
+		free(out);
+		return;
+	}
+	(*warnings)++;
+	if (utf8_valid(p, n))
+		mp_buf_add(b, p, n);
+	else
+		add_1252(b, p, n);
+}
+
+/* ---- header values ---------------------------------------------------- */
+
+/*
+ * RFC 2047 words in a Subject or display name, via libetpan. Raw 8-bit
+ * bytes around them are read as UTF-8 when they are valid UTF-8, else as
+ * windows-1252. Result: UTF-8 on one line, spaces folded.
+ */
+static char *
+decode_phrase(const char *raw, int *warnings)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	size_t n = strlen(raw), idx = 0;
+	char *dec = NULL, *out;
+	const char *def = utf8_valid(raw, n) ? "utf-8" : "windows-1252";
+	int r;
+
+	r = mailmime_encoded_phrase_parse(def, raw, n, &idx, "utf-8", &dec);
+	if (r == MAILIMF_NO_ERROR && dec != NULL && idx == n) {
+		mp_buf_adds(&b, dec);
+	} else {
+		(*warnings)++;
+		add_utf8_or_1252(&b, raw, n);
+	}
+	free(dec);
+	out = clean_text(b.data ? b.data : "", b.len, 0);
+	mp_buf_free(&b);
+	fold_spaces(out);
+	return out;
+}
+
+/* An identifier: no space, control or angle bracket, bounded. */
+static char *
+clean_id(const char *p, size_t n)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < n && b.len < MAX_ID; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c > 0x20 && c != 0x7f && c != '<' && c != '>')
+			mp_buf_addc(&b, (char)c);
+	}
+	if (b.len == 0) {
+		mp_buf_free(&b);
+		return NULL;
+	}
+	if (!utf8_valid(b.data, b.len)) {
+		char *s = clean_text(b.data, b.len, 0);
+
+		mp_buf_free(&b);
+		return s;
+	}
+	return mp_buf_detach(&b);
+}
+
+/*
+ * The <...> tokens of a header that libetpan could not parse as a
+ * msg-id list (comments, junk between ids). A value without any <> but
+ * with an '@' counts as one id.
+ */
+static void
+scan_ids(const char *v, char ***ids, size_t *nids, size_t max)
+{
+	const char *p = v, *lt, *gt;
+	char *id;
+
+	while (*nids < max && (lt = strchr(p, '<')) != NULL) {
+		if ((gt = strchr(lt + 1, '>')) == NULL)
+			break;
+		if ((id = clean_id(lt + 1, (size_t)(gt - lt - 1))) != NULL) {
+			*ids = mp_xrealloc(*ids, (*nids + 1) * sizeof(**ids));
+			(*ids)[(*nids)++] = id;
+		}
+		p = gt + 1;
+	}
+	if (p == v && *nids < max && strchr(v, '@') != NULL &&
+	    strchr(v, '<') == NULL) {
+		while (isspace((unsigned char)*p))
+			p++;
+		lt = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if ((id = clean_id(lt, (size_t)(p - lt))) != NULL) {
+			*ids = mp_xrealloc(*ids, (*nids + 1) * sizeof(**ids));
+			(*ids)[(*nids)++] = id;
+		}
+	}
+}
+
+static void
+set_ids_from_list(clist *l, char ***ids, size_t *nids, size_t max)
+{
+	clistiter *c;
+	char *id;
+
+	for (c = clist_begin(l); c != NULL && *nids < max; c = clist_next(c)) {
+		const char *s = clist_content(c);
+
+		if (s == NULL || (id = clean_id(s, strlen(s))) == NULL)
+			continue;
+		*ids = mp_xrealloc(*ids, (*nids + 1) * sizeof(**ids));
+		(*ids)[(*nids)++] = id;
+	}
+}
+
+static void
+free_ids(char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* First id of a header, or NULL. */
+static char *
+first_id_list(clist *l)
+{
+	char **ids = NULL, *id;
+	size_t n = 0;
+
+	set_ids_from_list(l, &ids, &n, 1);
+	id = n ? ids[0] : NULL;
+	free(ids);
+	return id;
+}
+
+static char *
+first_id_raw(const char *v)
+{
+	char **ids = NULL, *id;
+	size_t n = 0;
+
+	scan_ids(v, &ids, &n, 1);
+	id = n ? ids[0] : NULL;
+	free(ids);
+	return id;
+}
+
+/* ---- dates ------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (civil calendar). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+days_in_month(int y, int m)
+{
+	static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+		30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dm[m - 1];
+}
+
+/* libetpan's date-time to an instant; -1 when out of range. */
+static int
+date_to_instant(const struct mailimf_date_time *dt, int64_t *t, long *off)
+{
+	int y = dt->dt_year, z = dt->dt_zone, zh, zm;
+
+	/* RFC 5322 4.3: obsolete two- and three-digit years */
+	if (y >= 0 && y < 50)
+		y += 2000;
+	else if (y >= 50 && y < 1000)
+		y += 1900;
+	if (y < 1900 || y > 9999 || dt->dt_month < 1 || dt->dt_month > 12 ||
+	    dt->dt_day < 1 || dt->dt_day > days_in_month(y, dt->dt_month) ||
+	    dt->dt_hour < 0 || dt->dt_hour > 23 || dt->dt_min < 0 ||
+	    dt->dt_min > 59 || dt->dt_sec < 0 || dt->dt_sec > 60)
+		return -1;
+	zh = (z < 0 ? -z : z) / 100;
+	zm = (z < 0 ? -z : z) % 100;
+	if (zh > 23 || zm > 59)
+		return -1;
+	*off = (long)(z < 0 ? -1 : 1) * (zh * 3600L + zm * 60L);
+	*t = days_from_civil(y, dt->dt_month, dt->dt_day) * 86400 +
+	    dt->dt_hour * 3600 + dt->dt_min * 60 + dt->dt_sec - *off;
+	return 0;
+}
+
+/* ---- the raw buffer --------------------------------------------------- */
+
+/* "Name:" with a printable field name (RFC 5322 3.6.8, obsolete WSP). */
+static int
+header_line(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] > 0x20 && p[i] < 0x7f && p[i] != ':')
+		i++;
+	if (i == 0)
+		return 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < n && p[i] == ':';
+}
+
+static size_t
+line_end(const char *p, size_t n, size_t i)
+{
+	const char *nl = memchr(p + i, '\n', n - i);
+
+	return nl ? (size_t)(nl - p) : n;
+}
+
+/*
+ * Offset of the empty line that ends the header block (or n when there
+ * is none); *sep says whether one was found.
+ */
+static size_t
+header_end(const char *p, size_t n, int *sep)
+{
+	size_t i = 0, e;
+
+	*sep = 0;
+	while (i < n) {
+		e = line_end(p, n, i);
+		if (e == i || (e == i + 1 && p[i] == '\r')) {
+			*sep = 1;
+			return i;
+		}
+		i = e + 1;
+	}
+	return n;
+}
+
+/* Unfolded value of the first field called name in the block, or NULL. */
+static char *
+raw_header(const char *p, size_t n, const char *name)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	size_t k = strlen(name), i = 0, e = 0, j = 0;
+	char *v;
+
+	while (i < n) {
+		e = line_end(p, n, i);
+		if (e - i > k && strncasecmp(p + i, name, k) == 0) {
+			for (j = i + k; j < e && (p[j] == ' ' || p[j] == '\t');
+			    j++)
+				;
+			if (j < e && p[j] == ':')
+				break;
+		}
+		i = e + 1;
+	}
+	if (i >= n)
+		return NULL;
+	i = j + 1;
+	for (;;) {
+		mp_buf_add(&b, p + i, e - i);
+		i = e + 1;
+		if (i >= n || (p[i] != ' ' && p[i] != '\t'))
+			break;
+		e = line_end(p, n, i);
+	}
+	v = clean_text(mp_buf_str(&b), b.len, 0);
+	mp_buf_free(&b);
+	return v;
+}
+
+/*
+ * Headers a mailbox rewrites (mbox status, IMAP keywords, recomputed
+ * lengths): left out of the Message-ID hash so that the same message
+ * keeps its synthesised id after a mail client marked it read.
+ */
+static int
+volatile_header(const char *p, size_t n)
+{
+	static const char *const names[] = {
+		"status:", "x-status:", "x-keywords:", "x-uid:", "x-imap:",
+		"x-imapbase:", "x-mozilla-status:", "x-mozilla-status2:",
+		"content-length:", "lines:", "x-original-to:", "delivered-to:"
+	};
+	size_t i, k;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		k = strlen(names[i]);
+		if (n >= k && strncasecmp(p, names[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* "<hex>@magpie.invalid" from SHA-256 of the header block, CRLF as LF. */
+static char *
+synth_id(const char *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct mp_buf b = MP_BUF_INIT;
+	unsigned char dg[32];
+	char id[64];
+	size_t i = 0, e, k;
+	int skip = 0;
+
+	while (i < n) {
+		e = line_end(p, n, i);
+		k = e > i && p[e - 1] == '\r' ? e - 1 : e;
+		if (i == k || (p[i] != ' ' && p[i] != '\t'))
+			skip = volatile_header(p + i, k - i);
+		if (!skip) {
+			mp_buf_add(&b, p + i, k - i);
+			mp_buf_addc(&b, '\n');
+		}
+		i = e + 1;
+	}
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, b.data ? b.data : "", b.len,
+	    dg) != 0)
+		memset(dg, 0, sizeof(dg));
+	mp_buf_free(&b);
+	for (i = 0; i < 16; i++) {
+		id[2 * i] = hex[dg[i] >> 4];
+		id[2 * i + 1] = hex[dg[i] & 15];
+	}
+	memcpy(id + 32, "@magpie.invalid", 16);
+	return mp_xstrdup(id);
+}
+
+/* Counts case-insensitive occurrences of a lower-case word. */
+static size_t
+count_word(const char *p, size_t n, const char *w)
+{
+	size_t k = strlen(w), i, c = 0;
+
+	for (i = 0; i + k <= n; i++)
+		if ((p[i] | 0x20) == w[0] && strncasecmp(p + i, w, k) == 0)
+			c++;
+	return c;
+}
+
+/*
+ * The bytes libetpan gets, when they must differ from the input: comment
+ * nesting deeper than MAX_COMMENT on any (unfolded) line flattened, and
+ * an empty line added after a header block that ends the buffer (the
+ * last field would otherwise lack its CRLF and be dropped). NULL when
+ * the input can be used as it is.
+ */
+static char *
+working_copy(const char *p, size_t *n, int sep, int *warnings)
+{
+	char *cp = NULL;
+	size_t i, len = *n;
+	int depth = 0;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\n' && (i + 1 >= len ||
+		    (p[i + 1] != ' ' && p[i + 1] != '\t')))
+			depth = 0;
+		else if (p[i] == '(' && ++depth > MAX_COMMENT) {
+			if (cp == NULL) {
+				cp = mp_xmalloc(len + 3);
+				memcpy(cp, p, len);
+				(*warnings)++;
+			}
+			cp[i] = ' ';
+			depth--;
+		} else if (p[i] == ')' && depth > 0) {
+			depth--;
+		}
+	}
+	if (!sep) {
+		if (cp == NULL) {
+			cp = mp_xmalloc(len + 3);
+			memcpy(cp, p, len);
+		}
+		if (len == 0 || cp[len - 1] != '\n')
+			cp[len++] = '\n';
+		cp[len++] = '\n';
+		*n = len;
+	}
+	return cp;
+}
+
+/* ---- body ------------------------------------------------------------- */
+
+static int
+is_text(const struct mailmime_content *ct, const char *sub)
+{
+	return ct != NULL && ct->ct_type != NULL &&
+	    ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
+	    ct->ct_type->tp_data.tp_discrete_type->dt_type ==
+	    MAILMIME_DISCRETE_TYPE_TEXT && ct->ct_subtype != NULL &&
+	    strcasecmp(ct->ct_subtype, sub) == 0;
+}
+
+static int
+is_attachment(const struct mailmime *mm)
+{
+	clistiter *c;
+
+	if (mm->mm_mime_fields == NULL)
+		return 0;
+	for (c = clist_begin(mm->mm_mime_fields->fld_list); c != NULL;
+	    c = clist_next(c)) {
+		struct mailmime_field *f = clist_content(c);
+
+		if (f->fld_type == MAILMIME_FIELD_DISPOSITION &&
+		    f->fld_data.fld_disposition != NULL &&
+		    f->fld_data.fld_disposition->dsp_type != NULL &&
+		    f->fld_data.fld_disposition->dsp_type->dsp_type ==
+		    MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Depth-first search for the first inline part of text/<sub>; embedded
+ * messages (forwards) only when in_msg is set. A text/plain found first
+ * anywhere wins over any text/html, which is how multipart/alternative
+ * is resolved in favour of the plain version.
+ */
+static struct mailmime *
+find_part(struct mailmime *mm, const char *sub, int in_msg, int depth)
+{
+	struct mailmime *r;
+	clistiter *c;
+
+	if (mm == NULL || depth > MAX_WALK)
+		return NULL;
+	switch (mm->mm_type) {
+	case MAILMIME_SINGLE:
+		if (is_text(mm->mm_content_type, sub) && !is_attachment(mm) &&
+		    mm->mm_data.mm_single != NULL &&
+		    mm->mm_data.mm_single->dt_type == MAILMIME_DATA_TEXT)
+			return mm;
+		return NULL;
+	case MAILMIME_MULTIPLE:
+		for (c = clist_begin(mm->mm_data.mm_multipart.mm_mp_list);
+		    c != NULL; c = clist_next(c))
+			if ((r = find_part(clist_content(c), sub, in_msg,
+			    depth + 1)) != NULL)
+				return r;
+		return NULL;
+	case MAILMIME_MESSAGE:
+		if (depth > 0 && !in_msg)
+			return NULL;
+		return find_part(mm->mm_data.mm_message.mm_msg_mime, sub,
+		    in_msg, depth + 1);
+	}
+	return NULL;
+}
+
+/* One entity's content: transfer-decoded, converted, appended. */
+static void
+add_part_text(struct mp_buf *b, struct mailmime *mm, int *warnings)
+{
+	struct mailmime_data *d = mm->mm_data.mm_single;
+	const char *cs = mailmime_content_param_get(mm->mm_content_type,
+	    "charset");
+	char *dec = NULL;
+	size_t idx = 0, dlen = 0;
+	int enc = d->dt_encoding;
+
+	if (!d->dt_encoded || enc == MAILMIME_MECHANISM_TOKEN ||
+	    enc == MAILMIME_MECHANISM_ERROR)
+		enc = MAILMIME_MECHANISM_8BIT;
+	if (mailmime_part_parse(d->dt_data.dt_text.dt_data,
+	    d->dt_data.dt_text.dt_length, &idx, enc, &dec, &dlen) !=
+	    MAILIMF_NO_ERROR || dec == NULL) {
+		(*warnings)++;
+		add_converted(b, d->dt_data.dt_text.dt_data,
+		    d->dt_data.dt_text.dt_length, cs, warnings);
+		return;
+	}
+	add_converted(b, dec, dlen, cs, warnings);
+	mmap_string_unref(dec);
+}
+
+/* ---- crude HTML to text ----------------------------------------------- */
+
+static int
+tag_is(const char *name, const char *const *set)
+{
+	for (; *set; set++)
+		if (strcmp(name, *set) == 0)
+			return 1;
+	return 0;
+}
+
+/* &name; or &#N; at p (p[0] == '&'); code point or 0, *len consumed. */
+static uint32_t
+html_entity(const char *p, size_t n, size_t *len)
+{
+	static const struct {
+		const char *name;
+		uint32_t cp;
+	} ents[] = {
+		{ "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' },
+		{ "quot;", '"' }, { "apos;", '\'' }, { "nbsp;", ' ' },
+		{ "ndash;", 0x2013 }, { "mdash;", 0x2014 },
+		{ "hellip;", 0x2026 }, { "rsquo;", 0x2019 },
+		{ "lsquo;", 0x2018 }, { "rdquo;", 0x201d },
+		{ "ldquo;", 0x201c }, { "euro;", 0x20ac }, { "copy;", 0xa9 }
+	};
+	uint32_t cp = 0;
+	size_t i, k;
+	int base = 10, digits = 0;
+
+	if (n > 1 && p[1] == '#') {
+		i = 2;
+		if (i < n && (p[i] == 'x' || p[i] == 'X')) {
+			base = 16;
+			i++;
+		}
+		for (; i < n && digits < 8; i++, digits++) {
+			int v;
+
+			if (isdigit((unsigned char)p[i]))
+				v = p[i] - '0';
+			else if (base == 16 && isxdigit((unsigned char)p[i]))
+				v = (p[i] | 0x20) - 'a' + 10;
+			else
+				break;
+			cp = cp * (uint32_t)base + (uint32_t)v;
+		}
+		if (digits == 0 || i >= n || p[i] != ';')
+			return 0;
+		*len = i + 1;
+		if (cp >= 0x80 && cp < 0xa0)
+			cp = cp1252((unsigned char)cp);	/* HTML5 13.2.5.80 */
+		return cp == 0 || cp > 0x10ffff ? 0xfffd : cp;
+	}
+	for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+		k = strlen(ents[i].name);
+		if (n > k && strncmp(p + 1, ents[i].name, k) == 0) {
+			*len = k + 1;
+			return ents[i].cp;
+		}
+	}
+	return 0;
+}
+
+/* Finds "</name" case-insensitively from i; n when absent. */
+static size_t
+find_close(const char *p, size_t n, size_t i, const char *name)
+{
+	size_t k = strlen(name);
+
+	for (; i + k + 2 <= n; i++)
+		if (p[i] == '<' && p[i + 1] == '/' &&
+		    strncasecmp(p + i + 2, name, k) == 0)
+			return i;
+	return n;
+}
+
+/*
+ * Tags dropped, block tags as line breaks, a few entities decoded,
+ * whitespace folded as a browser would. Deliberately crude: the body
+ * only needs to be readable text for the digest and the extractor.
+ */
+static char *
+html_to_text(const char *p, size_t n)
+{
+	static const char *const breaks[] = {
+		"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5",
+		"h6", "ul", "ol", "table", "blockquote", "pre", "hr",
+		"title", NULL
+	};
+	static const char *const skipped[] = { "script", "style", "head",
+		NULL };
+	struct mp_buf b = MP_BUF_INIT;
+	char name[16], *out, *w, *r;
+	size_t i = 0, k, j;
+	int sp = 0, nl = 0;
+
+	while (i < n) {
+		if (p[i] == '<' && i + 1 < n &&
+		    (isalpha((unsigned char)p[i + 1]) || p[i + 1] == '/' ||
+		    p[i + 1] == '!')) {
+			if (n - i >= 4 && strncmp(p + i, "<!--", 4) == 0) {
+				const char *e = NULL;
+
+				for (j = i + 4; j + 3 <= n && !e; j++)
+					if (strncmp(p + j, "-->", 3) == 0)
+						e = p + j;
+				i = e ? (size_t)(e - p) + 3 : n;
+				continue;
+			}
+			j = i + 1 + (p[i + 1] == '/');
+			for (k = 0; j < n && k < sizeof(name) - 1 &&
+			    isalnum((unsigned char)p[j]); j++)
+				name[k++] = (char)tolower((unsigned char)p[j]);
+			name[k] = '\0';
+			while (j < n && p[j] != '>')
+				j++;
+			if (p[i + 1] != '/' && tag_is(name, skipped)) {
+				j = find_close(p, n, j, name);
+				while (j < n && p[j] != '>')
+					j++;
+			}
+			if (tag_is(name, breaks)) {
+				mp_buf_addc(&b, '\n');
+				nl = 1;
+				sp = 0;
+			}
+			i = j < n ? j + 1 : n;
+			continue;
+		}
+		if (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
+		    p[i] == '\r') {
+			sp = 1;
+			i++;
+			continue;
+		}
+		if (sp && !nl && b.len > 0)
+			mp_buf_addc(&b, ' ');
+		sp = nl = 0;
+		if (p[i] == '&') {
+			uint32_t cp = html_entity(p + i, n - i, &k);
+
+			if (cp != 0) {
+				put_cp(&b, cp);
+				i += k;
+				continue;
+			}
+		}
+		mp_buf_addc(&b, p[i++]);
+	}
+	/* trim each line, at most one empty line in a row, none at ends */
+	out = mp_buf_detach(&b);
+	w = out;
+	r = out;
+	nl = 2;
+	while (*r) {
+		char *e = strchr(r, '\n'), *s = r, *t;
+
+		if (e == NULL)
+			e = r + strlen(r);
+		t = e;
+		while (s < t && *s == ' ')
+			s++;
+		while (t > s && t[-1] == ' ')
+			t--;
+		if (s == t) {
+			nl++;
+		} else {
+			if (w != out)
+				*w++ = '\n';
+			if (w != out && nl >= 1)
+				*w++ = '\n';
+			memmove(w, s, (size_t)(t - s));
+			w += t - s;
+			nl = 0;
+		}
+		r = *e ? e + 1 : e;
+	}
+	*w = '\0';
+	return out;
+}
+
+/*
+ * The body: the first inline text/plain, else text/html made crude
+ * text; forwarded messages are searched only when the message itself
+ * has neither.
+ */
+static char *
+extract_body(struct mailmime *root, int *warnings)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	struct mailmime *part;
+	char *text, *out;
+	int html = 0;
+
+	if ((part = find_part(root, "plain", 0, 0)) == NULL &&
+	    (part = find_part(root, "html", 0, 0)) != NULL)
+		html = 1;
+	if (part == NULL && (part = find_part(root, "plain", 1, 0)) == NULL &&
+	    (part = find_part(root, "html", 1, 0)) != NULL)
+		html = 1;
+	if (part == NULL)
+		return mp_xstrdup("");
+	add_part_text(&b, part, warnings);
+	text = clean_text(b.data ? b.data : "", b.len, 1);
+	mp_buf_free(&b);
+	if (!html)
+		return text;
+	out = html_to_text(text, strlen(text));
+	free(text);
+	return out;
+}
+
+/* ---- header fields ---------------------------------------------------- */
+
+/* A From value libetpan could not parse: "Name <addr>" or a bare addr. */
+static void
+from_raw(struct mp_addr *a, const char *v, int *warnings)
+{
+	const char *lt = strrchr(v, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	char *name, *q;
+
+	if (lt != NULL && gt != NULL) {
+		a->addr = clean_id(lt + 1, (size_t)(gt - lt - 1));
+		name = mp_xstrndup(v, (size_t)(lt - v));
+		for (q = name; *q; q++)
+			if (*q == '"')
+				*q = ' ';
+		a->name = decode_phrase(name, warnings);
+		free(name);
+	} else {
+		char **ids = NULL;
+		size_t n = 0;
+
+		scan_ids(v, &ids, &n, 1);
+		a->addr = n ? ids[0] : NULL;
+		free(ids);
+	}
+	if (a->addr == NULL)
+		a->addr = mp_xstrdup("");
+}
+
+/* "user at example.org", as pipermail archives obfuscate addresses. */
+static char *
+clean_addr(const char *a)
+{
+	const char *at = strstr(a, " at ");
+	struct mp_buf b = MP_BUF_INIT;
+	char *s;
+
+	if (strchr(a, '@') != NULL || at == NULL || at == a)
+		return clean_id(a, strlen(a));
+	mp_buf_add(&b, a, (size_t)(at - a));
+	mp_buf_addc(&b, '@');
+	mp_buf_adds(&b, at + 4);
+	s = clean_id(mp_buf_str(&b), b.len);
+	mp_buf_free(&b);
+	return s;
+}
+
+/*
+ * "addr (Full Name)", the old form pipermail still writes: libetpan drops
+ * the comment, so the name is taken from the raw value.
+ */
+static char *
+comment_name(const char *raw, int *warnings)
+{
+	const char *o, *c;
+	char *in, *name;
+
+	if (raw == NULL || (c = strrchr(raw, ')')) == NULL)
+		return NULL;
+	for (o = c; o > raw && o[-1] != '(' && o[-1] != '>'; o--)
+		;
+	if (o == raw || o[-1] != '(' || o == c)
+		return NULL;
+	in = mp_xstrndup(o, (size_t)(c - o));
+	name = decode_phrase(in, warnings);
+	free(in);
+	return name;
+}
+
+static void
+set_from(struct mp_msg *m, struct mailimf_mailbox_list *l, const char *raw,
+    int *warnings)
+{
+	struct mailimf_mailbox *mb;
+
+	if (l == NULL || clist_begin(l->mb_list) == NULL)
+		return;
+	mb = clist_content(clist_begin(l->mb_list));
+	m->from.addr = clean_addr(mb->mb_addr_spec);
+	if (m->from.addr == NULL)
+		m->from.addr = mp_xstrdup("");
+	if (mb->mb_display_name != NULL)
+		m->from.name = decode_phrase(mb->mb_display_name, warnings);
+	if (m->from.name == NULL || *m->from.name == '\0') {
+		free(m->from.name);
+		m->from.name = comment_name(raw, warnings);
+	}
+}
+
+/* The part of a List-Id inside <>, or a bare id (RFC 2919 2). */
+static char *
+list_id_raw(const char *v)
+{
+	const char *lt = strrchr(v, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	const char *s = v, *e;
+
+	if (lt != NULL && gt != NULL)
+		return clean_id(lt + 1, (size_t)(gt - lt - 1));
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	if (e == s || memchr(s, ' ', (size_t)(e - s)) != NULL ||
+	    memchr(s, '\t', (size_t)(e - s)) != NULL)
+		return NULL;
+	return clean_id(s, (size_t)(e - s));
+}
+
+struct hdrstate {
+	int has_mid, has_irt, has_refs, has_from, has_subject, has_date;
+	int date_bad;
+};
+
+static void
+take_optional(struct mp_msg *m, struct hdrstate *h,
+    const struct mailimf_optional_field *of, int *warnings)
+{
+	const char *n = of->fld_name, *v = of->fld_value;
+
+	if (n == NULL || v == NULL)
+		return;
+	if (strcasecmp(n, "List-Id") == 0) {
+		if (m->list_id == NULL)
+			m->list_id = list_id_raw(v);
+	} else if (strcasecmp(n, "Message-ID") == 0 && !h->has_mid) {
+		h->has_mid = 1;
+		(*warnings)++;
+		m->message_id = first_id_raw(v);
+	} else if (strcasecmp(n, "In-Reply-To") == 0 && !h->has_irt) {
+		h->has_irt = 1;
+		(*warnings)++;
+		m->in_reply_to = first_id_raw(v);
+	} else if (strcasecmp(n, "References") == 0 && !h->has_refs) {
+		h->has_refs = 1;
+		(*warnings)++;
+		scan_ids(v, &m->refs, &m->nrefs, MAX_REFS);
+	} else if (strcasecmp(n, "From") == 0 && !h->has_from) {
+		h->has_from = 1;
+		(*warnings)++;
+		from_raw(&m->from, v, warnings);
+	} else if (strcasecmp(n, "Subject") == 0 && !h->has_subject) {
+		h->has_subject = 1;
+		m->subject = decode_phrase(v, warnings);
+	} else if (strcasecmp(n, "Date") == 0 && !h->has_date) {
+		h->has_date = 1;
+		h->date_bad = 1;
+	}
+}
+
+static void
+take_fields(struct mp_msg *m, struct mailimf_fields *f, const char *raw_from,
+    int *warnings, int *date_ok)
+{
+	struct hdrstate h;
+	clistiter *c;
+
+	memset(&h, 0, sizeof(h));
+	*date_ok = 0;
+	for (c = clist_begin(f->fld_list); c != NULL; c = clist_next(c)) {
+		struct mailimf_field *fl = clist_content(c);
+
+		switch (fl->fld_type) {
+		case MAILIMF_FIELD_MESSAGE_ID:
+			if (h.has_mid++)
+				break;
+			m->message_id = clean_id(
+			    fl->fld_data.fld_message_id->mid_value,
+			    strlen(fl->fld_data.fld_message_id->mid_value));
+			break;
+		case MAILIMF_FIELD_IN_REPLY_TO:
+			if (h.has_irt++)
+				break;
+			m->in_reply_to = first_id_list(
+			    fl->fld_data.fld_in_reply_to->mid_list);
+			break;
+		case MAILIMF_FIELD_REFERENCES:
+			if (h.has_refs++)
+				break;
+			set_ids_from_list(fl->fld_data.fld_references->mid_list,
+			    &m->refs, &m->nrefs, MAX_REFS);
+			break;
+		case MAILIMF_FIELD_FROM:
+			if (h.has_from++)
+				break;
+			set_from(m, fl->fld_data.fld_from->frm_mb_list,
+			    raw_from, warnings);
+			break;
+		case MAILIMF_FIELD_SUBJECT:
+			if (h.has_subject++)
+				break;
+			m->subject = decode_phrase(
+			    fl->fld_data.fld_subject->sbj_value, warnings);
+			break;
+		case MAILIMF_FIELD_ORIG_DATE:
+			if (h.has_date++)
+				break;
+			if (date_to_instant(
+			    fl->fld_data.fld_orig_date->dt_date_time, &m->date,
+			    &m->date_off) == 0)
+				*date_ok = 1;
+			else
+				h.date_bad = 1;
+			break;
+		case MAILIMF_FIELD_OPTIONAL_FIELD:
+			take_optional(m, &h, fl->fld_data.fld_optional_field,
+			    warnings);
+			break;
+		default:
+			break;
+		}
+	}
+	if (h.date_bad)
+		(*warnings)++;
+	if (!h.has_from)
+		(*warnings)++;
+}
+
+/* ---- own / quoted / signature ----------------------------------------- */
+
+struct line {
+	const char *p;
+	size_t n;
+};
+
+static int
+blank(const struct line *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->p[i] != ' ' && l->p[i] != '\t')
+			return 0;
+	return 1;
+}
+
+static int
+quote_line(const struct line *l)
+{
+	size_t i = 0;
+
+	while (i < l->n && i < 3 && l->p[i] == ' ')
+		i++;
+	return i < l->n && l->p[i] == '>';
+}
+
+static int
+sig_delim(const struct line *l)
+{
+	return (l->n == 3 && memcmp(l->p, "-- ", 3) == 0) ||
+	    (l->n == 2 && memcmp(l->p, "--", 2) == 0);
+}
+
+/* A run of only underscores (trailing blanks allowed) of at least min. */
+static int
+underscores(const struct line *l, size_t min)
+{
+	size_t i = 0;
+
+	while (i < l->n && l->p[i] == '_')
+		i++;
+	if (i < min)
+		return 0;
+	while (i < l->n && (l->p[i] == ' ' || l->p[i] == '\t'))
+		i++;
+	return i == l->n;
+}
+
+/* Mailman's footer separator: a line of 47 underscores. */
+static int
+footer_line(const struct line *l)
+{
+	return underscores(l, 40);
+}
+
+/* Line without its leading and trailing blanks. */
+static struct line
+trimmed(const struct line *l)
+{
+	struct line t = *l;
+
+	while (t.n > 0 && (*t.p == ' ' || *t.p == '\t' || *t.p == '*')) {
+		t.p++;
+		t.n--;
+	}
+	while (t.n > 0 && (t.p[t.n - 1] == ' ' || t.p[t.n - 1] == '\t' ||
+	    t.p[t.n - 1] == '*'))
+		t.n--;
+	return t;
+}
+
+static int
+starts_ci(const struct line *l, const char *s)
+{
+	size_t k = strlen(s);
+
+	return l->n >= k && strncasecmp(l->p, s, k) == 0;
+}
+
+static int
+contains(const char *p, size_t n, const char *s)
+{
+	size_t k = strlen(s), i;
+
+	for (i = 0; i + k <= n; i++)
+		if (memcmp(p + i, s, k) == 0)
+			return 1;
+	return 0;
+}
+
+/* "-----Original Message-----" and its translations. */
+static int
+original_message(const struct line *l)
+{
+	static const char *const words[] = {
+		"Original Message", "Ursprüngliche Nachricht",
+		"Message d'origine", "Mensaje original", "Mensagem original",
+		"Messaggio originale", NULL
+	};
+	struct line t = trimmed(l);
+	size_t i;
+
+	if (t.n < 6 || t.p[0] != '-' || t.p[1] != '-' || t.p[t.n - 1] != '-')
+		return 0;
+	for (i = 0; words[i]; i++)
+		if (contains(t.p, t.n, words[i]))
+			return 1;
+	return 0;
+}
+
+/* Outlook's header block: From:, then Sent:/Date: and Subject: nearby. */
+static int
+outlook_block(const struct line *ls, size_t n, size_t i)
+{
+	static const char *const from[] = { "From:", "Von:", "De:", "De :",
+		"Da:", NULL };
+	static const char *const sent[] = { "Sent:", "Date:", "Gesendet:",
+		"Datum:", "Envoyé :", "Envoyé:", "Enviado:", "Enviado el:",
+		"Inviato:", "Data:", NULL };
+	static const char *const subj[] = { "Subject:", "Betreff:",
+		"Objet :", "Objet:", "Asunto:", "Assunto:", "Oggetto:", NULL };
+	struct line t = trimmed(&ls[i]);
+	size_t j, k;
+	int s1 = 0, s2 = 0;
+
+	for (k = 0; from[k] && !starts_ci(&t, from[k]); k++)
+		;
+	if (from[k] == NULL)
+		return 0;
+	for (j = i + 1; j < n && j <= i + 6 && !(s1 && s2); j++) {
+		t = trimmed(&ls[j]);
+		for (k = 0; sent[k]; k++)
+			s1 |= starts_ci(&t, sent[k]);
+		for (k = 0; subj[k]; k++)
+			s2 |= starts_ci(&t, subj[k]);
+	}
+	return s1 && s2;
+}
+
+/*
+ * "On <date>, <name> wrote:" in the languages of the list, or any line
+ * ending in such a verb and a colon that precedes quoted text.
+ */
+static int
+wrote_text(const char *p, size_t n, int need_opener)
+{
+	static const char *const openers[] = { "On ", "Le ", "El ", "Am ",
+		"Em ", "Il ", "Op ", "Den ", NULL };
+	static const char *const verbs[] = { "wrote", "a écrit", "escribió",
+		"schrieb", "escreveu", "ha scritto", "schreef", "skrev",
+		NULL };
+	size_t k;
+	int ok = 0;
+
+	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n < 8 || n > 600 || p[n - 1] != ':')
+		return 0;
+	for (k = 0; verbs[k] && !ok; k++)
+		ok = contains(p, n, verbs[k]);
+	if (!ok || !need_opener)
+		return ok;
+	for (k = 0; openers[k]; k++)
+		if (n >= strlen(openers[k]) &&
+		    memcmp(p, openers[k], strlen(openers[k])) == 0)
+			return 1;
+	return 0;
+}
+
+static size_t
+next_nonblank(const struct line *ls, size_t n, size_t j)
+{
+	while (j < n && blank(&ls[j]))
+		j++;
+	return j;
+}
+
+enum { ATTR_NONE, ATTR_WROTE, ATTR_BLOCK };
+
+/* Lines the attribution at i spans (0: none); *kind what it is. */
+static size_t
+attribution(const struct line *ls, size_t n, size_t i, int *kind)
+{
+	struct line t = trimmed(&ls[i]), u;
+	char buf[1210];
+	size_t j;
+
+	*kind = ATTR_BLOCK;
+	if (original_message(&ls[i]) || outlook_block(ls, n, i))
+		return 1;
+	if (underscores(&ls[i], 10) && !underscores(&ls[i], 40)) {
+		j = next_nonblank(ls, n, i + 1);
+		if (j < n && j <= i + 2 && outlook_block(ls, n, j))
+			return 1;
+	}
+	*kind = ATTR_WROTE;
+	if (wrote_text(t.p, t.n, 1))
+		return 1;
+	j = next_nonblank(ls, n, i + 1);
+	if (wrote_text(t.p, t.n, 0) && j < n && quote_line(&ls[j]))
+		return 1;
+	/* wrapped over two lines by the replier's client */
+	if (i + 1 < n && t.n > 0 && t.n <= 600 && !blank(&ls[i + 1]) &&
+	    !quote_line(&ls[i + 1])) {
+		u = trimmed(&ls[i + 1]);
+		if (u.n <= 600) {
+			memcpy(buf, t.p, t.n);
+			buf[t.n] = ' ';
+			memcpy(buf + t.n + 1, u.p, u.n);
+			if (wrote_text(buf, t.n + 1 + u.n, 1))
+				return 2;
+		}
+	}
+	*kind = ATTR_NONE;
+	return 0;
+}
+
+/*
+ * After "X wrote:", quoted lines followed by unquoted text means the
+ * author answered inline: then the attribution alone is quoted and the
+ * answers stay own text.
+ */
+static int
+interleaved(const struct line *ls, size_t n, size_t j)
+{
+	int seen = 0;
+
+	for (; j < n; j++) {
+		if (blank(&ls[j]))
+			continue;
+		if (quote_line(&ls[j])) {
+			seen = 1;
+			continue;
+		}
+		return seen && !sig_delim(&ls[j]);
+	}
+	return 0;
+}
+
+static void
+add_line(struct mp_buf *b, const struct line *l)
+{
+	mp_buf_add(b, l->p, l->n);
+	mp_buf_addc(b, '\n');
+}
+
+/* Drops blank lines at both ends, collapses inner runs when asked. */
+static char *
+tidy(struct mp_buf *b, int collapse)
+{
+	struct mp_buf o = MP_BUF_INIT;
+	const char *p = mp_buf_str(b), *e;
+	int blanks = 0;
+
+	while (*p) {
+		struct line l;
+
+		e = strchr(p, '\n');
+		l.p = p;
+		l.n = e ? (size_t)(e - p) : strlen(p);
+		if (blank(&l)) {
+			blanks++;
+		} else {
+			if (o.len > 0) {
+				int k = collapse && blanks > 1 ? 1 : blanks;
+
+				mp_buf_addc(&o, '\n');
+				while (k-- > 0)
+					mp_buf_addc(&o, '\n');
+			}
+			mp_buf_add(&o, l.p, l.n);
+			blanks = 0;
+		}
+		p = e ? e + 1 : p + l.n;
+	}
+	mp_buf_free(b);
+	return mp_buf_detach(&o);
+}
+
+void
+mp_mime_split_body(const char *body, char **own, char **quoted, char **sig)
+{
+	struct mp_buf bo = MP_BUF_INIT, bq = MP_BUF_INIT, bs = MP_BUF_INIT;
+	struct line *ls = NULL;
+	size_t n = 0, cap = 0, i, end, k;
+	const char *p = body ? body : "";
+	enum { OWN, SIG, QUOTED } st = OWN;
+	int kind;
+
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ls = mp_xrealloc(ls, cap * sizeof(*ls));
+		}
+		ls[n].p = p;
+		ls[n].n = len > 0 && p[len - 1] == '\r' ? len - 1 : len;
+		n++;
+		p = e ? e + 1 : p + len;
+	}
+	/* the list footer is the last separator outside quotes */
+	for (end = n; end > 0 && !footer_line(&ls[end - 1]); end--)
+		;
+	end = end > 0 ? end - 1 : n;
+	for (i = 0; i < end; i++) {
+		if (st == QUOTED) {
+			add_line(&bq, &ls[i]);
+			continue;
+		}
+		if (quote_line(&ls[i])) {
+			add_line(&bq, &ls[i]);
+			if (st == SIG)
+				st = QUOTED;
+			continue;
+		}
+		if ((k = attribution(ls, end, i, &kind)) > 0) {
+			add_line(&bq, &ls[i]);
+			if (k == 2)
+				add_line(&bq, &ls[++i]);
+			if (kind != ATTR_WROTE || !interleaved(ls, end, i + 1))
+				st = QUOTED;
+			continue;
+		}
+		if (st == OWN && sig_delim(&ls[i])) {
+			st = SIG;
+			continue;
+		}
+		add_line(st == SIG ? &bs : &bo, &ls[i]);
+	}
+	if (end < n) {
+		if (bs.len > 0)
+			mp_buf_addc(&bs, '\n');
+		for (i = end + 1; i < n; i++)
+			add_line(&bs, &ls[i]);
+	}
+	free(ls);
+	*own = tidy(&bo, 1);
+	*quoted = tidy(&bq, 0);
+	*sig = tidy(&bs, 0);
+}
+
+/* ---- subject ---------------------------------------------------------- */
+
+/* Length of a reply/forward prefix at s ("Re:", "AW:", "Re[2]:"), or 0. */
+static size_t
+reply_prefix(const char *s)
+{
+	static const char *const words[] = { "re", "aw", "sv", "fwd", "fw",
+		"tr", "wg", "antw", "rif", "odp", "vs", NULL };
+	size_t k, i;
+
+	for (k = 0; words[k]; k++) {
+		i = strlen(words[k]);
+		if (strncasecmp(s, words[k], i) != 0)
+			continue;
+		if (s[i] == '[' || s[i] == '(') {
+			char close = s[i] == '[' ? ']' : ')';
+			size_t j = i + 1;
+
+			while (isdigit((unsigned char)s[j]) && j < i + 6)
+				j++;
+			if (j == i + 1 || s[j] != close)
+				continue;
+			i = j + 1;
+		}
+		while (s[i] == ' ')
+			i++;
+		if (s[i] == ':')
+			return i + 1;
+		if (strncmp(s + i, "\xef\xbc\x9a", 3) == 0)	/* U+FF1A */
+			return i + 3;
+	}
+	return 0;
+}
+
+/* Length of a list tag "[MAG]" at s, or 0. */
+static size_t
+list_tag(const char *s)
+{
+	size_t i;
+
+	if (*s != '[')
+		return 0;
+	for (i = 1; s[i] && s[i] != ']' && s[i] != '[' && i < 80; i++)
+		;
+	return s[i] == ']' && i > 1 ? i + 1 : 0;
+}
+
+char *
+mp_mime_subject_norm(const char *subject)
+{
+	char *s, *p;
+	size_t k;
+
+	s = clean_text(subject ? subject : "", subject ? strlen(subject) : 0,
+	    0);
+	p = s;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if ((k = list_tag(p)) == 0 && (k = reply_prefix(p)) == 0)
+			break;
+		p += k;
+	}
+	memmove(s, p, strlen(p) + 1);
+	fold_spaces(s);
+	return s;
+}
+
+/* ---- the message ------------------------------------------------------ */
+
+void
+mp_msg_free(struct mp_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->message_id);
+	free(m->in_reply_to);
+	free_ids(m->refs, m->nrefs);
+	free(m->from.name);
+	free(m->from.addr);
+	free(m->subject);
+	free(m->subject_norm);
+	free(m->list_id);
+	free(m->body);
+	free(m->own);
+	free(m->quoted);
+	free(m->sig);
+	free(m);
+}
+
+/* Body text when libetpan's MIME parse is skipped or fails. */
+static char *
+raw_body(const char *p, size_t n, size_t hend, int sep, int *warnings)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	char *s;
+	size_t i = hend;
+
+	if (!sep)
+		return mp_xstrdup("");
+	i = line_end(p, n, i) + 1;
+	if (i < n)
+		add_converted(&b, p + i, n - i, NULL, warnings);
+	s = clean_text(b.data ? b.data : "", b.len, 1);
+	mp_buf_free(&b);
+	return s;
+}
+
+static void
+parse_body(struct mp_msg *m, const char *p, size_t n, size_t hend, int sep)
+{
+	struct mailmime *mime = NULL;
+	size_t idx = 0;
+
+	if (count_word(p, n, "multipart/") + count_word(p, n, "message/") >
+	    MAX_MIME_TYPES) {
+		m->warnings++;
+		m->body = raw_body(p, n, hend, sep, &m->warnings);
+		return;
+	}
+	if (mailmime_parse(p, n, &idx, &mime) != MAILIMF_NO_ERROR ||
+	    mime == NULL) {
+		m->warnings++;
+		m->body = raw_body(p, n, hend, sep, &m->warnings);
+		return;
+	}
+	m->body = extract_body(mime, &m->warnings);
+	mailmime_free(mime);
+}
+
+int
+mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
+    struct mp_msg **out, struct mp_err *e)
+{
+	struct mailimf_fields *fields = NULL;
+	struct mp_msg *m;
+	const char *p = raw, *msg;
+	char *work, *from;
+	size_t n = len, i, hend, idx = 0;
+	int sep, date_ok = 0;
+
+	*out = NULL;
+	if (raw == NULL)
+		n = 0;
+	/* an mbox separator line is not part of the message */
+	if (n >= 5 && memcmp(p, "From ", 5) == 0) {
+		i = line_end(p, n, 0);
+		i = i < n ? i + 1 : n;
+		p += i;
+		n -= i;
+	}
+	for (i = 0; i < n && isspace((unsigned char)p[i]); i++)
+		;
+	if (i == n)
+		return mp_err_set(e, MP_EX_DATAERR, "empty message");
+	hend = header_end(p, n, &sep);
+	if (!header_line(p, line_end(p, n, 0)) && !sep)
+		return mp_err_set(e, MP_EX_DATAERR,
+		    "not a message: no header fields");
+
+	m = mp_xcalloc(1, sizeof(*m));
+	if (n > MIME_MAX_INPUT) {
+		n = MIME_MAX_INPUT;
+		m->warnings++;
+		if (hend > n)
+			hend = n;
+	}
+	if (!header_line(p, line_end(p, n, 0)))
+		m->warnings++;
+	msg = p;
+	if ((work = working_copy(p, &n, sep, &m->warnings)) != NULL)
+		p = work;
+	from = raw_header(msg, hend, "From");
+
+	if (mailimf_envelope_and_optional_fields_parse(p, n, &idx, &fields) ==
+	    MAILIMF_NO_ERROR && fields != NULL) {
+		take_fields(m, fields, from, &m->warnings, &date_ok);
+		mailimf_fields_free(fields);
+	} else {
+		m->warnings++;
+	}
+	if (m->message_id == NULL)
+		m->message_id = synth_id(msg, hend);
+	if (m->from.name == NULL)
+		m->from.name = mp_xstrdup("");
+	if (m->from.addr == NULL)
+		m->from.addr = mp_xstrdup("");
+	if (m->subject == NULL)
+		m->subject = mp_xstrdup("");
+	m->subject_norm = mp_mime_subject_norm(m->subject);
+	if (!date_ok) {
+		m->date = fallback_date;
+		m->date_off = 0;
+		m->date_fallback = 1;
+	}
+
+	parse_body(m, p, n, hend, sep);
+	free(work);
+	free(from);
+	mp_mime_split_body(m->body, &m->own, &m->quoted, &m->sig);
+	*out = m;
+	return 0;
+}

@@ -1,0 +1,1036 @@
+/* check_mime.c - the message parser and the body splitter. */
+#include <ftw.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "err.h"
+#include "mime.h"
+#include "testutil.h"
+
+#define FALLBACK ((int64_t)1600000000)
+
+/* RFC 3629 validity, written apart from the parser's own. */
+static int
+valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int k;
+		uint32_t cp;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			k = 1;
+			cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			k = 2;
+			cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			k = 3;
+			cp = *p & 0x07;
+		} else {
+			return 0;
+		}
+		for (int i = 1; i <= k; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) ||
+		    (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += k + 1;
+	}
+	return 1;
+}
+
+static struct mp_msg *
+parse(const char *raw)
+{
+	struct mp_err e;
+	struct mp_msg *m = NULL;
+
+	mp_err_clear(&e);
+	ck_assert_int_eq(mp_mime_parse(raw, strlen(raw), FALLBACK, &m, &e),
+	    0);
+	ck_assert_ptr_nonnull(m);
+	return m;
+}
+
+/* LF text to CRLF. */
+static char *
+crlf(const char *s)
+{
+	struct mp_buf b = MP_BUF_INIT;
+
+	for (; *s; s++) {
+		if (*s == '\n')
+			mp_buf_addc(&b, '\r');
+		mp_buf_addc(&b, *s);
+	}
+	return mp_buf_detach(&b);
+}
+
+static const char simple[] =
+    "From: Anriette Esterhuysen <chair@example.org>\n"
+    "To: mag@example.org\n"
+    "Subject: [MAG] Re: Workshop evaluations\n"
+    "Date: Mon, 14 Jun 2021 10:00:00 +0200\n"
+    "Message-ID: <abc.123@example.org>\n"
+    "\n"
+    "Dear all,\n"
+    "\n"
+    "please finish the evaluations by 17 June.\n"
+    "\n";
+
+static void
+check_simple(const struct mp_msg *m)
+{
+	ck_assert_str_eq(m->message_id, "abc.123@example.org");
+	ck_assert_ptr_null(m->in_reply_to);
+	ck_assert_uint_eq(m->nrefs, 0);
+	ck_assert_str_eq(m->from.name, "Anriette Esterhuysen");
+	ck_assert_str_eq(m->from.addr, "chair@example.org");
+	ck_assert_str_eq(m->subject, "[MAG] Re: Workshop evaluations");
+	ck_assert_str_eq(m->subject_norm, "Workshop evaluations");
+	ck_assert_int_eq(m->date, 1623657600);
+	ck_assert_int_eq(m->date_off, 7200);
+	ck_assert_int_eq(m->date_fallback, 0);
+	ck_assert_ptr_null(m->list_id);
+	ck_assert_str_eq(m->body,
+	    "Dear all,\n\nplease finish the evaluations by 17 June.\n\n");
+	ck_assert_str_eq(m->own,
+	    "Dear all,\n\nplease finish the evaluations by 17 June.");
+	ck_assert_str_eq(m->quoted, "");
+	ck_assert_str_eq(m->sig, "");
+	ck_assert_int_eq(m->warnings, 0);
+}
+
+START_TEST(test_simple_lf)
+{
+	struct mp_msg *m = parse(simple);
+
+	check_simple(m);
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_simple_crlf)
+{
+	char *raw = crlf(simple);
+	struct mp_msg *m = parse(raw);
+
+	check_simple(m);
+	mp_msg_free(m);
+	free(raw);
+}
+END_TEST
+
+START_TEST(test_mbox_from_line)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_msg *m;
+
+	mp_buf_adds(&b, "From chair@example.org Mon Jun 14 08:00:00 2021\n");
+	mp_buf_adds(&b, simple);
+	m = parse(mp_buf_str(&b));
+	check_simple(m);
+	mp_msg_free(m);
+	mp_buf_free(&b);
+}
+END_TEST
+
+static const struct {
+	const char *raw;
+	const char *want;
+} subjects[] = {
+	{ "=?UTF-8?B?SGVsbG8gd8O2cmxk?=", "Hello wörld" },
+	{ "=?utf-8?Q?Caf=C3=A9_au_lait?=", "Café au lait" },
+	{ "=?ISO-8859-1?Q?Andr=E9_Pirard?=", "André Pirard" },
+	{ "=?iso-8859-1?b?QW5kcukgUGlyYXJk?=", "André Pirard" },
+	{ "=?windows-1252?Q?=93Quoted=94_=80_10?=", "\u201cQuoted\u201d \u20ac 10" },
+	{ "Re: =?UTF-8?Q?r=C3=A9union?= du MAG", "Re: réunion du MAG" },
+	/* RFC 2047 6.2: the space between adjacent words is dropped */
+	{ "=?utf-8?q?a?= =?utf-8?q?b?=", "ab" },
+	{ "Folded\n   across  lines", "Folded across lines" },
+	{ "Raw UTF-8 r\xc3\xa9union", "Raw UTF-8 réunion" },
+	{ "Raw Latin-1 r\xe9union", "Raw Latin-1 réunion" },
+	{ "=?x-unknown-cs?q?caf=E9?=", "café" },
+};
+
+START_TEST(test_rfc2047_subject)
+{
+	char raw[512];
+	struct mp_msg *m;
+
+	snprintf(raw, sizeof(raw), "From: a@example.org\nSubject: %s\n"
+	    "Message-ID: <s@x>\n\nbody\n", subjects[_i].raw);
+	m = parse(raw);
+	ck_assert_str_eq(m->subject, subjects[_i].want);
+	ck_assert(valid_utf8(m->subject));
+	mp_msg_free(m);
+}
+END_TEST
+
+static const struct {
+	const char *from;
+	const char *name;
+	const char *addr;
+} names[] = {
+	{ "=?UTF-8?Q?Jos=C3=A9_Mar=C3=ADa?= <jm@example.org>", "José María",
+	    "jm@example.org" },
+	{ "=?ISO-8859-1?Q?Fran=E7ois?= Dupont <fd@example.fr>",
+	    "François Dupont", "fd@example.fr" },
+	{ "=?iso-8859-1?B?Suly6W1pZQ==?= <j@example.org>", "Jérémie",
+	    "j@example.org" },
+	{ "=?windows-1252?Q?Ren=E9e_=84Q=93?= <r@example.org>",
+	    "Renée \u201eQ\u201c", "r@example.org" },
+	{ "\"Smith, John\" <js@example.org>", "Smith, John",
+	    "js@example.org" },
+	{ "plain@example.org", "", "plain@example.org" },
+	{ "plain@example.org (Comment Only)", "", "plain@example.org" },
+};
+
+START_TEST(test_rfc2047_names)
+{
+	char raw[512];
+	struct mp_msg *m;
+
+	snprintf(raw, sizeof(raw), "From: %s\nSubject: x\n"
+	    "Message-ID: <n@x>\n\nbody\n", names[_i].from);
+	m = parse(raw);
+	ck_assert_str_eq(m->from.name, names[_i].name);
+	ck_assert_str_eq(m->from.addr, names[_i].addr);
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_base64_1252)
+{
+	/* "Caf\xe9 \x96 \x80 5\r\n\x93ok\x94\r\n" in windows-1252 */
+	static const char raw[] =
+	    "From: a@example.org\r\n"
+	    "Subject: b64\r\n"
+	    "Message-ID: <b64@x>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=\"windows-1252\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n"
+	    "\r\n"
+	    "Q2Fm6SCWIIAgNQ0Kk29rlA0K\r\n";
+	struct mp_msg *m = parse(raw);
+
+	ck_assert_str_eq(m->body,
+	    "Caf\u00e9 \u2013 \u20ac 5\n\u201cok\u201d\n");
+	ck_assert_int_eq(m->warnings, 0);
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_quoted_printable)
+{
+	static const char raw[] =
+	    "From: a@example.org\n"
+	    "Subject: qp\n"
+	    "Message-ID: <qp@x>\n"
+	    "Content-Type: text/plain; charset=UTF-8\n"
+	    "Content-Transfer-Encoding: quoted-printable\n"
+	    "\n"
+	    "Une r=C3=A9union tr=C3=A8s longue ligne qui est coup=\n"
+	    "=C3=A9e en deux, a=3Db.\n";
+	struct mp_msg *m = parse(raw);
+
+	ck_assert_str_eq(m->body,
+	    "Une réunion très longue ligne qui est coupée en deux, a=b.\n");
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_other_charset)
+{
+	/* ISO-8859-15 has the euro sign at 0xa4, unlike ISO-8859-1 */
+	static const char raw[] =
+	    "From: a@example.org\n"
+	    "Message-ID: <l9@x>\n"
+	    "Content-Type: text/plain; charset=iso-8859-15\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "\n"
+	    "10 \xa4 \xbd\n";
+	struct mp_msg *m = parse(raw);
+
+	ck_assert_str_eq(m->body, "10 \u20ac \u0153\n");
+	ck_assert_int_eq(m->warnings, 0);
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_unknown_charset)
+{
+	static const char raw[] =
+	    "From: a@example.org\n"
+	    "Message-ID: <u@x>\n"
+	    "Content-Type: text/plain; charset=x-no-such-charset\n"
+	    "\n"
+	    "caf\xe9 \x80\n";
+	static const char raw_utf8[] =
+	    "From: a@example.org\n"
+	    "Message-ID: <u@x>\n"
+	    "Content-Type: text/plain; charset=x-no-such-charset\n"
+	    "\n"
+	    "caf\xc3\xa9\n";
+	struct mp_msg *m = parse(raw);
+
+	ck_assert_str_eq(m->body, "café €\n");
+	ck_assert_int_eq(m->warnings, 1);
+	mp_msg_free(m);
+	m = parse(raw_utf8);
+	ck_assert_str_eq(m->body, "café\n");
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_lying_utf8)
+{
+	static const char raw[] =
+	    "From: a@example.org\n"
+	    "Subject: caf\xe9 \xff\xfe\n"
+	    "Message-ID: <lie@x>\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "\n"
+	    "caf\xe9 ok \xc3\xa9 \xc3 \xed\xa0\x80 \xf4\x90\x80\x80 \xc0\xaf\n"
+	    "nul\x01 here\n";
+	struct mp_msg *m = parse(raw);
+
+	ck_assert(valid_utf8(m->body));
+	ck_assert(valid_utf8(m->subject));
+	ck_assert(valid_utf8(m->own));
+	ck_assert_str_eq(m->subject, "café ÿþ");
+	ck_assert_ptr_nonnull(strstr(m->body, "café ok é Ã "));
+	ck_assert_ptr_nonnull(strstr(m->body, "\nnul here\n"));
+	ck_assert_int_ge(m->warnings, 1);
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_no_charset)
+{
+	static const char raw[] =
+	    "From: a@example.org\n"
+	    "Message-ID: <nc@x>\n"
+	    "\n"
+	    "na\xefve \xe2\x80\x94 caf\xc3\xa9\n";
+	struct mp_msg *m = parse(raw);
+
+	/* us-ascii by default: UTF-8 where valid, windows-1252 otherwise */
+	ck_assert_str_eq(m->body, "naïve \u2014 café\n");
+	mp_msg_free(m);
+}
+END_TEST
+
+static const char alternative[] =
+    "From: a@example.org\n"
+    "Message-ID: <alt@x>\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=\"outer\"\n"
+    "\n"
+    "preamble\n"
+    "--outer\n"
+    "Content-Type: multipart/alternative; boundary=inner\n"
+    "\n"
+    "--inner\n"
+    "Content-Type: text/html; charset=utf-8\n"
+    "\n"
+    "<p>HTML version</p>\n"
+    "--inner\n"
+    "Content-Type: text/plain; charset=iso-8859-1\n"
+    "Content-Transfer-Encoding: quoted-printable\n"
+    "\n"
+    "Plain version, d=E9j=E0.\n"
+    "--inner--\n"
+    "--outer\n"
+    "Content-Type: text/plain; name=notes.txt\n"
+    "Content-Disposition: attachment; filename=notes.txt\n"
+    "\n"
+    "attached notes\n"
+    "--outer--\n";
+
+START_TEST(test_multipart_alternative)
+{
+	struct mp_msg *m = parse(alternative);
+
+	/* RFC 2046 5.1.1: the line break before a boundary belongs to it */
+	ck_assert_str_eq(m->body, "Plain version, déjà.");
+	ck_assert_str_eq(m->own, "Plain version, déjà.");
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_multipart_alternative_crlf)
+{
+	char *raw = crlf(alternative);
+	struct mp_msg *m = parse(raw);
+
+	ck_assert_str_eq(m->body, "Plain version, déjà.");
+	mp_msg_free(m);
+	free(raw);
+}
+END_TEST
+
+START_TEST(test_attachment_only_text)
+{
+	static const char raw[] =
+	    "From: a@example.org\n"
+	    "Message-ID: <att@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n"
+	    "\n"
+	    "--b\n"
+	    "Content-Type: image/png\n"
+	    "Content-Transfer-Encoding: base64\n"
+	    "\n"
+	    "iVBORw0KGgo=\n"
+	    "--b\n"
+	    "Content-Type: text/plain\n"
+	    "Content-Disposition: attachment; filename=a.txt\n"
+	    "\n"
+	    "not the body\n"
+	    "--b--\n";
+	struct mp_msg *m = parse(raw);
+
+	ck_assert_str_eq(m->body, "");
+	ck_assert_str_eq(m->own, "");
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_html_only)
+{
+	static const char raw[] =
+	    "From: a@example.org\n"
+	    "Message-ID: <html@x>\n"
+	    "Content-Type: text/html; charset=utf-8\n"
+	    "\n"
+	    "<html><head><title>T</title><style>p {color:red}</style>"
+	    "</head>\n"
+	    "<body><p>Dear   all,</p><p>Fish &amp; chips &lt;3 &quot;q&quot;"
+	    "&nbsp;&#233;&#x20AC;</p>\n"
+	    "<!-- a comment <p> -->"
+	    "<div>line one<br>line two</div>"
+	    "<ul><li>first</li><li>second</li></ul>"
+	    "<script>var x = '<p>';</script>"
+	    "a &unknown; b < c</body></html>\n";
+	struct mp_msg *m = parse(raw);
+
+	ck_assert_str_eq(m->body,
+	    "Dear all,\n\nFish & chips <3 \"q\" é€\n\nline one\nline two\n\n"
+	    "first\n\nsecond\n\na &unknown; b < c");
+	mp_msg_free(m);
+}
+END_TEST
+
+static const char no_id[] =
+    "From: a@example.org\n"
+    "Subject: no id\n"
+    "Date: Mon, 14 Jun 2021 10:00:00 +0200\n"
+    "\n"
+    "body\n";
+
+START_TEST(test_synthesised_id)
+{
+	struct mp_msg *m1 = parse(no_id), *m2 = parse(no_id), *m3, *m4, *m5;
+	char *raw_crlf = crlf(no_id);
+	struct mp_buf b = MP_BUF_INIT;
+	const char *id = m1->message_id;
+	size_t i;
+
+	ck_assert_uint_eq(strlen(id), 32 + strlen("@magpie.invalid"));
+	for (i = 0; i < 32; i++)
+		ck_assert(strchr("0123456789abcdef", id[i]) != NULL);
+	ck_assert_str_eq(id + 32, "@magpie.invalid");
+	ck_assert_str_eq(m1->message_id, m2->message_id);
+	ck_assert_int_eq(m1->warnings, 0);
+
+	/* another header: another id */
+	m3 = parse("From: a@example.org\nSubject: no id 2\n"
+	    "Date: Mon, 14 Jun 2021 10:00:00 +0200\n\nbody\n");
+	ck_assert_str_ne(m1->message_id, m3->message_id);
+
+	/* the same message read from a CRLF source, or marked read in an
+	 * mbox, keeps its id */
+	m4 = parse(raw_crlf);
+	ck_assert_str_eq(m1->message_id, m4->message_id);
+	mp_buf_adds(&b, no_id);
+	mp_buf_reset(&b);
+	mp_buf_adds(&b, "Status: RO\nX-Status: A\n");
+	mp_buf_adds(&b, no_id);
+	m5 = parse(mp_buf_str(&b));
+	ck_assert_str_eq(m1->message_id, m5->message_id);
+
+	mp_buf_free(&b);
+	free(raw_crlf);
+	mp_msg_free(m1);
+	mp_msg_free(m2);
+	mp_msg_free(m3);
+	mp_msg_free(m4);
+	mp_msg_free(m5);
+}
+END_TEST
+
+START_TEST(test_missing_date)
+{
+	struct mp_msg *m = parse("From: a@example.org\nMessage-ID: <d@x>\n"
+	    "\nbody\n");
+
+	ck_assert_int_eq(m->date, FALLBACK);
+	ck_assert_int_eq(m->date_off, 0);
+	ck_assert_int_eq(m->date_fallback, 1);
+	ck_assert_int_eq(m->warnings, 0);
+	mp_msg_free(m);
+}
+END_TEST
+
+static const char *const bad_dates[] = {
+	"yesterday afternoon",
+	"Mon, 32 Jun 2021 10:00:00 +0200",
+	"Mon, 14 Jun 2021 25:00:00 +0200",
+	"Tue, 29 Feb 2022 10:00:00 +0000",
+	"Mon, 14 Jun 2021 10:00:00 +0290",
+};
+
+START_TEST(test_broken_date)
+{
+	char raw[256];
+	struct mp_msg *m;
+
+	snprintf(raw, sizeof(raw), "From: a@example.org\nMessage-ID: <d@x>\n"
+	    "Date: %s\n\nbody\n", bad_dates[_i]);
+	m = parse(raw);
+	ck_assert_int_eq(m->date, FALLBACK);
+	ck_assert_int_eq(m->date_fallback, 1);
+	ck_assert_int_eq(m->warnings, 1);
+	mp_msg_free(m);
+}
+END_TEST
+
+static const struct {
+	const char *date;
+	int64_t t;
+	long off;
+} good_dates[] = {
+	{ "Thu, 17 Jun 2021 23:59:00 +0000", 1623974340, 0 },
+	{ "17 Jun 2021 19:59 -0400 (EDT)", 1623974340, -14400 },
+	{ "Fri, 18 Jun 2021 05:29:00 +0530", 1623974340, 19800 },
+	/* RFC 5322 4.3: two-digit year and a named zone */
+	{ "Fri, 31 Dec 99 23:59:59 EST", 946702799, -18000 },
+};
+
+START_TEST(test_good_dates)
+{
+	char raw[256];
+	struct mp_msg *m;
+
+	snprintf(raw, sizeof(raw), "From: a@example.org\nMessage-ID: <d@x>\n"
+	    "Date: %s\n\nbody\n", good_dates[_i].date);
+	m = parse(raw);
+	ck_assert_int_eq(m->date, good_dates[_i].t);
+	ck_assert_int_eq(m->date_off, good_dates[_i].off);
+	ck_assert_int_eq(m->date_fallback, 0);
+	ck_assert_int_eq(m->warnings, 0);
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_references)
+{
+	static const char raw[] =
+	    "From: a@example.org\r\n"
+	    "Message-ID: <c@example.org>\r\n"
+	    "In-Reply-To: <b@example.org> <other@example.org>\r\n"
+	    "References: <a@example.org>\r\n"
+	    "    <b@example.org>\r\n"
+	    "\r\n"
+	    "body\r\n";
+	struct mp_msg *m = parse(raw);
+
+	ck_assert_str_eq(m->in_reply_to, "b@example.org");
+	ck_assert_uint_eq(m->nrefs, 2);
+	ck_assert_str_eq(m->refs[0], "a@example.org");
+	ck_assert_str_eq(m->refs[1], "b@example.org");
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_references_messy)
+{
+	/* Mailman/Emacs style comment and junk around the ids */
+	static const char raw[] =
+	    "From: a@example.org\n"
+	    "Message-ID: <c@example.org>\n"
+	    "In-Reply-To: Your message of \"Mon, 14 Jun 2021\"\n"
+	    "    <b@example.org> (Bob's message)\n"
+	    "References: <a@example.org> some junk <b@example.org>\n"
+	    "\n"
+	    "body\n";
+	struct mp_msg *m = parse(raw);
+
+	ck_assert_str_eq(m->in_reply_to, "b@example.org");
+	ck_assert_uint_eq(m->nrefs, 2);
+	ck_assert_str_eq(m->refs[0], "a@example.org");
+	ck_assert_str_eq(m->refs[1], "b@example.org");
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_list_id)
+{
+	struct mp_msg *m = parse("From: a@example.org\nMessage-ID: <l@x>\n"
+	    "List-Id: IGF MAG\n  <mag.intgovforum.org>\n\nbody\n");
+
+	ck_assert_str_eq(m->list_id, "mag.intgovforum.org");
+	mp_msg_free(m);
+	m = parse("From: a@example.org\nMessage-ID: <l@x>\n"
+	    "List-ID: <discuss.example.org>\n\nbody\n");
+	ck_assert_str_eq(m->list_id, "discuss.example.org");
+	mp_msg_free(m);
+	m = parse("From: a@example.org\nMessage-ID: <l@x>\n"
+	    "List-Id: bare.example.org\n\nbody\n");
+	ck_assert_str_eq(m->list_id, "bare.example.org");
+	mp_msg_free(m);
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	const char *out;
+} norms[] = {
+	{ "Re: Workshop evaluations", "Workshop evaluations" },
+	{ "RE: RE: Workshop evaluations", "Workshop evaluations" },
+	{ "Re[2]: Workshop evaluations", "Workshop evaluations" },
+	{ "AW: Aw: Sitzung", "Sitzung" },
+	{ "SV: Möte", "Möte" },
+	{ "Fwd: Fw: FW: agenda", "agenda" },
+	{ "TR: ordre du jour", "ordre du jour" },
+	{ "WG: Tagesordnung", "Tagesordnung" },
+	{ "[MAG] Re: [MAG] Re: Open consultations",
+	    "Open consultations" },
+	{ "Re: [IGF-MAG] Fwd: [MAG]   Call   for\t inputs ",
+	    "Call for inputs" },
+	{ "  [MAG]  ", "" },
+	{ "Re:", "" },
+	{ "", "" },
+	{ "Remarks on the agenda", "Remarks on the agenda" },
+	{ "Reminder: deadline", "Reminder: deadline" },
+	{ "The [MAG] meeting", "The [MAG] meeting" },
+	{ "Re : spaced colon", "spaced colon" },
+	{ "re: lower", "lower" },
+	{ "[unclosed tag", "[unclosed tag" },
+};
+
+START_TEST(test_subject_norm)
+{
+	char *s = mp_mime_subject_norm(norms[_i].in);
+
+	ck_assert_str_eq(s, norms[_i].out);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_subject_norm_null)
+{
+	char *s = mp_mime_subject_norm(NULL);
+
+	ck_assert_str_eq(s, "");
+	free(s);
+}
+END_TEST
+
+static const struct {
+	const char *name;
+	const char *body;
+	const char *own;
+	const char *quoted;
+	const char *sig;
+} splits[] = {
+	{ "plain", "Hello\n\nworld\n\n\n", "Hello\n\nworld", "", "" },
+	{ "bottom quote",
+	    "I agree.\n\nOn Mon, 14 Jun 2021 at 10:00, Anriette wrote:\n"
+	    "> Please review.\n> Thanks\n",
+	    "I agree.",
+	    "On Mon, 14 Jun 2021 at 10:00, Anriette wrote:\n"
+	    "> Please review.\n> Thanks",
+	    "" },
+	{ "wrapped attribution",
+	    "Fine with me.\n\nOn Mon, Jun 14, 2021 at 10:00 AM Anriette "
+	    "Esterhuysen <\nchair@example.org> wrote:\n\n> Please review.\n",
+	    "Fine with me.",
+	    "On Mon, Jun 14, 2021 at 10:00 AM Anriette Esterhuysen <\n"
+	    "chair@example.org> wrote:\n\n> Please review.",
+	    "" },
+	{ "interleaved",
+	    "On Mon, Anriette wrote:\n> First question?\n\nYes.\n\n"
+	    "> Second question?\n\nNo.\n",
+	    "Yes.\n\nNo.",
+	    "On Mon, Anriette wrote:\n> First question?\n> Second question?",
+	    "" },
+	{ "outlook",
+	    "See below.\n\nRegards,\nPaul\n\n"
+	    "________________________________\n"
+	    "From: Anriette <chair@example.org>\n"
+	    "Sent: Monday, June 14, 2021 10:00 AM\n"
+	    "To: mag@example.org\n"
+	    "Subject: Workshop evaluations\n\n"
+	    "Please review.\n",
+	    "See below.\n\nRegards,\nPaul",
+	    "________________________________\n"
+	    "From: Anriette <chair@example.org>\n"
+	    "Sent: Monday, June 14, 2021 10:00 AM\n"
+	    "To: mag@example.org\n"
+	    "Subject: Workshop evaluations\n\n"
+	    "Please review.",
+	    "" },
+	{ "original message",
+	    "Noted.\n-----Original Message-----\nFrom: X\nPlease review.\n",
+	    "Noted.",
+	    "-----Original Message-----\nFrom: X\nPlease review.",
+	    "" },
+	{ "signature",
+	    "Thanks.\n\n-- \nPaul\nMAG member\n",
+	    "Thanks.", "", "Paul\nMAG member" },
+	{ "signature without space",
+	    "Thanks.\n--\nPaul\n", "Thanks.", "", "Paul" },
+	{ "signature then quote",
+	    "Thanks.\n-- \nPaul\n\nOn Mon, Anriette wrote:\n> Review.\n",
+	    "Thanks.", "On Mon, Anriette wrote:\n> Review.", "Paul" },
+	{ "mailman footer",
+	    "Agreed.\n\n> earlier\n"
+	    "_______________________________________________\n"
+	    "MAG mailing list\nMAG@example.org\n"
+	    "https://lists.example.org/mailman/listinfo/mag\n",
+	    "Agreed.", "> earlier",
+	    "MAG mailing list\nMAG@example.org\n"
+	    "https://lists.example.org/mailman/listinfo/mag" },
+	{ "sig and footer",
+	    "Ok.\n-- \nPaul\n"
+	    "_______________________________________________\n"
+	    "MAG mailing list\n",
+	    "Ok.", "", "Paul\n\nMAG mailing list" },
+	{ "french",
+	    "D'accord.\n\nLe lun. 14 juin 2021 à 10:00, Anriette <c@x> a "
+	    "écrit :\n> Merci\n",
+	    "D'accord.",
+	    "Le lun. 14 juin 2021 à 10:00, Anriette <c@x> a écrit :\n> Merci",
+	    "" },
+	{ "spanish",
+	    "Sí.\nEl lun, 14 jun 2021 a las 10:00, Ana (<a@x>) escribió:\n"
+	    "> Gracias\n",
+	    "Sí.", "El lun, 14 jun 2021 a las 10:00, Ana (<a@x>) escribió:\n"
+	    "> Gracias", "" },
+	{ "german",
+	    "Ja.\nAm 14.06.2021 um 10:00 schrieb Hans <h@x>:\n> Danke\n",
+	    "Ja.", "Am 14.06.2021 um 10:00 schrieb Hans <h@x>:\n> Danke", "" },
+	{ "portuguese",
+	    "Sim.\nEm seg., 14 de jun. de 2021 às 10:00, Ana <a@x> escreveu:\n"
+	    "> Obrigada\n",
+	    "Sim.",
+	    "Em seg., 14 de jun. de 2021 às 10:00, Ana <a@x> escreveu:\n"
+	    "> Obrigada", "" },
+	{ "not an attribution",
+	    "On the agenda we have:\n- item\n", "On the agenda we have:\n- item",
+	    "", "" },
+	{ "crlf", "Hi\r\n> q\r\n", "Hi", "> q", "" },
+	{ "empty", "", "", "", "" },
+};
+
+START_TEST(test_split_body)
+{
+	char *own, *quoted, *sig;
+
+	mp_mime_split_body(splits[_i].body, &own, &quoted, &sig);
+	ck_assert_msg(strcmp(own, splits[_i].own) == 0, "%s: own [%s]",
+	    splits[_i].name, own);
+	ck_assert_msg(strcmp(quoted, splits[_i].quoted) == 0,
+	    "%s: quoted [%s]", splits[_i].name, quoted);
+	ck_assert_msg(strcmp(sig, splits[_i].sig) == 0, "%s: sig [%s]",
+	    splits[_i].name, sig);
+	free(own);
+	free(quoted);
+	free(sig);
+}
+END_TEST
+
+START_TEST(test_split_in_parse)
+{
+	struct mp_msg *m = parse("From: a@example.org\nMessage-ID: <q@x>\n\n"
+	    "Yes.\n\nOn Mon, Anriette wrote:\n> Ok?\n\n-- \nnot a sig\n");
+
+	ck_assert_str_eq(m->own, "Yes.");
+	ck_assert_str_eq(m->quoted,
+	    "On Mon, Anriette wrote:\n> Ok?\n\n-- \nnot a sig");
+	ck_assert_str_eq(m->sig, "");
+	mp_msg_free(m);
+}
+END_TEST
+
+static const struct {
+	const char *raw;
+	size_t len;
+} garbage[] = {
+	{ "", 0 },
+	{ "   \r\n\n\t ", 8 },
+	{ "just some words without any structure", 37 },
+	{ "\x01\x02\x03\xff\xfe binary", 12 },
+	{ "From someone@example.org Mon Jun 14 2021\n", 41 },
+	{ "no colon here\nnor here\n", 23 },
+};
+
+START_TEST(test_garbage)
+{
+	struct mp_err e;
+	struct mp_msg *m = (struct mp_msg *)&e;
+
+	mp_err_clear(&e);
+	ck_assert_int_eq(mp_mime_parse(garbage[_i].raw, garbage[_i].len,
+	    FALLBACK, &m, &e), -1);
+	ck_assert_ptr_null(m);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
+	ck_assert_str_ne(e.msg, "");
+	ck_assert_int_eq(mp_mime_parse(NULL, 0, FALLBACK, &m, NULL), -1);
+}
+END_TEST
+
+START_TEST(test_lenient)
+{
+	struct mp_msg *m;
+
+	/* no header at all but a body: a message with warnings */
+	m = parse("hello there\n\nbody text\n");
+	ck_assert_int_ge(m->warnings, 1);
+	ck_assert(valid_utf8(m->body));
+	ck_assert_str_eq(m->from.addr, "");
+	ck_assert_str_eq(m->subject, "");
+	mp_msg_free(m);
+	/* headers only, no body */
+	m = parse("From: a@example.org\nSubject: only headers");
+	ck_assert_str_eq(m->subject, "only headers");
+	ck_assert_str_eq(m->body, "");
+	mp_msg_free(m);
+	/* a From libetpan rejects */
+	m = parse("From: Broken Name <broken@example.org\nMessage-ID: <x@y>\n"
+	    "\nbody\n");
+	ck_assert_int_ge(m->warnings, 1);
+	ck_assert(valid_utf8(m->from.name));
+	mp_msg_free(m);
+	m = parse("From: \"Unclosed <u@example.org>\nMessage-ID: <x@y>\n"
+	    "\nbody\n");
+	ck_assert(valid_utf8(m->from.name));
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_deep_nesting)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_msg *m;
+	int i;
+
+	/* enough nested entities to overflow libetpan's recursion */
+	mp_buf_adds(&b, "From: a@example.org\nMessage-ID: <deep@x>\n");
+	for (i = 0; i < 50000; i++)
+		mp_buf_adds(&b, "Content-Type: message/rfc822\n\n");
+	mp_buf_adds(&b, "innermost\n");
+	m = parse(mp_buf_str(&b));
+	ck_assert_str_eq(m->message_id, "deep@x");
+	ck_assert(valid_utf8(m->body));
+	ck_assert_int_ge(m->warnings, 1);
+	mp_msg_free(m);
+
+	mp_buf_reset(&b);
+	mp_buf_adds(&b, "From: a@example.org (");
+	for (i = 0; i < 300000; i++)
+		mp_buf_addc(&b, '(');
+	mp_buf_adds(&b, "\nMessage-ID: <deep2@x>\n\nbody\n");
+	m = parse(mp_buf_str(&b));
+	ck_assert_str_eq(m->message_id, "deep2@x");
+	ck_assert_str_eq(m->body, "body\n");
+	mp_msg_free(m);
+
+	mp_buf_reset(&b);
+	mp_buf_adds(&b, "From: a@example.org\nMessage-ID: <deep3@x>\n");
+	for (i = 0; i < 5000; i++)
+		mp_buf_printf(&b, "Content-Type: multipart/mixed; "
+		    "boundary=b%d\n\n--b%d\n", i, i);
+	mp_buf_adds(&b, "\ninnermost\n");
+	m = parse(mp_buf_str(&b));
+	ck_assert(valid_utf8(m->body));
+	mp_msg_free(m);
+	mp_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_nul_bytes)
+{
+	static const char raw[] = "From: a@example.org\nSubject: a\0b\n"
+	    "Message-ID: <z@x>\n\nbody\0with nul\n";
+	struct mp_msg *m = NULL;
+
+	ck_assert_int_eq(mp_mime_parse(raw, sizeof(raw) - 1, FALLBACK, &m,
+	    NULL), 0);
+	ck_assert(valid_utf8(m->body));
+	ck_assert(valid_utf8(m->subject));
+	ck_assert_ptr_null(strchr(m->subject, '\n'));
+	mp_msg_free(m);
+}
+END_TEST
+
+/* ---- the shared corpus ------------------------------------------------ */
+
+static int corpus_files, corpus_parsed, corpus_rejected;
+
+static int
+skip_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	static const char *const ext[] = { ".json", ".out", ".xml", ".png",
+		".doc", ".md", ".bin", NULL };
+	size_t n;
+	int i;
+
+	b = b ? b + 1 : path;
+	if (strncmp(b, "LICENSE", 7) == 0 || strncmp(b, "COPYING", 7) == 0 ||
+	    strncmp(b, "NOTICE", 6) == 0 || strncmp(b, "README", 6) == 0 ||
+	    strcmp(b, "MIT-LICENSE") == 0)
+		return 1;
+	n = strlen(b);
+	for (i = 0; ext[i]; i++)
+		if (n >= strlen(ext[i]) &&
+		    strcmp(b + n - strlen(ext[i]), ext[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	struct mp_msg *m = NULL;
+	struct mp_err e;
+	char *raw;
+	size_t len, i;
+
+	if (type != FTW_F || skip_name(path))
+		return 0;
+	corpus_files++;
+	ck_assert_msg(mp_read_file(path, 64 << 20, &raw, &len) == 0,
+	    "cannot read %s", path);
+	if (mp_mime_parse(raw, len, FALLBACK, &m, &e) != 0) {
+		ck_assert_ptr_null(m);
+		ck_assert_int_eq(e.code, MP_EX_DATAERR);
+		corpus_rejected++;
+		free(raw);
+		return 0;
+	}
+	corpus_parsed++;
+	ck_assert_msg(valid_utf8(m->body), "%s: body", path);
+	ck_assert_msg(valid_utf8(m->own), "%s: own", path);
+	ck_assert_msg(valid_utf8(m->quoted), "%s: quoted", path);
+	ck_assert_msg(valid_utf8(m->sig), "%s: sig", path);
+	ck_assert_msg(valid_utf8(m->subject), "%s: subject", path);
+	ck_assert_msg(valid_utf8(m->subject_norm), "%s: subject_norm", path);
+	ck_assert_msg(valid_utf8(m->from.name), "%s: name", path);
+	ck_assert_msg(valid_utf8(m->from.addr), "%s: addr", path);
+	ck_assert_msg(valid_utf8(m->message_id), "%s: id", path);
+	ck_assert_msg(m->message_id[0] != '\0', "%s: empty id", path);
+	ck_assert_msg(strpbrk(m->subject, "\r\n") == NULL, "%s: CR/LF", path);
+	ck_assert_msg(strpbrk(m->from.name, "\r\n") == NULL, "%s: name CR/LF",
+	    path);
+	ck_assert_msg(strchr(m->body, '\r') == NULL, "%s: CR in body", path);
+	for (i = 0; i < m->nrefs; i++)
+		ck_assert_msg(strpbrk(m->refs[i], " \r\n<>") == NULL,
+		    "%s: ref", path);
+	mp_msg_free(m);
+	free(raw);
+	return 0;
+}
+
+START_TEST(test_corpus)
+{
+	const char *sh = tu_shared();
+	char dir[4200];
+
+	if (sh == NULL) {
+		fprintf(stderr, "check_mime: no shared testdata, corpus skipped\n");
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/testdata/mail", sh);
+	if (access(dir, R_OK) != 0) {
+		fprintf(stderr, "check_mime: %s absent, corpus skipped\n", dir);
+		return;
+	}
+	ck_assert_int_eq(nftw(dir, visit, 16, FTW_PHYS), 0);
+	printf("check_mime: corpus: %d files, %d parsed, %d rejected\n",
+	    corpus_files, corpus_parsed, corpus_rejected);
+	ck_assert_int_gt(corpus_parsed, 400);
+	ck_assert_int_eq(corpus_parsed + corpus_rejected, corpus_files);
+}
+END_TEST
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static Suite *
+mime_suite(void)
+{
+	Suite *s = suite_create("mime");
+	TCase *tc = tcase_create("parse");
+	TCase *tx = tcase_create("text");
+	TCase *tk = tcase_create("corpus");
+
+	tcase_add_test(tc, test_simple_lf);
+	tcase_add_test(tc, test_simple_crlf);
+	tcase_add_test(tc, test_mbox_from_line);
+	tcase_add_loop_test(tc, test_rfc2047_subject, 0, N(subjects));
+	tcase_add_loop_test(tc, test_rfc2047_names, 0, N(names));
+	tcase_add_test(tc, test_base64_1252);
+	tcase_add_test(tc, test_quoted_printable);
+	tcase_add_test(tc, test_other_charset);
+	tcase_add_test(tc, test_unknown_charset);
+	tcase_add_test(tc, test_lying_utf8);
+	tcase_add_test(tc, test_no_charset);
+	tcase_add_test(tc, test_multipart_alternative);
+	tcase_add_test(tc, test_multipart_alternative_crlf);
+	tcase_add_test(tc, test_attachment_only_text);
+	tcase_add_test(tc, test_html_only);
+	tcase_add_test(tc, test_synthesised_id);
+	tcase_add_test(tc, test_missing_date);
+	tcase_add_loop_test(tc, test_broken_date, 0, N(bad_dates));
+	tcase_add_loop_test(tc, test_good_dates, 0, N(good_dates));
+	tcase_add_test(tc, test_references);
+	tcase_add_test(tc, test_references_messy);
+	tcase_add_test(tc, test_list_id);
+	tcase_add_loop_test(tc, test_garbage, 0, N(garbage));
+	tcase_add_test(tc, test_lenient);
+	tcase_add_test(tc, test_deep_nesting);
+	tcase_add_test(tc, test_nul_bytes);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	tcase_add_loop_test(tx, test_subject_norm, 0, N(norms));
+	tcase_add_test(tx, test_subject_norm_null);
+	tcase_add_loop_test(tx, test_split_body, 0, N(splits));
+	tcase_add_test(tx, test_split_in_parse);
+	suite_add_tcase(s, tx);
+
+	tcase_add_test(tk, test_corpus);
+	tcase_set_timeout(tk, 300);
+	suite_add_tcase(s, tk);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(mime_suite());
+}

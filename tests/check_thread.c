@@ -1,0 +1,753 @@
+/* check_thread.c - JWZ threading. */
+#include <ctype.h>
+#include <stdint.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "thread.h"
+#include "testutil.h"
+
+#define REFS(...) (const char *const[]){ __VA_ARGS__ }, \
+	(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+#define NOREFS NULL, 0
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Every input message appears exactly once; depths form a tree; last is
+ * the maximum date. */
+static void
+check_shape(const struct mp_thread_in *in, size_t n,
+    const struct mp_thread *t, size_t nt)
+{
+	char *seen = calloc(n ? n : 1, 1);
+	size_t i, k, total = 0;
+	int64_t last;
+
+	ck_assert_ptr_nonnull(seen);
+	for (i = 0; i < nt; i++) {
+		ck_assert_uint_gt(t[i].n, 0);
+		ck_assert_ptr_nonnull(t[i].id);
+		ck_assert_uint_eq(t[i].depth[0], 0);
+		last = in[t[i].msgs[0]].date;
+		for (k = 0; k < t[i].n; k++) {
+			ck_assert_uint_lt(t[i].msgs[k], n);
+			ck_assert_int_eq(seen[t[i].msgs[k]], 0);
+			seen[t[i].msgs[k]] = 1;
+			if (k > 0)
+				ck_assert_uint_le(t[i].depth[k],
+				    t[i].depth[k - 1] + 1);
+			if (in[t[i].msgs[k]].date > last)
+				last = in[t[i].msgs[k]].date;
+		}
+		ck_assert_int_eq(t[i].last, last);
+		if (i > 0)
+			ck_assert_int_ge(t[i - 1].last, t[i].last);
+		total += t[i].n;
+	}
+	ck_assert_uint_eq(total, n);
+	free(seen);
+}
+
+static void
+assert_thread(const struct mp_thread *t, const char *id, size_t n,
+    const size_t *msgs, const size_t *depth, int64_t last)
+{
+	size_t k;
+
+	ck_assert_str_eq(t->id, id);
+	ck_assert_uint_eq(t->n, n);
+	for (k = 0; k < n; k++) {
+		ck_assert_uint_eq(t->msgs[k], msgs[k]);
+		ck_assert_uint_eq(t->depth[k], depth[k]);
+	}
+	ck_assert_int_eq(t->last, last);
+}
+
+static struct mp_thread *
+build(const struct mp_thread_in *in, size_t n, size_t *nt)
+{
+	struct mp_thread *t = NULL;
+
+	ck_assert_int_eq(mp_thread_build(in, n, &t, nt), 0);
+	check_shape(in, n, t, *nt);
+	return t;
+}
+
+START_TEST(test_chain)
+{
+	const struct mp_thread_in in[] = {
+		{ "a@x", NULL, NOREFS, "plan", 1 },
+		{ "b@x", "a@x", REFS("a@x"), "plan", 2 },
+		{ "c@x", "b@x", REFS("a@x", "b@x"), "plan", 3 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 1);
+	assert_thread(&t[0], "a@x", 3, (size_t[]){ 0, 1, 2 },
+	    (size_t[]){ 0, 1, 2 }, 3);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_missing_middle)
+{
+	/* b@x never arrived; c@x still joins a@x's thread, under it. */
+	const struct mp_thread_in in[] = {
+		{ "c@x", NULL, REFS("a@x", "b@x"), NULL, 30 },
+		{ "a@x", NULL, NOREFS, NULL, 10 },
+		{ "d@x", NULL, REFS("a@x", "b@x", "c@x"), NULL, 40 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 1);
+	assert_thread(&t[0], "a@x", 3, (size_t[]){ 1, 0, 2 },
+	    (size_t[]){ 0, 1, 2 }, 40);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_in_reply_to)
+{
+	const struct mp_thread_in in[] = {
+		{ "a@x", NULL, NOREFS, NULL, 1 },
+		{ "b@x", "a@x", NOREFS, NULL, 2 },
+		{ "c@x", "b@x", NOREFS, NULL, 3 },
+		/* References win over In-Reply-To (JWZ). */
+		{ "d@x", "c@x", REFS("a@x"), NULL, 4 },
+		/* An empty In-Reply-To is no link. */
+		{ "e@x", "", NOREFS, NULL, 5 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 2);
+	assert_thread(&t[0], "e@x", 1, (size_t[]){ 4 }, (size_t[]){ 0 }, 5);
+	assert_thread(&t[1], "a@x", 4, (size_t[]){ 0, 1, 2, 3 },
+	    (size_t[]){ 0, 1, 2, 1 }, 4);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_subject_fallback)
+{
+	/* The caller normalised "Re: [MAG] Foo" to "foo". */
+	const struct mp_thread_in in[] = {
+		{ "a@x", NULL, NOREFS, "foo", 100 },
+		{ "b@x", NULL, NOREFS, "foo", 200 },
+		{ "c@x", NULL, REFS("unknown@x"), "foo", 150 },
+		{ "d@x", NULL, NOREFS, "bar", 300 },
+		{ "e@x", NULL, NOREFS, "", 50 },
+		{ "f@x", NULL, NOREFS, "", 60 },
+		{ "g@x", NULL, NOREFS, NULL, 70 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 5);
+	assert_thread(&t[0], "d@x", 1, (size_t[]){ 3 }, (size_t[]){ 0 },
+	    300);
+	assert_thread(&t[1], "a@x", 3, (size_t[]){ 0, 2, 1 },
+	    (size_t[]){ 0, 1, 1 }, 200);
+	/* Empty subjects never group. */
+	assert_thread(&t[2], "g@x", 1, (size_t[]){ 6 }, (size_t[]){ 0 }, 70);
+	assert_thread(&t[3], "f@x", 1, (size_t[]){ 5 }, (size_t[]){ 0 }, 60);
+	assert_thread(&t[4], "e@x", 1, (size_t[]){ 4 }, (size_t[]){ 0 }, 50);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_subject_moves_subtree)
+{
+	/* A later root with the same subject moves under the earliest one
+	 * with its whole subtree. */
+	const struct mp_thread_in in[] = {
+		{ "late@x", NULL, NOREFS, "agenda", 50 },
+		{ "reply@x", NULL, REFS("late@x"), "agenda", 60 },
+		{ "early@x", NULL, NOREFS, "agenda", 10 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 1);
+	assert_thread(&t[0], "early@x", 3, (size_t[]){ 2, 0, 1 },
+	    (size_t[]){ 0, 1, 2 }, 60);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_subject_empty_root_absorbs)
+{
+	/* ghost@x is missing and holds two replies: it stays as the root
+	 * and takes in the earlier root of the same subject. */
+	const struct mp_thread_in in[] = {
+		{ "m1@x", NULL, REFS("ghost@x"), "s", 10 },
+		{ "m2@x", NULL, REFS("ghost@x"), "s", 20 },
+		{ "r@x", NULL, NOREFS, "s", 5 },
+		{ "k@x", NULL, REFS("ghost@x", "m2@x"), "other", 30 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 1);
+	assert_thread(&t[0], "r@x", 4, (size_t[]){ 2, 0, 1, 3 },
+	    (size_t[]){ 0, 0, 0, 1 }, 30);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_subject_two_empty_roots)
+{
+	/* Two missing roots with the same subject merge their children. */
+	const struct mp_thread_in in[] = {
+		{ "a1@x", NULL, REFS("g1@x"), "s", 10 },
+		{ "a2@x", NULL, REFS("g1@x"), "s", 40 },
+		{ "b1@x", NULL, REFS("g2@x"), "s", 20 },
+		{ "b2@x", NULL, REFS("g2@x"), "s", 30 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 1);
+	assert_thread(&t[0], "a1@x", 4, (size_t[]){ 0, 2, 3, 1 },
+	    (size_t[]){ 0, 0, 0, 0 }, 40);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_different_subjects)
+{
+	const struct mp_thread_in in[] = {
+		{ "a@x", NULL, NOREFS, "budget", 100 },
+		{ "b@x", NULL, NOREFS, "budget 2022", 100 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 2);
+	/* Same last activity: ordered by id. */
+	assert_thread(&t[0], "a@x", 1, (size_t[]){ 0 }, (size_t[]){ 0 }, 100);
+	assert_thread(&t[1], "b@x", 1, (size_t[]){ 1 }, (size_t[]){ 0 }, 100);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_loops)
+{
+	const struct mp_thread_in in[] = {
+		/* A -> B -> A */
+		{ "a@x", NULL, REFS("b@x"), NULL, 1 },
+		{ "b@x", NULL, REFS("a@x"), NULL, 2 },
+		/* Refers to itself. */
+		{ "s@x", "s@x", REFS("s@x"), NULL, 3 },
+		/* imaptest "thread": q refs p and r; r refs q. */
+		{ "p@x", NULL, NOREFS, NULL, 17 },
+		{ "q@x", NULL, REFS("p@x", "r@x"), NULL, 15 },
+		{ "r@x", NULL, REFS("q@x"), NULL, 16 },
+		/* A loop inside one References list. */
+		{ "u@x", NULL, REFS("v@x", "w@x", "v@x"), NULL, 20 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 5);
+	/* v@x and w@x are missing: u@x stands alone. */
+	assert_thread(&t[0], "u@x", 1, (size_t[]){ 6 }, (size_t[]){ 0 }, 20);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_loops_exact)
+{
+	const struct mp_thread_in in[] = {
+		{ "a@x", NULL, REFS("b@x"), NULL, 1 },
+		{ "b@x", NULL, REFS("a@x"), NULL, 2 },
+		{ "s@x", "s@x", REFS("s@x"), NULL, 3 },
+		{ "p@x", NULL, NOREFS, NULL, 17 },
+		{ "q@x", NULL, REFS("p@x", "r@x"), NULL, 15 },
+		{ "r@x", NULL, REFS("q@x"), NULL, 16 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 4);
+	assert_thread(&t[0], "p@x", 1, (size_t[]){ 3 }, (size_t[]){ 0 }, 17);
+	/* RFC 5256: r drops the parent guessed from q's References and
+	 * cannot take q (a loop), so it is a root with q below. */
+	assert_thread(&t[1], "r@x", 2, (size_t[]){ 5, 4 },
+	    (size_t[]){ 0, 1 }, 16);
+	assert_thread(&t[2], "s@x", 1, (size_t[]){ 2 }, (size_t[]){ 0 }, 3);
+	/* b's own link to a would close the loop a -> b -> a. */
+	assert_thread(&t[3], "b@x", 2, (size_t[]){ 1, 0 },
+	    (size_t[]){ 0, 1 }, 2);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_duplicates)
+{
+	const struct mp_thread_in in[] = {
+		{ "a@x", NULL, NOREFS, NULL, 1 },
+		{ "b@x", NULL, REFS("a@x"), NULL, 1 },
+		{ "c@x", NULL, REFS("b@x"), NULL, 1 },
+		{ "b@x", NULL, REFS("a@x"), NULL, 1 },
+		{ "d@x", NULL, NOREFS, NULL, 0 },
+		{ "d@x", NULL, NOREFS, NULL, 0 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 3);
+	/* imaptest thread7: (1 (2 3)(4)) */
+	assert_thread(&t[0], "a@x", 4, (size_t[]){ 0, 1, 2, 3 },
+	    (size_t[]){ 0, 1, 2, 1 }, 1);
+	/* Two copies of d@x: two threads, both kept. */
+	assert_thread(&t[1], "d@x", 1, (size_t[]){ 4 }, (size_t[]){ 0 }, 0);
+	assert_thread(&t[2], "d@x", 1, (size_t[]){ 5 }, (size_t[]){ 0 }, 0);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_tree_order)
+{
+	const struct mp_thread_in in[] = {
+		{ "r@x", NULL, NOREFS, "t", 10 },
+		{ "x@x", NULL, REFS("r@x"), "t", 30 },
+		{ "z@x", NULL, REFS("r@x", "y@x"), "t", 25 },
+		{ "y@x", "r@x", NOREFS, "t", 20 },
+		{ "w@x", NULL, REFS("r@x"), "t", 20 },
+		{ "q@x", NULL, REFS("r@x", "x@x"), "t", 31 },
+		/* No Message-ID, sharing a missing parent (imaptest
+		 * thread6): a missing root with two top-level messages. */
+		{ NULL, NULL, REFS("ghost@x"), NULL, 5 },
+		{ "n@x", NULL, REFS("ghost@x"), NULL, 4 },
+		/* A missing root with one child: the child is the root. */
+		{ "o@x", NULL, REFS("gone@x", "gone2@x"), NULL, 1 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 3);
+	assert_thread(&t[0], "r@x", 6, (size_t[]){ 0, 3, 2, 4, 1, 5 },
+	    (size_t[]){ 0, 1, 2, 1, 1, 2 }, 31);
+	assert_thread(&t[1], "n@x", 2, (size_t[]){ 7, 6 },
+	    (size_t[]){ 0, 0 }, 5);
+	assert_thread(&t[2], "o@x", 1, (size_t[]){ 8 }, (size_t[]){ 0 }, 1);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_reparent_guess)
+{
+	/* c@x's References guessed b under a; b's own References say it
+	 * replies to z: b's header wins. */
+	const struct mp_thread_in in[] = {
+		{ "c@x", NULL, REFS("a@x", "b@x"), NULL, 3 },
+		{ "a@x", NULL, NOREFS, NULL, 1 },
+		{ "z@x", NULL, NOREFS, NULL, 2 },
+		{ "b@x", NULL, REFS("z@x"), NULL, 2 },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 2);
+	assert_thread(&t[0], "z@x", 3, (size_t[]){ 2, 3, 0 },
+	    (size_t[]){ 0, 1, 2 }, 3);
+	assert_thread(&t[1], "a@x", 1, (size_t[]){ 1 }, (size_t[]){ 0 }, 1);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_empty_input)
+{
+	struct mp_thread *t = (struct mp_thread *)1;
+	size_t nt = 7;
+
+	ck_assert_int_eq(mp_thread_build(NULL, 0, &t, &nt), 0);
+	ck_assert_ptr_null(t);
+	ck_assert_uint_eq(nt, 0);
+	mp_threads_free(NULL, 0);
+}
+END_TEST
+
+START_TEST(test_large)
+{
+	/* 10,000 threads of 10 messages each (binary trees, full
+	 * References), given newest first so parents arrive late. */
+	size_t nthr = 10000, per = 10, n = nthr * per, i, k, j, nt, d;
+	struct mp_thread_in *in = calloc(n, sizeof(*in));
+	char **ids = calloc(n, sizeof(*ids));
+	char **subj = calloc(nthr, sizeof(*subj));
+	const char ***refs = calloc(n, sizeof(*refs));
+	struct mp_thread *t;
+	size_t path[16];
+	/* Depth first, siblings by date: 0 (1 (3 7 8) (4 9)) (2 5 6). */
+	static const size_t order[] = { 0, 1, 3, 7, 8, 4, 9, 2, 5, 6 };
+	static const size_t depth[] = { 0, 1, 2, 3, 3, 2, 3, 1, 2, 2 };
+
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(ids);
+	ck_assert_ptr_nonnull(subj);
+	ck_assert_ptr_nonnull(refs);
+	for (i = 0; i < n; i++) {
+		ids[i] = malloc(32);
+		snprintf(ids[i], 32, "%zu.%zu@bulk", i / per, i % per);
+	}
+	for (i = 0; i < nthr; i++) {
+		subj[i] = malloc(32);
+		snprintf(subj[i], 32, "topic %zu", i);
+	}
+	for (i = 0; i < n; i++) {
+		struct mp_thread_in *m = &in[n - 1 - i];
+
+		k = i % per;
+		d = 0;
+		for (j = k; j != 0; j = (j - 1) / 2)
+			path[d++] = (j - 1) / 2;
+		refs[i] = calloc(d ? d : 1, sizeof(char *));
+		for (j = 0; j < d; j++)
+			refs[i][j] = ids[i - k + path[d - 1 - j]];
+		m->message_id = ids[i];
+		m->refs = refs[i];
+		m->nrefs = d;
+		m->subject_norm = subj[i / per];
+		m->date = (int64_t)i;
+	}
+	t = build(in, n, &nt);
+	ck_assert_uint_eq(nt, nthr);
+	for (i = 0; i < nt; i++) {
+		ck_assert_uint_eq(t[i].n, per);
+		ck_assert_str_eq(t[i].id, ids[(nthr - 1 - i) * per]);
+		for (k = 0; k < per; k++) {
+			ck_assert_uint_eq(t[i].msgs[k],
+			    n - 1 - ((nthr - 1 - i) * per + order[k]));
+			ck_assert_uint_eq(t[i].depth[k], depth[k]);
+		}
+	}
+	mp_threads_free(t, nt);
+	for (i = 0; i < n; i++) {
+		free(ids[i]);
+		free(refs[i]);
+	}
+	for (i = 0; i < nthr; i++)
+		free(subj[i]);
+	free(ids);
+	free(subj);
+	free(refs);
+	free(in);
+}
+END_TEST
+
+START_TEST(test_deep_chain)
+{
+	/* One In-Reply-To chain 50,000 deep, newest first: no recursion. */
+	size_t n = 50000, i, nt;
+	struct mp_thread_in *in = calloc(n, sizeof(*in));
+	char (*ids)[24] = calloc(n, sizeof(*ids));
+	struct mp_thread *t;
+
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(ids);
+	for (i = 0; i < n; i++)
+		snprintf(ids[i], sizeof(ids[i]), "%zu@deep", i);
+	for (i = 0; i < n; i++) {
+		in[n - 1 - i].message_id = ids[i];
+		in[n - 1 - i].in_reply_to = i > 0 ? ids[i - 1] : NULL;
+		in[n - 1 - i].date = (int64_t)i;
+	}
+	t = build(in, n, &nt);
+	ck_assert_uint_eq(nt, 1);
+	ck_assert_str_eq(t[0].id, "0@deep");
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(t[0].msgs[i], n - 1 - i);
+		ck_assert_uint_eq(t[0].depth[i], i);
+	}
+	mp_threads_free(t, nt);
+	free(ids);
+	free(in);
+}
+END_TEST
+
+/* imaptest THREAD=REFERENCES vectors (threading/imaptest), read with a
+ * small independent mbox reader. */
+
+struct imsg {
+	char id[128], irt[128], subject[128];
+	char refs[8][128];
+	size_t nrefs;
+	int64_t date;
+};
+
+static void
+copy_ids(const char *v, char out[][128], size_t max, size_t *n)
+{
+	const char *a, *b;
+
+	*n = 0;
+	while (*n < max && (a = strchr(v, '<')) != NULL &&
+	    (b = strchr(a, '>')) != NULL) {
+		snprintf(out[*n], 128, "%.*s", (int)(b - a - 1), a + 1);
+		(*n)++;
+		v = b + 1;
+	}
+}
+
+static size_t
+read_imaptest_mbox(const char *path, struct imsg *m, size_t max)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024], one[1][128];
+	size_t n = 0, k;
+	int day, hh, mm, ss, inhdr = 0;
+	const char *s;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strncmp(line, "From ", 5) == 0) {
+			ck_assert_uint_lt(n, max);
+			memset(&m[n], 0, sizeof(m[n]));
+			ck_assert_int_eq(sscanf(line, "From %*s %*s %*s %d "
+			    "%d:%d:%d", &day, &hh, &mm, &ss), 4);
+			m[n].date = ((day * 24 + hh) * 60 + mm) * 60 + ss;
+			n++;
+			inhdr = 1;
+			continue;
+		}
+		if (line[0] == '\0')
+			inhdr = 0;
+		if (!inhdr || n == 0)
+			continue;
+		if (strncasecmp(line, "Message-ID:", 11) == 0) {
+			copy_ids(line + 11, one, 1, &k);
+			if (k == 1)
+				snprintf(m[n - 1].id, 128, "%s", one[0]);
+		} else if (strncasecmp(line, "In-Reply-To:", 12) == 0) {
+			copy_ids(line + 12, one, 1, &k);
+			if (k == 1)
+				snprintf(m[n - 1].irt, 128, "%s", one[0]);
+		} else if (strncasecmp(line, "References:", 11) == 0) {
+			copy_ids(line + 11, m[n - 1].refs, 8,
+			    &m[n - 1].nrefs);
+		} else if (strncasecmp(line, "Subject:", 8) == 0) {
+			s = line + 8;
+			while (*s == ' ')
+				s++;
+			while (strncasecmp(s, "re:", 3) == 0) {
+				s += 3;
+				while (*s == ' ')
+					s++;
+			}
+			snprintf(m[n - 1].subject, 128, "%.127s", s);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* RFC 5256 THREAD notation of one thread, 1-based message numbers. */
+static void
+fmt_node(const struct mp_thread *t, size_t k, struct mp_buf *b)
+{
+	size_t c, kids[64], nk = 0, i;
+
+	mp_buf_printf(b, "%zu", t->msgs[k] + 1);
+	for (c = k + 1; c < t->n && t->depth[c] > t->depth[k]; c++)
+		if (t->depth[c] == t->depth[k] + 1 && nk < 64)
+			kids[nk++] = c;
+	if (nk == 1) {
+		mp_buf_addc(b, ' ');
+		fmt_node(t, kids[0], b);
+	} else if (nk > 1) {
+		mp_buf_addc(b, ' ');
+		for (i = 0; i < nk; i++) {
+			mp_buf_addc(b, '(');
+			fmt_node(t, kids[i], b);
+			mp_buf_addc(b, ')');
+		}
+	}
+}
+
+static char *
+fmt_thread(const struct mp_thread *t)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	size_t k, top = 0;
+
+	for (k = 0; k < t->n; k++)
+		top += t->depth[k] == 0;
+	mp_buf_addc(&b, '(');
+	for (k = 0; k < t->n; k++) {
+		if (t->depth[k] != 0)
+			continue;
+		if (top > 1)
+			mp_buf_addc(&b, '(');
+		fmt_node(t, k, &b);
+		if (top > 1)
+			mp_buf_addc(&b, ')');
+	}
+	mp_buf_addc(&b, ')');
+	return mp_buf_detach(&b);
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "(3 2)(1)" -> sorted top-level groups joined by '|'. */
+static char *
+canon(char **groups, size_t n)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	size_t i;
+
+	qsort(groups, n, sizeof(char *), str_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			mp_buf_addc(&b, '|');
+		mp_buf_adds(&b, groups[i]);
+	}
+	return mp_buf_detach(&b);
+}
+
+static char *
+canon_expected(const char *s)
+{
+	char *groups[64];
+	size_t n = 0, i;
+	const char *start = NULL;
+	int depth = 0;
+	char *out;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '(' && depth++ == 0)
+			start = s;
+		if (*s == ')' && --depth == 0 && n < 64)
+			groups[n++] = strndup(start, (size_t)(s - start + 1));
+	}
+	out = canon(groups, n);
+	for (i = 0; i < n; i++)
+		free(groups[i]);
+	return out;
+}
+
+static void
+run_imaptest(const char *name)
+{
+	char path[4200], line[512], *want = NULL, *got;
+	char *groups[64];
+	struct imsg m[16];
+	struct mp_thread_in in[16];
+	const char *refs[16][8];
+	struct mp_thread *t;
+	size_t n, use = 0, i, k, nt;
+	int all = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/testdata/threading/imaptest/%s",
+	    tu_shared(), name);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strcmp(line, "messages: all") == 0)
+			all = 1;
+		else if (strcmp(line, "ok append") == 0)
+			use++;
+		else if (strncasecmp(line, "* thread ", 9) == 0) {
+			want = canon_expected(line + 9);
+			break;
+		}
+	}
+	fclose(f);
+	ck_assert_ptr_nonnull(want);
+	snprintf(path, sizeof(path), "%s/testdata/threading/imaptest/%s.mbox",
+	    tu_shared(), name);
+	n = read_imaptest_mbox(path, m, 16);
+	if (!all)
+		n = use < n ? use : n;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < m[i].nrefs; k++)
+			refs[i][k] = m[i].refs[k];
+		in[i].message_id = m[i].id;
+		in[i].in_reply_to = m[i].irt;
+		in[i].refs = refs[i];
+		in[i].nrefs = m[i].nrefs;
+		in[i].subject_norm = m[i].subject;
+		in[i].date = m[i].date;
+	}
+	t = build(in, n, &nt);
+	ck_assert_uint_le(nt, 64);
+	for (i = 0; i < nt; i++)
+		groups[i] = fmt_thread(&t[i]);
+	got = canon(groups, nt);
+	ck_assert_msg(strcmp(got, want) == 0, "%s: got %s, want %s", name,
+	    got, want);
+	for (i = 0; i < nt; i++)
+		free(groups[i]);
+	free(got);
+	free(want);
+	mp_threads_free(t, nt);
+}
+
+START_TEST(test_shared_imaptest)
+{
+	const char *cases[] = { "thread", "thread2", "thread3", "thread4",
+	    "thread5", "thread6", "thread7", "thread8" };
+	size_t i;
+
+	if (tu_shared() == NULL)
+		return;
+	for (i = 0; i < N(cases); i++)
+		run_imaptest(cases[i]);
+}
+END_TEST
+
+static Suite *
+thread_suite(void)
+{
+	Suite *s = suite_create("thread");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_chain);
+	tcase_add_test(tc, test_missing_middle);
+	tcase_add_test(tc, test_in_reply_to);
+	tcase_add_test(tc, test_subject_fallback);
+	tcase_add_test(tc, test_subject_moves_subtree);
+	tcase_add_test(tc, test_subject_empty_root_absorbs);
+	tcase_add_test(tc, test_subject_two_empty_roots);
+	tcase_add_test(tc, test_different_subjects);
+	tcase_add_test(tc, test_loops);
+	tcase_add_test(tc, test_loops_exact);
+	tcase_add_test(tc, test_duplicates);
+	tcase_add_test(tc, test_tree_order);
+	tcase_add_test(tc, test_reparent_guess);
+	tcase_add_test(tc, test_empty_input);
+	tcase_add_test(tc, test_large);
+	tcase_add_test(tc, test_deep_chain);
+	tcase_add_test(tc, test_shared_imaptest);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(thread_suite());
+}

@@ -1,0 +1,136 @@
+/* check_util.c - buffers, errors, diagnostics, logging. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "testutil.h"
+
+START_TEST(test_buf)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	char *s;
+	int i;
+
+	ck_assert_str_eq(mp_buf_str(&b), "");
+	mp_buf_adds(&b, "abc");
+	mp_buf_addc(&b, '-');
+	mp_buf_printf(&b, "%d/%s", 42, "x");
+	ck_assert_str_eq(mp_buf_str(&b), "abc-42/x");
+	ck_assert_uint_eq(b.len, 8);
+	mp_buf_reset(&b);
+	ck_assert_str_eq(mp_buf_str(&b), "");
+	for (i = 0; i < 10000; i++)
+		mp_buf_add(&b, "0123456789", 10);
+	ck_assert_uint_eq(b.len, 100000);
+	ck_assert_int_eq(b.data[b.len], '\0');
+	s = mp_buf_detach(&b);
+	ck_assert_uint_eq(strlen(s), 100000);
+	ck_assert_ptr_null(b.data);
+	free(s);
+	s = mp_buf_detach(&b);
+	ck_assert_str_eq(s, "");
+	free(s);
+	mp_buf_free(&b);
+	mp_buf_free(NULL);
+}
+END_TEST
+
+START_TEST(test_json_str)
+{
+	struct mp_buf b = MP_BUF_INIT;
+
+	mp_buf_json_str(&b, "a\"b\\c\nd\te\x01 é");
+	ck_assert_str_eq(mp_buf_str(&b), "\"a\\\"b\\\\c\\nd\\te\\u0001 é\"");
+	mp_buf_reset(&b);
+	mp_buf_json_str(&b, NULL);
+	ck_assert_str_eq(mp_buf_str(&b), "null");
+	mp_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_read_file)
+{
+	char *dir = tu_tmpdir(), path[4096], *text;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/f", dir);
+	tu_write(path, "hello\n");
+	ck_assert_int_eq(mp_read_file(path, 100, &text, &len), 0);
+	ck_assert_str_eq(text, "hello\n");
+	ck_assert_uint_eq(len, 6);
+	free(text);
+	ck_assert_int_eq(mp_read_file(path, 5, &text, &len), -1);
+	ck_assert_int_eq(errno, EFBIG);
+	ck_assert_ptr_null(text);
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	ck_assert_int_eq(mp_read_file(path, 5, &text, &len), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_err_and_diag)
+{
+	struct mp_err e = { 0 };
+	struct mp_diag d = { 0 };
+	int i;
+
+	ck_assert_int_eq(mp_err_set(&e, MP_EX_TEMPFAIL, "down: %s", "x"), -1);
+	ck_assert_int_eq(e.code, 75);
+	ck_assert_int_eq(e.temporary, 1);
+	ck_assert_str_eq(e.msg, "down: x");
+	mp_err_set(&e, MP_EX_CONFIG, "bad");
+	ck_assert_int_eq(e.temporary, 0);
+	mp_err_clear(&e);
+	ck_assert_int_eq(e.code, 0);
+	ck_assert_str_eq(e.msg, "");
+	ck_assert_int_eq(mp_err_set(NULL, 1, "x"), -1);
+
+	mp_diag_add(&d, "etc/a.ini", 12, "unknown key '%s'", "foo");
+	mp_diag_add(&d, "etc/b.ini", 0, "cannot read");
+	for (i = 0; i < 20; i++)
+		mp_diag_add(&d, "f", i + 1, "m");
+	ck_assert_uint_eq(d.n, 22);
+	ck_assert_str_eq(d.lines[0], "etc/a.ini:12: unknown key 'foo'");
+	ck_assert_str_eq(d.lines[1], "etc/b.ini: cannot read");
+	ck_assert_str_eq(d.lines[21], "f:20: m");
+	mp_diag_free(&d);
+	ck_assert_uint_eq(d.n, 0);
+}
+END_TEST
+
+START_TEST(test_log_levels)
+{
+	mp_log_set(MP_LOG_QUIET);
+	ck_assert_int_eq(mp_log_get(), MP_LOG_QUIET);
+	mp_log_set(MP_LOG_VERBOSE);
+	ck_assert_int_eq(mp_log_get(), MP_LOG_VERBOSE);
+	mp_log_set(MP_LOG_NORMAL);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("util");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_buf);
+	tcase_add_test(tc, test_json_str);
+	tcase_add_test(tc, test_read_file);
+	tcase_add_test(tc, test_err_and_diag);
+	tcase_add_test(tc, test_log_levels);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(suite());
+}
