@@ -478,7 +478,12 @@ deliver_one(struct mp_job *j, const struct mp_ledger_key *k,
 			j->temp_failed++;
 			return -1;
 		}
-		mp_warnx("%s to %s failed: %s", k->kind, k->rcpt, de.msg);
+		if (de.temporary)
+			mp_warnx("%s to %s: giving up after %d attempts: %s",
+			    k->kind, k->rcpt, attempts, de.msg);
+		else
+			mp_warnx("%s to %s failed: %s", k->kind, k->rcpt,
+			    de.msg);
 		j->perm_failed++;
 		if (mp_store_ledger_failed(j->st, k, de.msg, j->now, e) != 0)
 			return -2;

@@ -994,49 +994,32 @@ extract_body(struct mailmime *root, int *warnings)
 
 /* ---- header fields ---------------------------------------------------- */
 
-/* A From value libetpan could not parse: "Name <addr>" or a bare addr. */
-static void
-from_raw(struct mp_addr *a, const char *v, int *warnings)
-{
-	const char *lt = strrchr(v, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-	char *name, *q;
-
-	if (lt != NULL && gt != NULL) {
-		a->addr = clean_id(lt + 1, (size_t)(gt - lt - 1));
-		name = mp_xstrndup(v, (size_t)(lt - v));
-		for (q = name; *q; q++)
-			if (*q == '"')
-				*q = ' ';
-		a->name = decode_phrase(name, warnings);
-		free(name);
-	} else {
-		char **ids = NULL;
-		size_t n = 0;
-
-		scan_ids(v, &ids, &n, 1);
-		a->addr = n ? ids[0] : NULL;
-		free(ids);
-	}
-	if (a->addr == NULL)
-		a->addr = mp_xstrdup("");
-}
-
 /* "user at example.org", as pipermail archives obfuscate addresses. */
 static char *
-clean_addr(const char *a)
+clean_addr_n(const char *a, size_t n)
 {
-	const char *at = strstr(a, " at ");
 	struct mp_buf b = MP_BUF_INIT;
+	const char *at;
 	char *s;
 
-	if (strchr(a, '@') != NULL || at == NULL || at == a)
-		return clean_id(a, strlen(a));
-	mp_buf_add(&b, a, (size_t)(at - a));
-	mp_buf_addc(&b, '@');
-	mp_buf_adds(&b, at + 4);
+	mp_buf_add(&b, a, n);
+	at = strstr(mp_buf_str(&b), " at ");
+	if (memchr(a, '@', n) == NULL && at != NULL && at != b.data) {
+		size_t k = (size_t)(at - b.data);
+
+		memmove(b.data + k + 1, b.data + k + 4, b.len - k - 3);
+		b.data[k] = '@';
+		b.len -= 3;
+	}
 	s = clean_id(mp_buf_str(&b), b.len);
 	mp_buf_free(&b);
 	return s;
+}
+
+static char *
+clean_addr(const char *a)
+{
+	return clean_addr_n(a, strlen(a));
 }
 
 /*
@@ -1061,20 +1044,76 @@ comment_name(const char *raw, int *warnings)
 	return name;
 }
 
+/* A From value libetpan could not parse: "Name <addr>" or a bare addr. */
+static void
+from_raw(struct mp_addr *a, const char *v, int *warnings)
+{
+	const char *lt = strrchr(v, '<'), *gt;
+	char *name, *q;
+
+	if (lt != NULL) {
+		gt = strchr(lt, '>');
+		a->addr = clean_addr_n(lt + 1, gt ? (size_t)(gt - lt - 1) :
+		    strlen(lt + 1));
+		name = mp_xstrndup(v, (size_t)(lt - v));
+		for (q = name; *q; q++)
+			if (*q == '"')
+				*q = ' ';
+		a->name = decode_phrase(name, warnings);
+		free(name);
+	} else {
+		const char *s = v, *e = strchr(v, '('), *at, *t;
+
+		if (e == NULL)
+			e = v + strlen(v);
+		while (s < e && isspace((unsigned char)*s))
+			s++;
+		while (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		if ((at = memchr(s, '@', (size_t)(e - s))) != NULL) {
+			for (t = at; t > s && !isspace((unsigned char)t[-1]);
+			    t--)
+				;
+			s = t;
+			for (t = at; t < e && !isspace((unsigned char)*t); t++)
+				;
+			e = t;
+		}
+		a->addr = clean_addr_n(s, (size_t)(e - s));
+		a->name = comment_name(v, warnings);
+	}
+	if (a->addr == NULL)
+		a->addr = mp_xstrdup("");
+}
+
 static void
 set_from(struct mp_msg *m, struct mailimf_mailbox_list *l, const char *raw,
     int *warnings)
 {
 	struct mailimf_mailbox *mb;
+	const char *a;
 
 	if (l == NULL || clist_begin(l->mb_list) == NULL)
 		return;
 	mb = clist_content(clist_begin(l->mb_list));
-	m->from.addr = clean_addr(mb->mb_addr_spec);
+	a = mb->mb_addr_spec;
+	/*
+	 * libetpan reads "user at host" and an unclosed "Name <addr" as an
+	 * obsolete local part without its spaces: go back to the raw value.
+	 */
+	if (raw != NULL && (strchr(a, '<') != NULL || strchr(a, '@') == NULL)) {
+		if (strchr(a, '<') != NULL)
+			(*warnings)++;
+		from_raw(&m->from, raw, warnings);
+	} else {
+		m->from.addr = clean_addr(a);
+	}
 	if (m->from.addr == NULL)
 		m->from.addr = mp_xstrdup("");
-	if (mb->mb_display_name != NULL)
+	if (mb->mb_display_name != NULL) {
+		free(m->from.name);
 		m->from.name = decode_phrase(mb->mb_display_name, warnings);
+	}
 	if (m->from.name == NULL || *m->from.name == '\0') {
 		free(m->from.name);
 		m->from.name = comment_name(raw, warnings);

@@ -194,7 +194,10 @@ static const struct {
 	{ "\"Smith, John\" <js@example.org>", "Smith, John",
 	    "js@example.org" },
 	{ "plain@example.org", "", "plain@example.org" },
-	{ "plain@example.org (Comment Only)", "", "plain@example.org" },
+	/* the old form pipermail archives still use */
+	{ "plain@example.org (Old Style)", "Old Style", "plain@example.org" },
+	{ "vondruch at redhat.com (=?UTF-8?B?VsOtdCBPbmRydWNo?=)",
+	    "Vít Ondruch", "vondruch@redhat.com" },
 };
 
 START_TEST(test_rfc2047_names)
@@ -823,7 +826,8 @@ START_TEST(test_lenient)
 	m = parse("From: Broken Name <broken@example.org\nMessage-ID: <x@y>\n"
 	    "\nbody\n");
 	ck_assert_int_ge(m->warnings, 1);
-	ck_assert(valid_utf8(m->from.name));
+	ck_assert_str_eq(m->from.name, "Broken Name");
+	ck_assert_str_eq(m->from.addr, "broken@example.org");
 	mp_msg_free(m);
 	m = parse("From: \"Unclosed <u@example.org>\nMessage-ID: <x@y>\n"
 	    "\nbody\n");

@@ -481,81 +481,187 @@ START_TEST(test_deep_chain)
 }
 END_TEST
 
-/* imaptest THREAD=REFERENCES vectors (threading/imaptest), read with a
- * small independent mbox reader. */
+/* Shared data: a small independent mbox and header reader (From_ lines
+ * after an empty line, unfolded headers, ids between angle brackets). */
 
-struct imsg {
-	char id[128], irt[128], subject[128];
-	char refs[8][128];
+struct hmsg {
+	char *id, *irt, *subject;       /* owned */
+	char **refs;                    /* owned */
 	size_t nrefs;
 	int64_t date;
 };
 
-static void
-copy_ids(const char *v, char out[][128], size_t max, size_t *n)
+struct hbox {
+	struct hmsg *m;
+	size_t n;
+};
+
+static char **
+angle_ids(const char *v, size_t *n)
 {
 	const char *a, *b;
+	char **out = NULL;
 
 	*n = 0;
-	while (*n < max && (a = strchr(v, '<')) != NULL &&
-	    (b = strchr(a, '>')) != NULL) {
-		snprintf(out[*n], 128, "%.*s", (int)(b - a - 1), a + 1);
-		(*n)++;
+	while ((a = strchr(v, '<')) != NULL && (b = strchr(a, '>')) != NULL) {
+		out = realloc(out, (*n + 1) * sizeof(char *));
+		ck_assert_ptr_nonnull(out);
+		out[(*n)++] = strndup(a + 1, (size_t)(b - a - 1));
 		v = b + 1;
+	}
+	return out;
+}
+
+/* Re:, Fwd: and [list] tags off, as the caller of mp_thread_build does. */
+static char *
+base_subject(const char *s)
+{
+	const char *e;
+	int again = 1;
+
+	while (again) {
+		again = 0;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (strncasecmp(s, "re:", 3) == 0) {
+			s += 3;
+			again = 1;
+		} else if (strncasecmp(s, "fwd:", 4) == 0) {
+			s += 4;
+			again = 1;
+		} else if (*s == '[' && (e = strchr(s, ']')) != NULL) {
+			s = e + 1;
+			again = 1;
+		}
+	}
+	return strdup(s);
+}
+
+static void
+take_header(struct hmsg *m, const char *h)
+{
+	char **v;
+	size_t n, i;
+
+	if (strncasecmp(h, "Message-ID:", 11) == 0 && m->id == NULL) {
+		v = angle_ids(h + 11, &n);
+		if (n > 0) {
+			m->id = v[0];
+			for (i = 1; i < n; i++)
+				free(v[i]);
+		}
+		free(v);
+	} else if (strncasecmp(h, "In-Reply-To:", 12) == 0 &&
+	    m->irt == NULL) {
+		v = angle_ids(h + 12, &n);
+		if (n > 0) {
+			m->irt = v[n - 1];
+			for (i = 0; i + 1 < n; i++)
+				free(v[i]);
+		}
+		free(v);
+	} else if (strncasecmp(h, "References:", 11) == 0 &&
+	    m->refs == NULL) {
+		m->refs = angle_ids(h + 11, &m->nrefs);
+	} else if (strncasecmp(h, "Subject:", 8) == 0 && m->subject == NULL) {
+		m->subject = base_subject(h + 8);
 	}
 }
 
-static size_t
-read_imaptest_mbox(const char *path, struct imsg *m, size_t max)
+static int64_t
+from_date(const char *line)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char mon[4];
+	const char *p;
+	int day, hh, mm, ss, year;
+
+	/* "From addr  Www Mmm dd hh:mm:ss yyyy": ordering is all we need. */
+	ck_assert_int_eq(sscanf(line, "From %*s %*s %3s %d %d:%d:%d %d", mon,
+	    &day, &hh, &mm, &ss, &year), 6);
+	p = strstr(months, mon);
+	ck_assert_ptr_nonnull(p);
+	return ((((int64_t)year * 12 + (p - months) / 3) * 31 + day) * 24 +
+	    hh) * 3600 + mm * 60 + ss;
+}
+
+static void
+read_hbox(const char *path, struct hbox *b)
 {
 	FILE *f = fopen(path, "r");
-	char line[1024], one[1][128];
-	size_t n = 0, k;
-	int day, hh, mm, ss, inhdr = 0;
-	const char *s;
+	struct mp_buf h = MP_BUF_INIT;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int blank = 1, inhdr = 0;
 
 	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (strncmp(line, "From ", 5) == 0) {
-			ck_assert_uint_lt(n, max);
-			memset(&m[n], 0, sizeof(m[n]));
-			ck_assert_int_eq(sscanf(line, "From %*s %*s %*s %d "
-			    "%d:%d:%d", &day, &hh, &mm, &ss), 4);
-			m[n].date = ((day * 24 + hh) * 60 + mm) * 60 + ss;
-			n++;
+	memset(b, 0, sizeof(*b));
+	while ((len = getline(&line, &cap, f)) > 0) {
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (blank && strncmp(line, "From ", 5) == 0) {
+			b->m = realloc(b->m, (b->n + 1) * sizeof(*b->m));
+			ck_assert_ptr_nonnull(b->m);
+			memset(&b->m[b->n], 0, sizeof(b->m[0]));
+			b->m[b->n++].date = from_date(line);
 			inhdr = 1;
+			blank = 0;
 			continue;
 		}
-		if (line[0] == '\0')
+		blank = len == 0;
+		if (!inhdr)
+			continue;
+		if (line[0] == ' ' || line[0] == '\t') {
+			mp_buf_add(&h, line, (size_t)len);
+			continue;
+		}
+		if (h.len > 0)
+			take_header(&b->m[b->n - 1], mp_buf_str(&h));
+		mp_buf_reset(&h);
+		if (len == 0)
 			inhdr = 0;
-		if (!inhdr || n == 0)
-			continue;
-		if (strncasecmp(line, "Message-ID:", 11) == 0) {
-			copy_ids(line + 11, one, 1, &k);
-			if (k == 1)
-				snprintf(m[n - 1].id, 128, "%s", one[0]);
-		} else if (strncasecmp(line, "In-Reply-To:", 12) == 0) {
-			copy_ids(line + 12, one, 1, &k);
-			if (k == 1)
-				snprintf(m[n - 1].irt, 128, "%s", one[0]);
-		} else if (strncasecmp(line, "References:", 11) == 0) {
-			copy_ids(line + 11, m[n - 1].refs, 8,
-			    &m[n - 1].nrefs);
-		} else if (strncasecmp(line, "Subject:", 8) == 0) {
-			s = line + 8;
-			while (*s == ' ')
-				s++;
-			while (strncasecmp(s, "re:", 3) == 0) {
-				s += 3;
-				while (*s == ' ')
-					s++;
-			}
-			snprintf(m[n - 1].subject, 128, "%.127s", s);
-		}
+		else
+			mp_buf_add(&h, line, (size_t)len);
 	}
+	free(line);
+	mp_buf_free(&h);
 	fclose(f);
-	return n;
+}
+
+static struct mp_thread_in *
+hbox_input(const struct hbox *b, size_t n)
+{
+	struct mp_thread_in *in = calloc(n ? n : 1, sizeof(*in));
+	size_t i;
+
+	ck_assert_ptr_nonnull(in);
+	for (i = 0; i < n; i++) {
+		in[i].message_id = b->m[i].id;
+		in[i].in_reply_to = b->m[i].irt;
+		in[i].refs = (const char *const *)b->m[i].refs;
+		in[i].nrefs = b->m[i].nrefs;
+		in[i].subject_norm = b->m[i].subject;
+		in[i].date = b->m[i].date;
+	}
+	return in;
+}
+
+static void
+hbox_free(struct hbox *b)
+{
+	size_t i, k;
+
+	for (i = 0; i < b->n; i++) {
+		free(b->m[i].id);
+		free(b->m[i].irt);
+		free(b->m[i].subject);
+		for (k = 0; k < b->m[i].nrefs; k++)
+			free(b->m[i].refs[k]);
+		free(b->m[i].refs);
+	}
+	free(b->m);
 }
 
 /* RFC 5256 THREAD notation of one thread, 1-based message numbers. */
@@ -646,16 +752,17 @@ canon_expected(const char *s)
 	return out;
 }
 
+/* imaptest THREAD=REFERENCES vectors: the first THREAD answer, for the
+ * messages appended before it. */
 static void
 run_imaptest(const char *name)
 {
 	char path[4200], line[512], *want = NULL, *got;
 	char *groups[64];
-	struct imsg m[16];
-	struct mp_thread_in in[16];
-	const char *refs[16][8];
+	struct hbox box;
+	struct mp_thread_in *in;
 	struct mp_thread *t;
-	size_t n, use = 0, i, k, nt;
+	size_t n, use = 0, i, nt;
 	int all = 0;
 	FILE *f;
 
@@ -678,19 +785,10 @@ run_imaptest(const char *name)
 	ck_assert_ptr_nonnull(want);
 	snprintf(path, sizeof(path), "%s/testdata/threading/imaptest/%s.mbox",
 	    tu_shared(), name);
-	n = read_imaptest_mbox(path, m, 16);
-	if (!all)
-		n = use < n ? use : n;
-	for (i = 0; i < n; i++) {
-		for (k = 0; k < m[i].nrefs; k++)
-			refs[i][k] = m[i].refs[k];
-		in[i].message_id = m[i].id;
-		in[i].in_reply_to = m[i].irt;
-		in[i].refs = refs[i];
-		in[i].nrefs = m[i].nrefs;
-		in[i].subject_norm = m[i].subject;
-		in[i].date = m[i].date;
-	}
+	read_hbox(path, &box);
+	n = all || use > box.n ? box.n : use;
+	ck_assert_uint_gt(n, 0);
+	in = hbox_input(&box, n);
 	t = build(in, n, &nt);
 	ck_assert_uint_le(nt, 64);
 	for (i = 0; i < nt; i++)
@@ -703,6 +801,8 @@ run_imaptest(const char *name)
 	free(got);
 	free(want);
 	mp_threads_free(t, nt);
+	free(in);
+	hbox_free(&box);
 }
 
 START_TEST(test_shared_imaptest)
@@ -715,6 +815,76 @@ START_TEST(test_shared_imaptest)
 		return;
 	for (i = 0; i < N(cases); i++)
 		run_imaptest(cases[i]);
+}
+END_TEST
+
+/* The label Dovecot gave id in thread-references.json, or NULL. */
+static const char *
+dovecot_label(const char *json, const char *id, char *out, size_t size)
+{
+	const char *p = json, *k, *v, *e;
+	size_t n = strlen(id);
+
+	while ((k = strchr(p, '"')) != NULL) {
+		e = strchr(k + 1, '"');
+		if (e == NULL || (v = strchr(e + 1, '"')) == NULL)
+			return NULL;
+		p = strchr(v + 1, '"');
+		if (p == NULL)
+			return NULL;
+		if ((size_t)(e - k - 1) == n && memcmp(k + 1, id, n) == 0) {
+			snprintf(out, size, "%.*s", (int)(p - v - 1), v + 1);
+			return out;
+		}
+		p++;
+	}
+	return NULL;
+}
+
+START_TEST(test_shared_fedora_dovecot)
+{
+	char path[4200], *json, (*label)[16];
+	size_t len, i, j, nt, *thr;
+	struct hbox box;
+	struct mp_thread_in *in;
+	struct mp_thread *t;
+
+	if (tu_shared() == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/testdata/threads/fedora-devel-2010-01"
+	    "/2010-January.txt", tu_shared());
+	read_hbox(path, &box);
+	ck_assert_uint_eq(box.n, 292);
+	snprintf(path, sizeof(path), "%s/testdata/threading/fedora-dovecot/"
+	    "thread-references.json", tu_shared());
+	ck_assert_int_eq(mp_read_file(path, 1 << 20, &json, &len), 0);
+	in = hbox_input(&box, box.n);
+	t = build(in, box.n, &nt);
+	/* The same 60 threads as Dovecot's THREAD=REFERENCES. */
+	ck_assert_uint_eq(nt, 60);
+	thr = calloc(box.n, sizeof(*thr));
+	label = calloc(box.n, sizeof(*label));
+	ck_assert_ptr_nonnull(thr);
+	ck_assert_ptr_nonnull(label);
+	for (i = 0; i < nt; i++)
+		for (j = 0; j < t[i].n; j++)
+			thr[t[i].msgs[j]] = i;
+	for (i = 0; i < box.n; i++) {
+		ck_assert_ptr_nonnull(box.m[i].id);
+		ck_assert_ptr_nonnull(dovecot_label(json, box.m[i].id,
+		    label[i], sizeof(label[i])));
+	}
+	for (i = 0; i < box.n; i++)
+		for (j = i + 1; j < box.n; j++)
+			ck_assert_msg((thr[i] == thr[j]) ==
+			    (strcmp(label[i], label[j]) == 0),
+			    "%s and %s", box.m[i].id, box.m[j].id);
+	mp_threads_free(t, nt);
+	free(thr);
+	free(label);
+	free(in);
+	free(json);
+	hbox_free(&box);
 }
 END_TEST
 
@@ -742,6 +912,7 @@ thread_suite(void)
 	tcase_add_test(tc, test_large);
 	tcase_add_test(tc, test_deep_chain);
 	tcase_add_test(tc, test_shared_imaptest);
+	tcase_add_test(tc, test_shared_fedora_dovecot);
 	suite_add_tcase(s, tc);
 	return s;
 }

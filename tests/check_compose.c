@@ -1,0 +1,929 @@
+/* check_compose.c - tests for compose.c (RFC 5322 / MIME / RFC 2047). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libetpan/libetpan.h>
+
+#include "buf.h"
+#include "compose.h"
+#include "err.h"
+#include "testutil.h"
+
+/* 2021-06-14T08:00:00Z */
+#define T_JUN14 1623657600
+
+static struct mp_mail
+simple_mail(void)
+{
+	struct mp_mail m;
+
+	memset(&m, 0, sizeof(m));
+	m.from_name = "IGF MAG Secretariat";
+	m.from_addr = "mag-secretariat@example.org";
+	m.to_name = "Anriette Esterhuysen";
+	m.to_addr = "chair@example.org";
+	m.subject = "Reminder: Workshop proposal evaluations";
+	m.date = T_JUN14;
+	m.message_id = "0123abcd@example.org";
+	m.list_id = "IGF MAG <mag.example.org>";
+	m.kind = "reminder";
+	m.item = "workshop-evaluations";
+	m.text = "Dear Anriette,\n\nPlease submit your evaluations.\n";
+	return m;
+}
+
+static char *
+compose_ok(const struct mp_mail *m)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e;
+
+	memset(&e, 0, sizeof(e));
+	ck_assert_msg(mp_compose(m, &b, &e) == 0, "compose: %s", e.msg);
+	return mp_buf_detach(&b);
+}
+
+/* Every line CRLF terminated, no bare CR or LF, headers within 78
+ * columns, body lines within 76. */
+static void
+assert_lines(const char *msg)
+{
+	const char *p = msg, *eol;
+	int in_body = 0;
+
+	ck_assert_msg(strlen(msg) >= 2 &&
+	    strcmp(msg + strlen(msg) - 2, "\r\n") == 0, "no final CRLF");
+	while (*p != '\0') {
+		size_t len;
+
+		eol = strstr(p, "\r\n");
+		ck_assert_ptr_nonnull(eol);
+		len = (size_t)(eol - p);
+		ck_assert_msg(memchr(p, '\n', len) == NULL, "bare LF");
+		ck_assert_msg(memchr(p, '\r', len) == NULL, "bare CR");
+		if (in_body)
+			ck_assert_msg(len <= 76, "body line %zu long: %.*s",
+			    len, (int)len, p);
+		else
+			ck_assert_msg(len <= 78, "header line %zu long: %.*s",
+			    len, (int)len, p);
+		if (len == 0)
+			in_body = 1;
+		p = eol + 2;
+	}
+}
+
+/* Unfolded value of the first header field called name (caller frees). */
+static char *
+header(const char *msg, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = msg, *end;
+	struct mp_buf b = MP_BUF_INIT;
+
+	while (*p != '\0' && strncmp(p, "\r\n", 2) != 0) {
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			p += n + 1;
+			if (*p == ' ')
+				p++;
+			for (;;) {
+				end = strstr(p, "\r\n");
+				mp_buf_add(&b, p, (size_t)(end - p));
+				p = end + 2;
+				if (*p != ' ' && *p != '\t')
+					break;
+			}
+			return mp_buf_detach(&b);
+		}
+		p = strstr(p, "\r\n") + 2;
+	}
+	return NULL;
+}
+
+static int
+b64_val(char c)
+{
+	const char *a =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = c != '\0' ? strchr(a, c) : NULL;
+
+	return p != NULL ? (int)(p - a) : -1;
+}
+
+static int
+hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static int
+valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0, k, len;
+
+	while (i < n) {
+		if (s[i] < 0x80)
+			len = 1;
+		else if ((s[i] & 0xe0) == 0xc0)
+			len = 2;
+		else if ((s[i] & 0xf0) == 0xe0)
+			len = 3;
+		else if ((s[i] & 0xf8) == 0xf0)
+			len = 4;
+		else
+			return 0;
+		if (i + len > n)
+			return 0;
+		for (k = 1; k < len; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+		i += len;
+	}
+	return 1;
+}
+
+/*
+ * A small RFC 2047 decoder written independently of compose.c: decodes
+ * the unfolded value, drops whitespace between adjacent encoded-words,
+ * and asserts that every encoded-word is at most 75 characters, names
+ * UTF-8, and decodes to whole UTF-8 characters on its own. Returns the
+ * number of encoded-words seen; the text goes to out.
+ */
+static int
+decode_2047(const char *v, struct mp_buf *out)
+{
+	const char *p = v;
+	int words = 0, prev_word = 0;
+
+	while (*p != '\0') {
+		const char *ws = p, *q, *text, *end;
+		struct mp_buf w = MP_BUF_INIT;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "=?", 2) != 0) {
+			if (*p == '\0') {
+				mp_buf_add(out, ws, (size_t)(p - ws));
+				break;
+			}
+			mp_buf_add(out, ws, (size_t)(p - ws));
+			while (*p != '\0' && *p != ' ' && *p != '\t')
+				mp_buf_addc(out, *p++);
+			prev_word = 0;
+			continue;
+		}
+		if (!prev_word)
+			mp_buf_add(out, ws, (size_t)(p - ws));
+		q = strchr(p + 2, '?');
+		ck_assert_ptr_nonnull(q);
+		ck_assert_msg(strncasecmp(p + 2, "UTF-8?", 6) == 0,
+		    "charset: %s", p);
+		text = q + 3;
+		end = strstr(text, "?=");
+		ck_assert_ptr_nonnull(end);
+		ck_assert_msg(end + 2 - p <= 75, "encoded-word %d long",
+		    (int)(end + 2 - p));
+		if (q[1] == 'Q' || q[1] == 'q') {
+			const char *s;
+
+			for (s = text; s < end; s++) {
+				if (*s == '_') {
+					mp_buf_addc(&w, ' ');
+				} else if (*s == '=') {
+					ck_assert_int_ge(hex_val(s[1]), 0);
+					ck_assert_int_ge(hex_val(s[2]), 0);
+					mp_buf_addc(&w, (char)(hex_val(s[1]) *
+					    16 + hex_val(s[2])));
+					s += 2;
+				} else {
+					ck_assert_msg(*s != ' ' && *s != '?',
+					    "bad Q char");
+					mp_buf_addc(&w, *s);
+				}
+			}
+		} else {
+			const char *s;
+			unsigned acc = 0;
+			int bits = 0;
+
+			ck_assert(q[1] == 'B' || q[1] == 'b');
+			ck_assert_int_eq((int)((end - text) % 4), 0);
+			for (s = text; s < end && *s != '='; s++) {
+				ck_assert_int_ge(b64_val(*s), 0);
+				acc = acc << 6 | (unsigned)b64_val(*s);
+				bits += 6;
+				if (bits >= 8) {
+					bits -= 8;
+					mp_buf_addc(&w, (char)(acc >> bits &
+					    0xff));
+				}
+			}
+		}
+		ck_assert_msg(valid_utf8((const unsigned char *)mp_buf_str(&w),
+		    w.len), "encoded-word splits a character: %.*s",
+		    (int)(end + 2 - p), p);
+		mp_buf_add(out, mp_buf_str(&w), w.len);
+		mp_buf_free(&w);
+		words++;
+		prev_word = 1;
+		p = end + 2;
+	}
+	return words;
+}
+
+/* Decode with libetpan too: an independent reader must agree. */
+static void
+assert_etpan_decodes(const char *v, const char *want)
+{
+	size_t idx = 0;
+	char *res = NULL;
+
+	ck_assert_int_eq(mailmime_encoded_phrase_parse("utf-8", v, strlen(v),
+	    &idx, "utf-8", &res), MAILIMF_NO_ERROR);
+	ck_assert_str_eq(res, want);
+	free(res);
+}
+
+START_TEST(test_simple_exact)
+{
+	struct mp_mail m = simple_mail();
+	char *msg = compose_ok(&m);
+
+	ck_assert_str_eq(msg,
+	    "Date: Mon, 14 Jun 2021 08:00:00 +0000\r\n"
+	    "From: IGF MAG Secretariat <mag-secretariat@example.org>\r\n"
+	    "To: Anriette Esterhuysen <chair@example.org>\r\n"
+	    "Subject: Reminder: Workshop proposal evaluations\r\n"
+	    "Message-ID: <0123abcd@example.org>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "List-Id: IGF MAG <mag.example.org>\r\n"
+	    "Auto-Submitted: auto-generated\r\n"
+	    "Precedence: bulk\r\n"
+	    "X-Auto-Response-Suppress: All\r\n"
+	    "X-Magpie-Kind: reminder\r\n"
+	    "X-Magpie-Item: workshop-evaluations\r\n"
+	    "\r\n"
+	    "Dear Anriette,\r\n"
+	    "\r\n"
+	    "Please submit your evaluations.\r\n");
+	assert_lines(msg);
+	free(msg);
+}
+END_TEST
+
+START_TEST(test_threading_headers_and_zone)
+{
+	struct mp_mail m = simple_mail();
+	char *msg;
+
+	m.zone = "Europe/Warsaw";
+	m.in_reply_to = "first@example.org";
+	m.references = "first@example.org  second@example.org";
+	m.item = NULL;
+	m.list_id = "mag.example.org";
+	m.to_name = "";
+	m.kind = "digest";
+	m.text = "x";
+	msg = compose_ok(&m);
+	ck_assert_str_eq(msg,
+	    "Date: Mon, 14 Jun 2021 10:00:00 +0200\r\n"
+	    "From: IGF MAG Secretariat <mag-secretariat@example.org>\r\n"
+	    "To: chair@example.org\r\n"
+	    "Subject: Reminder: Workshop proposal evaluations\r\n"
+	    "Message-ID: <0123abcd@example.org>\r\n"
+	    "In-Reply-To: <first@example.org>\r\n"
+	    "References: <first@example.org> <second@example.org>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n"
+	    "List-Id: <mag.example.org>\r\n"
+	    "Auto-Submitted: auto-generated\r\n"
+	    "Precedence: bulk\r\n"
+	    "X-Auto-Response-Suppress: All\r\n"
+	    "X-Magpie-Kind: digest\r\n"
+	    "\r\n"
+	    "x\r\n");
+	free(msg);
+}
+END_TEST
+
+START_TEST(test_long_references_fold)
+{
+	struct mp_mail m = simple_mail();
+	struct mp_buf refs = MP_BUF_INIT;
+	char *msg, *v;
+	int i;
+
+	for (i = 0; i < 12; i++)
+		mp_buf_printf(&refs, "%smessage-%02d.1623657600@lists.example.org",
+		    i ? " " : "", i);
+	m.references = refs.data;
+	msg = compose_ok(&m);
+	assert_lines(msg);
+	v = header(msg, "References");
+	ck_assert_ptr_nonnull(strstr(v,
+	    "<message-00.1623657600@lists.example.org> "
+	    "<message-01.1623657600@lists.example.org>"));
+	ck_assert_ptr_nonnull(strstr(v,
+	    "<message-11.1623657600@lists.example.org>"));
+	free(v);
+	free(msg);
+	mp_buf_free(&refs);
+}
+END_TEST
+
+START_TEST(test_long_ascii_subject_folds)
+{
+	struct mp_mail m = simple_mail();
+	const char *subj = "Reminder: the workshop proposal evaluations are due "
+	    "on 17 June at 23:59 UTC and there is no room to extend the "
+	    "deadline this year, so please plan accordingly";
+	char *msg, *v;
+
+	m.subject = subj;
+	msg = compose_ok(&m);
+	assert_lines(msg);
+	ck_assert_ptr_nonnull(strstr(msg, "Subject: Reminder: the workshop "));
+	ck_assert_ptr_null(strstr(msg, "=?"));
+	v = header(msg, "Subject");
+	ck_assert_str_eq(v, subj);
+	free(v);
+	free(msg);
+}
+END_TEST
+
+START_TEST(test_quoted_names)
+{
+	struct mp_mail m = simple_mail();
+	char *msg;
+
+	m.from_name = "Esterhuysen, Anriette";
+	m.to_name = "Dr. \"Bob\" \\ Smith";
+	msg = compose_ok(&m);
+	ck_assert_ptr_nonnull(strstr(msg,
+	    "\r\nFrom: \"Esterhuysen, Anriette\" <mag-secretariat@example.org>"
+	    "\r\n"));
+	ck_assert_ptr_nonnull(strstr(msg,
+	    "\r\nTo: \"Dr. \\\"Bob\\\" \\\\ Smith\" <chair@example.org>\r\n"));
+	free(msg);
+}
+END_TEST
+
+/* Text that merely looks like an encoded-word must itself be encoded. */
+START_TEST(test_lookalike_encoded_word)
+{
+	struct mp_mail m = simple_mail();
+	struct mp_buf d = MP_BUF_INIT;
+	char *msg, *v;
+
+	m.subject = "about =?utf-8?q?x?= tokens";
+	msg = compose_ok(&m);
+	v = header(msg, "Subject");
+	ck_assert_ptr_null(strstr(v, "=?utf-8?q?x?="));
+	ck_assert_int_ge(decode_2047(v, &d), 1);
+	ck_assert_str_eq(mp_buf_str(&d), m.subject);
+	free(v);
+	free(msg);
+	mp_buf_free(&d);
+}
+END_TEST
+
+START_TEST(test_non_ascii_names_and_subject)
+{
+	struct mp_mail m = simple_mail();
+	struct mp_buf d = MP_BUF_INIT;
+	char *msg, *v;
+
+	m.from_name = "Secretaría del MAG";
+	m.to_name = "Jürgen Müller-Lüdenscheidt, Dr.";
+	m.subject = "Évaluations des ateliers : échéance le 17 juin à 23 h 59 "
+	    "UTC — merci de répondre rapidement, sans délai supplémentaire";
+	msg = compose_ok(&m);
+	assert_lines(msg);
+
+	v = header(msg, "From");
+	ck_assert_ptr_nonnull(strstr(v, "?Q?"));
+	ck_assert_int_ge(decode_2047(v, &d), 1);
+	ck_assert_str_eq(mp_buf_str(&d),
+	    "Secretaría del MAG <mag-secretariat@example.org>");
+	*strstr(v, " <") = '\0';
+	assert_etpan_decodes(v, m.from_name);
+	free(v);
+
+	mp_buf_reset(&d);
+	v = header(msg, "To");
+	ck_assert_int_ge(decode_2047(v, &d), 1);
+	ck_assert_str_eq(mp_buf_str(&d),
+	    "Jürgen Müller-Lüdenscheidt, Dr. <chair@example.org>");
+	*strstr(v, " <") = '\0';
+	assert_etpan_decodes(v, m.to_name);
+	free(v);
+
+	mp_buf_reset(&d);
+	v = header(msg, "Subject");
+	ck_assert_ptr_nonnull(strstr(v, "=?UTF-8?Q?"));
+	ck_assert_int_ge(decode_2047(v, &d), 2);
+	ck_assert_str_eq(mp_buf_str(&d), m.subject);
+	assert_etpan_decodes(v, m.subject);
+	free(v);
+	free(msg);
+	mp_buf_free(&d);
+}
+END_TEST
+
+START_TEST(test_long_cjk_subject)
+{
+	struct mp_mail m = simple_mail();
+	struct mp_buf d = MP_BUF_INIT;
+	char *msg, *v;
+
+	m.subject = "会議のお知らせ：ワークショップ提案の評価締め切りは6月17日"
+	    "23時59分（協定世界時）です。締め切りの延長はできませんので、"
+	    "早めのご提出をお願いいたします。🙏 ご質問は事務局まで。";
+	m.to_name = "张伟（多利益相关方咨询组）";
+	msg = compose_ok(&m);
+	assert_lines(msg);
+	v = header(msg, "Subject");
+	ck_assert_ptr_nonnull(strstr(v, "=?UTF-8?B?"));
+	ck_assert_int_ge(decode_2047(v, &d), 4);
+	ck_assert_str_eq(mp_buf_str(&d), m.subject);
+	assert_etpan_decodes(v, m.subject);
+	free(v);
+	mp_buf_reset(&d);
+	v = header(msg, "To");
+	decode_2047(v, &d);
+	ck_assert_str_eq(mp_buf_str(&d),
+	    "张伟（多利益相关方咨询组） <chair@example.org>");
+	free(v);
+	free(msg);
+	mp_buf_free(&d);
+}
+END_TEST
+
+/* mp_compose_encode_header on its own: first_len is honoured. */
+START_TEST(test_encode_header_first_len)
+{
+	struct mp_buf b = MP_BUF_INIT, d = MP_BUF_INIT;
+	const char *s = "Ünïcödé ümläüts everywhere in this rather long header "
+	    "value, ñ ç ø å, to force several encoded-words";
+	char *unfolded, *q;
+	const char *p;
+	size_t first;
+
+	mp_compose_encode_header(s, 60, &b);
+	/* 60 columns used: the first line holds at most 18 more. */
+	first = strcspn(b.data, "\r");
+	ck_assert_uint_le(60 + first, 78);
+	for (p = b.data; (p = strstr(p, "\r\n")) != NULL; p += 2) {
+		ck_assert_int_eq(p[2], ' ');
+		ck_assert_uint_le(strcspn(p + 2, "\r"), 78);
+	}
+	unfolded = mp_xstrdup(b.data);
+	for (p = q = unfolded; *p != '\0'; p++)
+		if (*p != '\r' && *p != '\n')
+			*q++ = *p;
+	*q = '\0';
+	ck_assert_int_ge(decode_2047(unfolded, &d), 2);
+	ck_assert_str_eq(mp_buf_str(&d), s);
+	free(unfolded);
+	mp_buf_reset(&b);
+	mp_compose_encode_header("plain", 9, &b);
+	ck_assert_str_eq(b.data, "plain");
+	mp_buf_free(&b);
+	mp_buf_free(&d);
+}
+END_TEST
+
+/* The body of a single-part message, decoded with libetpan. */
+static char *
+qp_decode(const char *body)
+{
+	size_t idx = 0, rlen = 0;
+	char *res = NULL, *copy;
+
+	ck_assert_int_eq(mailmime_part_parse(body, strlen(body), &idx,
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE, &res, &rlen),
+	    MAILIMF_NO_ERROR);
+	copy = mp_xstrndup(res, rlen);
+	mailmime_decoded_part_free(res);
+	return copy;
+}
+
+static char *
+crlf(const char *s)
+{
+	struct mp_buf b = MP_BUF_INIT;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\n')
+			mp_buf_addc(&b, '\r');
+		mp_buf_addc(&b, *s);
+	}
+	return mp_buf_detach(&b);
+}
+
+START_TEST(test_qp_round_trip)
+{
+	struct mp_mail m = simple_mail();
+	struct mp_buf text = MP_BUF_INIT;
+	char *msg, *body, *dec, *want;
+	const char *p;
+	int i;
+
+	mp_buf_adds(&text, "a=b and 1+1=2\n");
+	mp_buf_adds(&text, "trailing spaces   \n");
+	mp_buf_adds(&text, "trailing tab\t\n");
+	mp_buf_adds(&text, "From the chair\n.\n\n");
+	for (i = 0; i < 30; i++)
+		mp_buf_adds(&text, "long line ");
+	mp_buf_addc(&text, '\n');
+	for (i = 0; i < 40; i++)
+		mp_buf_adds(&text, "żółć ");
+	mp_buf_adds(&text, "\n");
+	for (i = 0; i < 100; i++)
+		mp_buf_addc(&text, '=');
+	mp_buf_adds(&text, "\nend with space ");
+	m.text = text.data;
+	msg = compose_ok(&m);
+	assert_lines(msg);
+	body = strstr(msg, "\r\n\r\n") + 4;
+	for (p = body; (p = strstr(p, "\r\n")) != NULL; p += 2)
+		ck_assert_msg(p[-1] != ' ' && p[-1] != '\t',
+		    "whitespace before a line break");
+	ck_assert_ptr_nonnull(strstr(body, "a=3Db and 1+1=3D2\r\n"));
+	ck_assert_ptr_nonnull(strstr(body, "\r\n=46rom the chair\r\n.\r\n"));
+	dec = qp_decode(body);
+	mp_buf_adds(&text, "\n");
+	want = crlf(text.data);
+	ck_assert_str_eq(dec, want);
+	free(dec);
+	free(want);
+	free(msg);
+
+	/* CRLF input gives the same message as LF input. */
+	want = crlf(text.data);
+	m.text = text.data;
+	msg = compose_ok(&m);
+	m.text = want;
+	dec = compose_ok(&m);
+	ck_assert_str_eq(msg, dec);
+	free(dec);
+	free(want);
+	free(msg);
+	mp_buf_free(&text);
+}
+END_TEST
+
+START_TEST(test_header_injection_refused)
+{
+	const char *bad = "Hello\r\nBcc: victim@example.org";
+	const char **field[] = { NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		NULL, NULL };
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_mail m;
+	struct mp_err e;
+	size_t i;
+
+	for (i = 0; i < sizeof(field) / sizeof(field[0]); i++) {
+		m = simple_mail();
+		field[0] = &m.subject;
+		field[1] = &m.from_name;
+		field[2] = &m.to_name;
+		field[3] = &m.message_id;
+		field[4] = &m.in_reply_to;
+		field[5] = &m.references;
+		field[6] = &m.kind;
+		field[7] = &m.item;
+		field[8] = &m.list_id;
+		*field[i] = i % 2 ? "x\nBcc: victim@example.org" : bad;
+		mp_buf_adds(&b, "kept");
+		memset(&e, 0, sizeof(e));
+		ck_assert_int_eq(mp_compose(&m, &b, &e), -1);
+		ck_assert_int_eq(e.code, MP_EX_DATAERR);
+		ck_assert_int_eq(e.temporary, 0);
+		ck_assert_str_eq(mp_buf_str(&b), "kept");
+		mp_buf_reset(&b);
+	}
+	mp_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_bad_addresses_refused)
+{
+	const char *bad[] = { "", "no-at-sign", "two@@example.org",
+		"a@b@example.org", "@example.org", "user@", "us er@example.org",
+		"<user@example.org>", "user@example.org>", "user\t@example.org",
+		"user@example.org\r\nBcc: x@y", "us\"er@example.org",
+		".user@example.org", "user@example..org", "usér@example.org" };
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_mail m;
+	struct mp_err e;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m = simple_mail();
+		if (i % 2)
+			m.to_addr = bad[i];
+		else
+			m.from_addr = bad[i];
+		ck_assert_msg(mp_compose(&m, &b, &e) == -1, "accepted %s",
+		    bad[i]);
+		ck_assert_int_eq(e.code, MP_EX_DATAERR);
+		ck_assert_uint_eq(b.len, 0);
+	}
+	m = simple_mail();
+	m.to_addr = NULL;
+	ck_assert_int_eq(mp_compose(&m, &b, &e), -1);
+	m = simple_mail();
+	m.kind = NULL;
+	ck_assert_int_eq(mp_compose(&m, &b, &e), -1);
+	m = simple_mail();
+	m.message_id = "<with-brackets@example.org>";
+	ck_assert_int_eq(mp_compose(&m, &b, &e), -1);
+	m = simple_mail();
+	m.subject = "bad utf-8 \xc3\x28";
+	ck_assert_int_eq(mp_compose(&m, &b, &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
+	m = simple_mail();
+	m.zone = "Nowhere/Atlantis";
+	ck_assert_int_eq(mp_compose(&m, &b, &e), -1);
+	m = simple_mail();
+	m.list_id = "IGF MAG <mag example.org>";
+	ck_assert_int_eq(mp_compose(&m, &b, &e), -1);
+	ck_assert_uint_eq(b.len, 0);
+	mp_buf_free(&b);
+}
+END_TEST
+
+/* "type/subtype" of a libetpan MIME node. */
+static void
+ctype(struct mailmime *mm, char *buf, size_t n)
+{
+	struct mailmime_content *c = mm->mm_content_type;
+	const char *t = "?";
+
+	ck_assert_ptr_nonnull(c);
+	if (c->ct_type->tp_type == MAILMIME_TYPE_COMPOSITE_TYPE) {
+		t = c->ct_type->tp_data.tp_composite_type->ct_type ==
+		    MAILMIME_COMPOSITE_TYPE_MULTIPART ? "multipart" : "message";
+	} else if (c->ct_type->tp_data.tp_discrete_type->dt_type ==
+	    MAILMIME_DISCRETE_TYPE_TEXT) {
+		t = "text";
+	}
+	snprintf(buf, n, "%s/%s", t, c->ct_subtype);
+}
+
+static struct mailmime *
+nth_part(struct mailmime *mm, int n)
+{
+	clistiter *it;
+
+	ck_assert_int_eq(mm->mm_type, MAILMIME_MULTIPLE);
+	for (it = clist_begin(mm->mm_data.mm_multipart.mm_mp_list);
+	    it != NULL; it = clist_next(it))
+		if (n-- == 0)
+			return clist_content(it);
+	return NULL;
+}
+
+static int
+nparts(struct mailmime *mm)
+{
+	return clist_count(mm->mm_data.mm_multipart.mm_mp_list);
+}
+
+/* Decoded body of a single part, with its content type asserted. */
+static char *
+part_text(struct mailmime *mm, const char *want_type, int want_enc)
+{
+	struct mailmime_data *d = mm->mm_data.mm_single;
+	size_t idx = 0, rlen = 0;
+	char t[64], *res = NULL, *copy;
+
+	ctype(mm, t, sizeof(t));
+	ck_assert_str_eq(t, want_type);
+	ck_assert_int_eq(mm->mm_type, MAILMIME_SINGLE);
+	ck_assert_int_eq(d->dt_encoding, want_enc);
+	ck_assert_int_eq(mailmime_part_parse(d->dt_data.dt_text.dt_data,
+	    d->dt_data.dt_text.dt_length, &idx, d->dt_encoding, &res, &rlen),
+	    MAILIMF_NO_ERROR);
+	copy = mp_xstrndup(res, rlen);
+	mailmime_decoded_part_free(res);
+	return copy;
+}
+
+static struct mailmime *
+parse_message(const char *msg)
+{
+	struct mailmime *mm = NULL;
+	size_t idx = 0;
+
+	ck_assert_int_eq(mailmime_parse(msg, strlen(msg), &idx, &mm),
+	    MAILIMF_NO_ERROR);
+	ck_assert_int_eq(mm->mm_type, MAILMIME_MESSAGE);
+	return mm;
+}
+
+START_TEST(test_alternative_structure)
+{
+	struct mp_mail m = simple_mail();
+	struct mailmime *top, *body;
+	char *msg, *s, t[64];
+
+	m.text = "Plain = text\n";
+	m.html = "<p>Caf\xc3\xa9 &amp; more</p>\n";
+	msg = compose_ok(&m);
+	assert_lines(msg);
+	ck_assert_ptr_nonnull(strstr(msg,
+	    "\r\nContent-Type: multipart/alternative;\r\n"
+	    " boundary=\"=_magpie_"));
+	top = parse_message(msg);
+	body = top->mm_data.mm_message.mm_msg_mime;
+	ctype(body, t, sizeof(t));
+	ck_assert_str_eq(t, "multipart/alternative");
+	ck_assert_int_eq(nparts(body), 2);
+	s = part_text(nth_part(body, 0), "text/plain",
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE);
+	ck_assert_str_eq(s, "Plain = text\r\n");
+	free(s);
+	s = part_text(nth_part(body, 1), "text/html",
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE);
+	ck_assert_str_eq(s, "<p>Caf\xc3\xa9 &amp; more</p>\r\n");
+	free(s);
+	mailmime_free(top);
+	free(msg);
+}
+END_TEST
+
+static const char ics[] = "BEGIN:VCALENDAR\nVERSION:2.0\n"
+    "PRODID:-//magpie//EN\nMETHOD:REQUEST\nBEGIN:VEVENT\n"
+    "UID:open-consultations@example.org\nSUMMARY:IGF 2021 Open "
+    "Consultations — Genève\nEND:VEVENT\nEND:VCALENDAR\n";
+
+static void
+assert_ics_part(struct mailmime *mm)
+{
+	struct mailmime_single_fields sf;
+	char *s, *want;
+
+	s = part_text(mm, "text/calendar", MAILMIME_MECHANISM_BASE64);
+	want = crlf(ics);
+	ck_assert_str_eq(s, want);
+	free(s);
+	free(want);
+	s = mailmime_content_param_get(mm->mm_content_type, "method");
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, "REQUEST");
+	s = mailmime_content_param_get(mm->mm_content_type, "charset");
+	ck_assert_str_eq(s, "utf-8");
+	mailmime_single_fields_init(&sf, mm->mm_mime_fields,
+	    mm->mm_content_type);
+	ck_assert_ptr_nonnull(sf.fld_disposition);
+	ck_assert_int_eq(sf.fld_disposition->dsp_type->dsp_type,
+	    MAILMIME_DISPOSITION_TYPE_ATTACHMENT);
+	ck_assert_str_eq(sf.fld_disposition_filename, "invite.ics");
+}
+
+START_TEST(test_mixed_with_alternative_and_ics)
+{
+	struct mp_mail m = simple_mail();
+	struct mailmime *top, *body, *alt;
+	char *msg, *s, t[64], *b1, *b2;
+
+	m.html = "<p>Hello</p>\n";
+	m.ics = ics;
+	m.ics_method = "REQUEST";
+	msg = compose_ok(&m);
+	assert_lines(msg);
+	top = parse_message(msg);
+	body = top->mm_data.mm_message.mm_msg_mime;
+	ctype(body, t, sizeof(t));
+	ck_assert_str_eq(t, "multipart/mixed");
+	ck_assert_int_eq(nparts(body), 2);
+	alt = nth_part(body, 0);
+	ctype(alt, t, sizeof(t));
+	ck_assert_str_eq(t, "multipart/alternative");
+	ck_assert_int_eq(nparts(alt), 2);
+	s = part_text(nth_part(alt, 0), "text/plain",
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE);
+	ck_assert_str_eq(s, "Dear Anriette,\r\n\r\nPlease submit your "
+	    "evaluations.\r\n");
+	free(s);
+	s = part_text(nth_part(alt, 1), "text/html",
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE);
+	ck_assert_str_eq(s, "<p>Hello</p>\r\n");
+	free(s);
+	assert_ics_part(nth_part(body, 1));
+
+	/* Boundaries derive from the Message-ID: same input, same bytes;
+	 * and the two boundaries differ. */
+	b1 = mailmime_content_param_get(body->mm_content_type, "boundary");
+	b2 = mailmime_content_param_get(alt->mm_content_type, "boundary");
+	ck_assert_str_ne(b1, b2);
+	ck_assert_int_eq(strncmp(b1, "=_magpie_", 9), 0);
+	s = compose_ok(&m);
+	ck_assert_str_eq(s, msg);
+	free(s);
+	m.message_id = "other@example.org";
+	s = compose_ok(&m);
+	ck_assert_ptr_null(strstr(s, b1));
+	free(s);
+	mailmime_free(top);
+	free(msg);
+}
+END_TEST
+
+START_TEST(test_mixed_text_and_ics)
+{
+	struct mp_mail m = simple_mail();
+	struct mailmime *top, *body;
+	char *msg, *s, t[64];
+
+	m.ics = ics;
+	m.ics_method = "REQUEST";
+	msg = compose_ok(&m);
+	assert_lines(msg);
+	top = parse_message(msg);
+	body = top->mm_data.mm_message.mm_msg_mime;
+	ctype(body, t, sizeof(t));
+	ck_assert_str_eq(t, "multipart/mixed");
+	ck_assert_int_eq(nparts(body), 2);
+	s = part_text(nth_part(body, 0), "text/plain",
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE);
+	ck_assert_str_eq(s, "Dear Anriette,\r\n\r\nPlease submit your "
+	    "evaluations.\r\n");
+	free(s);
+	assert_ics_part(nth_part(body, 1));
+	mailmime_free(top);
+	free(msg);
+}
+END_TEST
+
+START_TEST(test_message_id)
+{
+	char a[128], b[128];
+
+	/* SHA-256("abc") starts ba7816bf8f01cfea414140de5dae2223. */
+	mp_compose_message_id("abc", "mag-secretariat@example.org", a,
+	    sizeof(a));
+	ck_assert_str_eq(a, "ba7816bf8f01cfea414140de5dae2223@example.org");
+	mp_compose_message_id("abc", "mag-secretariat@example.org", b,
+	    sizeof(b));
+	ck_assert_str_eq(a, b);
+	mp_compose_message_id("abd", "mag-secretariat@example.org", b,
+	    sizeof(b));
+	ck_assert_str_ne(a, b);
+	ck_assert_uint_eq(strlen(b), 32 + strlen("@example.org"));
+	mp_compose_message_id("abc", "x@lists.igf.example", b, sizeof(b));
+	ck_assert_str_eq(b, "ba7816bf8f01cfea414140de5dae2223@lists.igf.example");
+	mp_compose_message_id("abc", "nodomain", b, sizeof(b));
+	ck_assert_str_eq(b, "ba7816bf8f01cfea414140de5dae2223@magpie.invalid");
+	mp_compose_message_id("abc", NULL, b, sizeof(b));
+	ck_assert_str_eq(b, "ba7816bf8f01cfea414140de5dae2223@magpie.invalid");
+	mp_compose_message_id("abc", "x@bad>domain", b, sizeof(b));
+	ck_assert_str_eq(b, "ba7816bf8f01cfea414140de5dae2223@magpie.invalid");
+	mp_compose_message_id("abc", "x@example.org", b, 9);
+	ck_assert_str_eq(b, "ba7816bf");
+}
+END_TEST
+
+static Suite *
+compose_suite(void)
+{
+	Suite *s = suite_create("compose");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_simple_exact);
+	tcase_add_test(tc, test_threading_headers_and_zone);
+	tcase_add_test(tc, test_long_references_fold);
+	tcase_add_test(tc, test_long_ascii_subject_folds);
+	tcase_add_test(tc, test_quoted_names);
+	tcase_add_test(tc, test_lookalike_encoded_word);
+	tcase_add_test(tc, test_non_ascii_names_and_subject);
+	tcase_add_test(tc, test_long_cjk_subject);
+	tcase_add_test(tc, test_encode_header_first_len);
+	tcase_add_test(tc, test_qp_round_trip);
+	tcase_add_test(tc, test_header_injection_refused);
+	tcase_add_test(tc, test_bad_addresses_refused);
+	tcase_add_test(tc, test_alternative_structure);
+	tcase_add_test(tc, test_mixed_with_alternative_and_ics);
+	tcase_add_test(tc, test_mixed_text_and_ics);
+	tcase_add_test(tc, test_message_id);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(compose_suite());
+}

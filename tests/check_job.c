@@ -1,0 +1,288 @@
+/*
+ * check_job.c - the steps of a run against a real local transport (a
+ * sendmail stand-in script that records what it gets and exits with the
+ * status written in a file): exactly once, retries, permanent failures,
+ * digests covering only what is new.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+#include "config.h"
+#include "datetime.h"
+#include "err.h"
+#include "job.h"
+#include "store.h"
+#include "testutil.h"
+
+static char *dir;
+static struct mp_config *cfg;
+static struct mp_store *st;
+
+static void
+set_rc(int rc)
+{
+	char path[4096], v[16];
+
+	snprintf(path, sizeof(path), "%s/rc", dir);
+	snprintf(v, sizeof(v), "%d\n", rc);
+	tu_write(path, v);
+}
+
+static int
+count_mails(void)
+{
+	char path[4096];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/got", dir);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void
+setup_with(const char *extra)
+{
+	struct mp_diag d = { 0 };
+	struct mp_err e = { 0 };
+	char path[4096], sm[2048], text[16384], tmpl[3072];
+
+	dir = tu_tmpdir();
+	snprintf(path, sizeof(path), "%s/got", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(sm, sizeof(sm), "%s/sendmail", dir);
+	snprintf(text, sizeof(text),
+	    "#!/bin/sh\n"
+	    "rc=$(cat '%s/rc')\n"
+	    "[ \"$rc\" = 0 ] || exit \"$rc\"\n"
+	    "n=$(ls '%s/got' | wc -l)\n"
+	    "{ echo \"ARGV: $*\"; cat; } > '%s/got/mail.'\"$n\"\n", dir, dir, dir);
+	tu_write(sm, text);
+	ck_assert_int_eq(chmod(sm, 0700), 0);
+	set_rc(0);
+	snprintf(tmpl, sizeof(tmpl), "%s/etc/templates/digest", tu_srcdir());
+	if (tmpl[0] != '/') {
+		char cwd[2048];
+
+		ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+		snprintf(tmpl, sizeof(tmpl), "%s/%s/etc/templates/digest", cwd,
+		    tu_srcdir());
+	}
+	snprintf(text, sizeof(text),
+	    "[store]\npath = magpie.db\n"
+	    "[list mag]\nname = MAG\nsource = mbox:list.mbox\n"
+	    "list_id = mag.example.org\n"
+	    "[delivery]\ntransport = sendmail:%s\n"
+	    "from = Secretariat <sec@example.org>\nmax_attempts = 3\n"
+	    "[digest]\ntemplate = %s\n%s"
+	    "[member a]\nname = Ana\nemail = a@example.org\ngroups = mag\n"
+	    "[member b]\nname = Bo\nemail = b@example.org\ntz = Asia/Tokyo\n"
+	    "groups = mag\n"
+	    "[deadline evals]\ndue = 2021-06-17 23:59 UTC\nremind = 3d, 1d\n"
+	    "to = group:mag\npending = b\n", sm, tmpl, extra);
+	snprintf(path, sizeof(path), "%s/magpie.ini", dir);
+	tu_write(path, text);
+	ck_assert_msg(mp_config_load(path, &cfg, &d) == 0, "%s",
+	    d.n ? d.lines[0] : "");
+	mp_diag_free(&d);
+	ck_assert_msg(mp_store_open(cfg->store_path, &st, &e) == 0, "%s",
+	    e.msg);
+}
+
+static void
+setup(void)
+{
+	setup_with("");
+}
+
+static void
+teardown(void)
+{
+	mp_store_close(st);
+	mp_config_free(cfg);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+static int64_t
+t(const char *s)
+{
+	int64_t v;
+
+	ck_assert_int_eq(mp_dt_parse(s, "UTC", &v, NULL, 0, NULL), 0);
+	return v;
+}
+
+static void
+remind(const char *now, long sent, long temp, long perm)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+
+	mp_job_init(&j, cfg, st, t(now), 0);
+	ck_assert_msg(mp_job_remind(&j, &e) == 0, "%s", e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.sent, sent);
+	ck_assert_int_eq(j.temp_failed, temp);
+	ck_assert_int_eq(j.perm_failed, perm);
+}
+
+START_TEST(test_retry_then_once)
+{
+	/* 3d reminder due (14 Jun 23:59); the server is "down" */
+	set_rc(75);
+	remind("2021-06-15T12:00:00Z", 0, 2, 0);
+	ck_assert_int_eq(count_mails(), 0);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_PENDING), 2);
+	/* back up: both go, once */
+	set_rc(0);
+	remind("2021-06-15T12:15:00Z", 2, 0, 0);
+	ck_assert_int_eq(count_mails(), 2);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_SENT), 2);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_PENDING), 0);
+	remind("2021-06-15T12:30:00Z", 0, 0, 0);
+	ck_assert_int_eq(count_mails(), 2);
+	/* the 1d reminder: only b is still pending */
+	remind("2021-06-17T00:00:00Z", 1, 0, 0);
+	ck_assert_int_eq(count_mails(), 3);
+	/* after the deadline: nothing */
+	remind("2021-06-18T00:00:00Z", 0, 0, 0);
+	ck_assert_int_eq(count_mails(), 3);
+}
+END_TEST
+
+START_TEST(test_permanent_and_attempts)
+{
+	set_rc(1);
+	remind("2021-06-15T12:00:00Z", 0, 0, 2);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_FAILED), 2);
+	set_rc(0);
+	/* failed is final: not sent again */
+	remind("2021-06-15T12:15:00Z", 0, 0, 0);
+	ck_assert_int_eq(count_mails(), 0);
+	/* the 1d reminder to b: three temporary failures, then given up */
+	set_rc(75);
+	remind("2021-06-17T00:00:00Z", 0, 1, 0);
+	remind("2021-06-17T00:15:00Z", 0, 1, 0);
+	remind("2021-06-17T00:30:00Z", 0, 0, 1);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_FAILED), 3);
+	set_rc(0);
+	remind("2021-06-17T00:45:00Z", 0, 0, 0);
+	ck_assert_int_eq(count_mails(), 0);
+}
+END_TEST
+
+static const char mbox1[] =
+"From a@example.org Mon Jun 14 08:00:00 2021\n"
+"From: Ana <a@example.org>\nTo: mag@example.org\n"
+"Subject: [MAG] Agenda\nDate: Mon, 14 Jun 2021 08:00:00 +0000\n"
+"Message-ID: <m1@example.org>\nList-Id: MAG <mag.example.org>\n\n"
+"Please send your comments by 16 June.\n\n"
+"From x@example.net Mon Jun 14 09:00:00 2021\n"
+"From: X <x@example.net>\nTo: other@example.net\n"
+"Subject: other list\nDate: Mon, 14 Jun 2021 09:00:00 +0000\n"
+"Message-ID: <x1@example.net>\nList-Id: <other.example.net>\n\nhello\n\n";
+
+static const char mbox2[] =
+"From b@example.org Tue Jun 15 08:00:00 2021\n"
+"From: Bo <b@example.org>\nTo: mag@example.org\n"
+"Subject: Re: [MAG] Agenda\nDate: Tue, 15 Jun 2021 08:00:00 +0000\n"
+"Message-ID: <m2@example.org>\nIn-Reply-To: <m1@example.org>\n"
+"References: <m1@example.org>\nList-Id: MAG <mag.example.org>\n\n"
+"Agreed.\n\n";
+
+static void
+fetch_and_digest(const char *now, long stored, long sent, long skipped)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+
+	mp_job_init(&j, cfg, st, t(now), 0);
+	ck_assert_msg(mp_job_fetch(&j, &e) == 0, "%s", e.msg);
+	ck_assert_msg(mp_job_thread(&j, &e) == 0, "%s", e.msg);
+	ck_assert_msg(mp_job_digests(&j, &e) == 0, "%s", e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.stored, stored);
+	ck_assert_int_eq(j.sent, sent);
+	ck_assert_int_eq(j.skipped, skipped);
+}
+
+static char *
+mail(int n)
+{
+	char path[4096], *text;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/got/mail.%d", dir, n);
+	ck_assert_int_eq(mp_read_file(path, 1 << 20, &text, &len), 0);
+	return text;
+}
+
+START_TEST(test_digests_cover_only_new)
+{
+	char path[4096], *m;
+	int64_t seq, slot;
+
+	snprintf(path, sizeof(path), "%s/list.mbox", dir);
+	tu_write(path, mbox1);
+	/* 14 Jun 12:00 UTC: a's slot is 07:00 UTC, b's 07:00 JST */
+	fetch_and_digest("2021-06-14T12:00:00Z", 1, 2, 0);
+	ck_assert_int_eq(count_mails(), 2);
+	m = mail(0);
+	ck_assert_msg(strstr(m, "ARGV: -i -f sec@example.org -- a@example.org")
+	    != NULL, "%s", m);
+	ck_assert_msg(strstr(m, "X-Magpie-Kind: digest") != NULL, "%s", m);
+	ck_assert_msg(strstr(m, "1. Agenda") != NULL, "%s", m);
+	free(m);
+	ck_assert_int_eq(mp_store_digest_get(st, "a@example.org", &seq, &slot),
+	    0);
+	ck_assert_int_eq(slot, t("2021-06-14T07:00:00Z"));
+	/* same day again: nothing */
+	fetch_and_digest("2021-06-14T18:00:00Z", 0, 0, 0);
+	/* next day with one new message: covers only it */
+	tu_write(path, mbox2);
+	fetch_and_digest("2021-06-15T12:00:00Z", 1, 2, 0);
+	m = mail(2);
+	ck_assert_msg(strstr(m, "1 new messages in 1 threads") != NULL ||
+	    strstr(m, "1 new message") != NULL, "%s", m);
+	ck_assert_msg(strstr(m, "With: Bo") != NULL, "%s", m);
+	ck_assert_msg(strstr(m, "Ana") == NULL || strstr(m, "With: Ana") ==
+	    NULL, "%s", m);
+	free(m);
+	/* a day with nothing new and no deadline ahead within 14 days of
+	 * 2021-07-01: not sent (send_empty = no) */
+	fetch_and_digest("2021-07-01T12:00:00Z", 0, 0, 2);
+	ck_assert_int_eq(count_mails(), 4);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("job");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_retry_then_once);
+	tcase_add_test(tc, test_permanent_and_attempts);
+	tcase_add_test(tc, test_digests_cover_only_new);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(suite());
+}
