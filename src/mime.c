@@ -1733,7 +1733,7 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 	const char *p = raw, *msg;
 	char *work, *from;
 	size_t n = len, i, hend, idx = 0;
-	int sep, date_ok = 0;
+	int sep, date_ok = 0, skipped = 0;
 
 	*out = NULL;
 	if (raw == NULL)
@@ -1749,12 +1749,21 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 		;
 	if (i == n)
 		return mp_err_set(e, MP_EX_DATAERR, "empty message");
+	/* blank-looking lines before the header fields (seen in archives) */
+	while (i > 0 && p[i - 1] != '\n')
+		i--;
+	if (i > 0 && header_line(p + i, line_end(p, n, i) - i)) {
+		p += i;
+		n -= i;
+		skipped = 1;
+	}
 	hend = header_end(p, n, &sep);
 	if (!header_line(p, line_end(p, n, 0)) && !sep)
 		return mp_err_set(e, MP_EX_DATAERR,
 		    "not a message: no header fields");
 
 	m = mp_xcalloc(1, sizeof(*m));
+	m->warnings += skipped;
 	if (n > MIME_MAX_INPUT) {
 		n = MIME_MAX_INPUT;
 		m->warnings++;

@@ -1,0 +1,191 @@
+/* check_render.c - digest and reminder data rendered through the
+ * templates of etc/templates. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "datetime.h"
+#include "err.h"
+#include "mime.h"
+#include "render.h"
+#include "schedule.h"
+#include "store.h"
+#include "testutil.h"
+
+static char *dir;
+static struct mp_config *cfg;
+static struct mp_store *st;
+
+static int64_t
+t(const char *s)
+{
+	int64_t v;
+
+	ck_assert_int_eq(mp_dt_parse(s, "UTC", &v, NULL, 0, NULL), 0);
+	return v;
+}
+
+static void
+add(const char *id, const char *thread, const char *from, const char *subj,
+    const char *when, const char *own)
+{
+	struct mp_msg m;
+	struct mp_err e = { 0 };
+	int added;
+
+	memset(&m, 0, sizeof(m));
+	m.message_id = (char *)id;
+	m.from.name = (char *)from;
+	m.from.addr = (char *)"x@example.org";
+	m.subject = (char *)subj;
+	m.subject_norm = (char *)subj;
+	m.date = t(when);
+	m.own = (char *)own;
+	m.body = (char *)own;
+	ck_assert_int_eq(mp_store_add_msg(st, &m, "mag", 0, &added, &e), 0);
+	ck_assert_int_eq(mp_store_set_thread(st, id, thread, &e), 0);
+}
+
+static void
+setup(void)
+{
+	struct mp_diag d = { 0 };
+	struct mp_err e = { 0 };
+	char path[4096], text[4096], cwd[2048];
+
+	dir = tu_tmpdir();
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	snprintf(text, sizeof(text),
+	    "[store]\npath = s.db\n"
+	    "[list mag]\nname = IGF MAG\nsource = mbox:x.mbox\n"
+	    "[delivery]\ntransport = maildir:out\n"
+	    "from = Secretariat <sec@example.org>\n"
+	    "[digest]\ntemplate = %s/%s/etc/templates/digest\n"
+	    "[member k]\nname = Kenji\nemail = k@example.org\n"
+	    "tz = Asia/Tokyo\ngroups = mag\n"
+	    "[member o]\nemail = o@example.org\ngroups = other\n"
+	    "[deadline evals]\ntitle = Workshop evaluations\n"
+	    "due = 2021-06-17 23:59 UTC\nremind = 3d\nto = group:mag\n"
+	    "note = No extension this year.\n"
+	    "[event call]\ntitle = WG call\nstarts = 2021-06-18 14:00 UTC\n"
+	    "ends = 2021-06-18 15:00 UTC\nremind = 1h\nto = group:other\n",
+	    tu_srcdir()[0] == '/' ? "" : cwd, tu_srcdir());
+	snprintf(path, sizeof(path), "%s/m.ini", dir);
+	tu_write(path, text);
+	ck_assert_msg(mp_config_load(path, &cfg, &d) == 0, "%s",
+	    d.n ? d.lines[0] : "");
+	mp_diag_free(&d);
+	ck_assert_int_eq(mp_store_open(cfg->store_path, &st, &e), 0);
+}
+
+static void
+teardown(void)
+{
+	mp_store_close(st);
+	mp_config_free(cfg);
+	tu_rmtree(dir);
+	free(dir);
+}
+
+START_TEST(test_digest)
+{
+	const struct mp_member *k = mp_config_member(cfg, "k");
+	struct mp_rendered r;
+	struct mp_err e = { 0 };
+	const char *a, *b;
+
+	add("1@x", "1@x", "Ana", "Budget", "2021-06-14T08:00:00Z",
+	    "First.");
+	add("2@x", "2@x", "Bo", "Agenda", "2021-06-14T09:00:00Z", "Hi.");
+	add("3@x", "2@x", "Cy", "Agenda", "2021-06-14T10:00:00Z",
+	    "Agreed, with one change:\nmove item 3 up.");
+	ck_assert_int_eq(mp_render_digest(cfg, st, k, 0,
+	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	ck_assert_str_eq(r.subject,
+	    "[IGF MAG] Digest Tue 15 Jun 2021: 3 messages in 2 threads");
+	ck_assert_int_eq(r.upto_seq, 3);
+	ck_assert_int_eq(r.empty, 0);
+	ck_assert_ptr_null(r.html);
+	/* most active first */
+	a = strstr(r.text, "1. Agenda");
+	b = strstr(r.text, "2. Budget");
+	ck_assert_msg(a != NULL && b != NULL && a < b, "%s", r.text);
+	ck_assert_msg(strstr(r.text, "With: Bo, Cy") != NULL, "%s", r.text);
+	ck_assert_msg(strstr(r.text, "\"Agreed, with one change: move item 3 "
+	    "up.\"") != NULL, "%s", r.text);
+	/* the deadline ahead in Kenji's zone; the event is not his */
+	ck_assert_msg(strstr(r.text, "Fri 18 Jun 2021 08:59 JST: Workshop "
+	    "evaluations (deadline), in 2 days 23 hours") != NULL, "%s",
+	    r.text);
+	ck_assert_msg(strstr(r.text, "WG call") == NULL, "%s", r.text);
+	ck_assert_msg(strstr(r.text, "Hello Kenji,") == r.text, "%s", r.text);
+	mp_rendered_free(&r);
+
+	/* after seq 3: nothing new; a deadline is still ahead */
+	ck_assert_int_eq(mp_render_digest(cfg, st, k, 3,
+	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	ck_assert_int_eq(r.empty, 0);
+	ck_assert_str_eq(r.subject,
+	    "[IGF MAG] Digest Tue 15 Jun 2021: no new messages");
+	mp_rendered_free(&r);
+	/* and nothing at all a month later */
+	ck_assert_int_eq(mp_render_digest(cfg, st, k, 3,
+	    t("2021-07-15T00:00:00Z"), &r, &e), 0);
+	ck_assert_int_eq(r.empty, 1);
+	mp_rendered_free(&r);
+}
+END_TEST
+
+START_TEST(test_reminder)
+{
+	struct mp_plan *p;
+	struct mp_rendered r;
+	struct mp_err e = { 0 };
+	size_t n;
+
+	ck_assert_int_eq(mp_schedule_reminders(cfg, t("2021-06-15T00:00:00Z"),
+	    &p, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(mp_render_reminder(cfg, &p[0],
+	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	ck_assert_str_eq(r.subject, "Reminder: Workshop evaluations due in "
+	    "2 days 23 hours (Fri 18 Jun 08:59 JST)");
+	ck_assert_msg(strstr(r.text, "Due:    Fri 18 Jun 2021 08:59 JST\n"
+	    "          Thu 17 Jun 23:59 UTC\n") != NULL, "%s", r.text);
+	ck_assert_msg(strstr(r.text, "No extension this year.") != NULL, "%s",
+	    r.text);
+	mp_rendered_free(&r);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_template_path)
+{
+	char *p = mp_render_template_path(cfg, "reminder", ".txt");
+
+	ck_assert_msg(strstr(p, "etc/templates/reminder.txt") != NULL, "%s", p);
+	free(p);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("render");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_digest);
+	tcase_add_test(tc, test_reminder);
+	tcase_add_test(tc, test_template_path);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(suite());
+}
