@@ -51,7 +51,7 @@ tests: $(TESTS) $(B)/magpie
 
 # Unit tests (one Check suite per module) then integration tests.
 check: tests
-	MAGPIE_BIN=$(CURDIR)/$(B)/magpie sh tests/run-tests $(TESTS)
+	MAGPIE_BIN=$(CURDIR)/$(B)/magpie MAGPIE_B=$(B) sh tests/run-tests $(TESTS)
 
 asan:
 	$(MAKE) B=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \

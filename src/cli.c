@@ -139,8 +139,8 @@ parse_time_arg(const char *s, int64_t *t)
 static int
 summary(const struct mp_job *j, int rc)
 {
-	if (j->stored || j->sent || j->temp_failed || j->perm_failed ||
-	    j->broken)
+	if (j->stored || j->duplicates || j->filtered || j->sent ||
+	    j->temp_failed || j->perm_failed || j->broken)
 		mp_note("%ld stored, %ld duplicate, %ld other list, %ld with "
 		    "problems, %ld actions; %ld sent, %ld skipped, %ld to retry, "
 		    "%ld failed", j->stored, j->duplicates, j->filtered,

@@ -49,6 +49,7 @@ struct mp_transport {
 	char *path;             /* owned: maildir or sendmail program */
 	char host[256];         /* maildir: sanitised host name */
 	int timeout;            /* sendmail: seconds */
+	void *impl;             /* owned by ops: state of a network transport */
 };
 
 /* CRLF -> LF; a lone CR is kept. */
@@ -472,14 +473,10 @@ sendmail_send(struct mp_transport *t, const char *env_from, const char *rcpt,
 		return mp_err_set(e, MP_EX_TEMPFAIL,
 		    "sendmail %s: exit %d (temporary)%s%s", t->path,
 		    WEXITSTATUS(status), *got ? ": " : "", got);
-	if (WEXITSTATUS(status) != 0) {
-		mp_err_set(e, MP_EX_UNAVAILABLE, "sendmail %s: exit %d%s%s",
+	/* Anything but EX_TEMPFAIL is final, as sendmail(8) means it. */
+	if (WEXITSTATUS(status) != 0)
+		return mp_err_set(e, MP_EX_DATAERR, "sendmail %s: exit %d%s%s",
 		    t->path, WEXITSTATUS(status), *got ? ": " : "", got);
-		/* Anything but EX_TEMPFAIL is final, as sendmail(8) means. */
-		if (e != NULL)
-			e->temporary = 0;
-		return -1;
-	}
 	if (prc != 0)
 		return mp_err_set(e, MP_EX_TEMPFAIL,
 		    "sendmail %s: exited 0 without reading the message: %s",

@@ -31,7 +31,6 @@ struct table {
 
 struct ctx {
 	const struct mp_thread_in *in;
-	size_t nin;
 	struct cont *c;
 	size_t n, cap;
 	struct table t;
@@ -444,7 +443,6 @@ mp_thread_build(const struct mp_thread_in *in, size_t n,
 		return 0;
 	memset(&x, 0, sizeof(x));
 	x.in = in;
-	x.nin = n;
 	for (i = 0; i < n; i++)
 		link_message(&x, i);
 	free(x.t.slot);

@@ -260,6 +260,7 @@ START_TEST(test_sendmail_permanent)
 	ck_assert_int_eq(mp_deliver_send(t, "bounce@example.org",
 	    "nobody@example.org", msg_crlf, strlen(msg_crlf), reply,
 	    sizeof(reply), &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
 	ck_assert_int_eq(e.temporary, 0);
 	ck_assert_ptr_nonnull(strstr(e.msg, "exit 1"));
 	ck_assert_ptr_nonnull(strstr(e.msg, "no such user"));
@@ -283,7 +284,8 @@ START_TEST(test_sendmail_not_reading)
 	t = open_sendmail(prog, 10);
 	ck_assert_int_eq(mp_deliver_send(t, "bounce@example.org",
 	    "chair@example.org", big, n, reply, sizeof(reply), &e), -1);
-	ck_assert_int_eq(e.temporary, 1);
+	ck_assert_int_eq(e.code, MP_EX_TEMPFAIL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "without reading"));
 	free(big);
 	mp_deliver_close(t);
 }

@@ -1,5 +1,4 @@
 /* check_thread.c - JWZ threading. */
-#include <ctype.h>
 #include <stdint.h>
 #include <strings.h>
 
