@@ -22,6 +22,7 @@
 #define LINE_SOFT 78    /* RFC 5322 2.1.1 SHOULD */
 #define QP_LINE 76      /* RFC 2045 6.7 (5) */
 #define EW_MAX 75       /* RFC 2047 2 */
+#define EW_LINE 76      /* RFC 2047 2: lines holding encoded-words */
 #define EW_OVERHEAD 12  /* "=?UTF-8?Q?" + "?=" */
 #define RUN_MAX 900     /* longest unfoldable run we write as is */
 #define ADDR_MAX 254    /* RFC 5321 4.5.3.1.3 path, minus <> */
@@ -168,8 +169,8 @@ encode_words(struct mp_buf *out, const char *str, size_t col)
 	while (i < n) {
 		size_t room, start = i, w;
 
-		room = col + EW_MAX <= LINE_SOFT ? EW_MAX :
-		    col < LINE_SOFT ? LINE_SOFT - col : 0;
+		room = col + EW_MAX <= EW_LINE ? EW_MAX :
+		    col < EW_LINE ? EW_LINE - col : 0;
 		room = room > EW_OVERHEAD ? room - EW_OVERHEAD : 0;
 		while (i < n) {
 			size_t cl = utf8_seq(s + i, n - i);
@@ -279,8 +280,8 @@ static int
 is_atext(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~",
-	    c) != NULL);
+	    (c >= '0' && c <= '9') ||
+	    (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
 /* Words of atext separated by single spaces: usable as a phrase as is. */
@@ -303,15 +304,19 @@ atom_phrase(const char *s)
 }
 
 /* A display name: atoms, a quoted-string (RFC 5322 3.2.4), or encoded-words
- * (RFC 2047 5 (3)). Returns the new column. */
+ * (RFC 2047 5 (3)). Returns the new column; *limit becomes the length the
+ * rest of the line may reach. */
 static size_t
-put_phrase(struct mp_buf *out, const char *name, size_t col)
+put_phrase(struct mp_buf *out, const char *name, size_t col, size_t *limit)
 {
 	struct mp_buf q = MP_BUF_INIT;
 	const char *p;
 
-	if (!plain_ascii(name))
+	*limit = LINE_SOFT;
+	if (!plain_ascii(name)) {
+		*limit = EW_LINE;
 		return encode_words(out, name, col);
+	}
 	if (atom_phrase(name))
 		return fold_ascii(out, name, col);
 	mp_buf_addc(&q, '"');
@@ -321,22 +326,25 @@ put_phrase(struct mp_buf *out, const char *name, size_t col)
 		mp_buf_addc(&q, *p);
 	}
 	mp_buf_addc(&q, '"');
-	if (plain_ascii(q.data))
+	if (plain_ascii(q.data)) {
 		col = fold_ascii(out, q.data, col);
-	else
+	} else {
+		*limit = EW_LINE;
 		col = encode_words(out, name, col);
+	}
 	mp_buf_free(&q);
 	return col;
 }
 
 /* Append " <addr>" (or " addr" with no name), folding before it when the
- * line would grow past 78. */
+ * line would grow past limit. */
 static void
-put_angle_addr(struct mp_buf *out, const char *addr, size_t col, int angle)
+put_angle_addr(struct mp_buf *out, const char *addr, size_t col, int angle,
+    size_t limit)
 {
 	size_t len = strlen(addr) + (angle ? 2 : 0);
 
-	mp_buf_adds(out, col + 1 + len > LINE_SOFT ? "\r\n " : " ");
+	mp_buf_adds(out, col + 1 + len > limit ? "\r\n " : " ");
 	mp_buf_printf(out, angle ? "<%s>" : "%s", addr);
 }
 
@@ -344,16 +352,16 @@ static void
 put_mailbox(struct mp_buf *out, const char *field, const char *name,
     const char *addr)
 {
-	size_t col = strlen(field) + 1;
+	size_t col = strlen(field) + 1, limit;
 
 	mp_buf_adds(out, field);
 	mp_buf_addc(out, ':');
 	if (name == NULL || *name == '\0') {
-		put_angle_addr(out, addr, col, 0);
+		put_angle_addr(out, addr, col, 0, LINE_SOFT);
 	} else {
 		mp_buf_addc(out, ' ');
-		col = put_phrase(out, name, col + 1);
-		put_angle_addr(out, addr, col, 1);
+		col = put_phrase(out, name, col + 1, &limit);
+		put_angle_addr(out, addr, col, 1, limit);
 	}
 	mp_buf_adds(out, "\r\n");
 }
@@ -496,7 +504,7 @@ split_list_id(const char *v, char **name, const char **id, size_t *idlen)
 static void
 put_list_id(struct mp_buf *out, const char *v)
 {
-	size_t col = strlen("List-Id:"), idlen;
+	size_t col = strlen("List-Id:"), idlen, limit = LINE_SOFT;
 	const char *id;
 	char *name, *br;
 
@@ -505,10 +513,10 @@ put_list_id(struct mp_buf *out, const char *v)
 	mp_buf_adds(out, "List-Id:");
 	if (name != NULL && *name != '\0') {
 		mp_buf_addc(out, ' ');
-		col = put_phrase(out, name, col + 1);
+		col = put_phrase(out, name, col + 1, &limit);
 	}
 	br = mp_xstrndup(id, idlen);
-	put_angle_addr(out, br, col, 1);
+	put_angle_addr(out, br, col, 1, limit);
 	mp_buf_adds(out, "\r\n");
 	free(br);
 	free(name);
@@ -799,8 +807,10 @@ mp_compose(const struct mp_mail *m, struct mp_buf *out, struct mp_err *e)
 	chk[1].body = html;
 	chk[2].body = ics;
 	for (k = 0;; k++) {
-		snprintf(outer, sizeof(outer), "=_magpie_%s_%u", hash, 2 * k + 1);
-		snprintf(inner, sizeof(inner), "=_magpie_%s_%u", hash, 2 * k + 2);
+		snprintf(outer, sizeof(outer), "=_magpie_%s_%u", hash,
+		    2 * k + 1);
+		snprintf(inner, sizeof(inner), "=_magpie_%s_%u", hash,
+		    2 * k + 2);
 		if (!occurs(chk, 3, outer) && !occurs(chk, 3, inner))
 			break;
 	}
@@ -818,12 +828,14 @@ mp_compose(const struct mp_mail *m, struct mp_buf *out, struct mp_err *e)
 		}
 		snprintf(icsh, sizeof(icsh),
 		    "Content-Type: text/calendar; charset=utf-8%s%s\r\n"
-		    "Content-Disposition: attachment; filename=\"invite.ics\"\r\n"
+		    "Content-Disposition: attachment;"
+		    " filename=\"invite.ics\"\r\n"
 		    "Content-Transfer-Encoding: base64\r\n",
 		    m->ics_method != NULL ? "; method=" : "",
 		    m->ics_method != NULL ? m->ics_method : "");
 		snprintf(alth, sizeof(alth),
-		    "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n",
+		    "Content-Type: multipart/alternative;\r\n"
+		    " boundary=\"%s\"\r\n",
 		    inner);
 		p[0] = m->html != NULL ? &alt : &text;
 		h[0] = m->html != NULL ? alth : CT_TEXT;
@@ -839,7 +851,8 @@ mp_compose(const struct mp_mail *m, struct mp_buf *out, struct mp_err *e)
 
 		put_multipart(&body, outer, p, h, 2);
 		snprintf(ctype, sizeof(ctype),
-		    "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n",
+		    "Content-Type: multipart/alternative;\r\n"
+		    " boundary=\"%s\"\r\n",
 		    outer);
 	} else {
 		mp_buf_add(&body, mp_buf_str(&text), text.len);

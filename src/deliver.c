@@ -129,7 +129,8 @@ maildir_open(struct mp_transport *t, const char *rest,
 	size_t i;
 
 	if (*rest == '\0')
-		return mp_err_set(e, MP_EX_CONFIG, "maildir transport: no path");
+		return mp_err_set(e, MP_EX_CONFIG,
+		    "maildir transport: no path");
 	t->path = mp_xstrdup(rest);
 	if (mkdirs(t->path) != 0)
 		return mp_err_set(e, MP_EX_CANTCREAT, "maildir %s: %s", t->path,
@@ -234,7 +235,8 @@ sendmail_open(struct mp_transport *t, const char *rest,
     const struct mp_delivery_cfg *cfg, struct mp_err *e)
 {
 	if (*rest == '\0')
-		return mp_err_set(e, MP_EX_CONFIG, "sendmail transport: no path");
+		return mp_err_set(e, MP_EX_CONFIG,
+		    "sendmail transport: no path");
 	t->path = mp_xstrdup(rest);
 	if (access(t->path, X_OK) != 0)
 		return mp_err_set(e, MP_EX_CONFIG, "sendmail %s: %s", t->path,

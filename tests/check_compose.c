@@ -324,8 +324,8 @@ START_TEST(test_long_references_fold)
 	int i;
 
 	for (i = 0; i < 12; i++)
-		mp_buf_printf(&refs, "%smessage-%02d.1623657600@lists.example.org",
-		    i ? " " : "", i);
+		mp_buf_printf(&refs, "%smessage-%02d.1623657600@%s",
+		    i ? " " : "", i, "lists.example.org");
 	m.references = refs.data;
 	msg = compose_ok(&m);
 	assert_lines(msg);
@@ -344,9 +344,9 @@ END_TEST
 START_TEST(test_long_ascii_subject_folds)
 {
 	struct mp_mail m = simple_mail();
-	const char *subj = "Reminder: the workshop proposal evaluations are due "
-	    "on 17 June at 23:59 UTC and there is no room to extend the "
-	    "deadline this year, so please plan accordingly";
+	const char *subj = "Reminder: the workshop proposal evaluations "
+	    "are due on 17 June at 23:59 UTC and there is no room to extend "
+	    "the deadline this year, so please plan accordingly";
 	char *msg, *v;
 
 	m.subject = subj;
@@ -405,8 +405,9 @@ START_TEST(test_non_ascii_names_and_subject)
 
 	m.from_name = "Secretaría del MAG";
 	m.to_name = "Jürgen Müller-Lüdenscheidt, Dr.";
-	m.subject = "Évaluations des ateliers : échéance le 17 juin à 23 h 59 "
-	    "UTC — merci de répondre rapidement, sans délai supplémentaire";
+	m.subject = "Évaluations des ateliers : échéance le 17 juin "
+	    "à 23 h 59 UTC — merci de répondre rapidement, "
+	    "sans délai supplémentaire";
 	msg = compose_ok(&m);
 	assert_lines(msg);
 
@@ -446,9 +447,11 @@ START_TEST(test_long_cjk_subject)
 	struct mp_buf d = MP_BUF_INIT;
 	char *msg, *v;
 
-	m.subject = "会議のお知らせ：ワークショップ提案の評価締め切りは6月17日"
-	    "23時59分（協定世界時）です。締め切りの延長はできませんので、"
-	    "早めのご提出をお願いいたします。🙏 ご質問は事務局まで。";
+	m.subject = "会議のお知らせ：ワークショップ提案の"
+	    "評価締め切りは6月17日23時59分（協定世界時）"
+	    "です。締め切りの延長はできませんので、早めの"
+	    "ご提出をお願いいたします。🙏 ご質問は事務局"
+	    "まで。";
 	m.to_name = "张伟（多利益相关方咨询组）";
 	msg = compose_ok(&m);
 	assert_lines(msg);
@@ -473,8 +476,8 @@ END_TEST
 START_TEST(test_encode_header_first_len)
 {
 	struct mp_buf b = MP_BUF_INIT, d = MP_BUF_INIT;
-	const char *s = "Ünïcödé ümläüts everywhere in this rather long header "
-	    "value, ñ ç ø å, to force several encoded-words";
+	const char *s = "Ünïcödé ümläüts everywhere in this rather long "
+	    "header value, ñ ç ø å, to force several encoded-words";
 	char *unfolded, *q;
 	const char *p;
 	size_t first;
@@ -884,7 +887,8 @@ START_TEST(test_message_id)
 	ck_assert_str_ne(a, b);
 	ck_assert_uint_eq(strlen(b), 32 + strlen("@example.org"));
 	mp_compose_message_id("abc", "x@lists.igf.example", b, sizeof(b));
-	ck_assert_str_eq(b, "ba7816bf8f01cfea414140de5dae2223@lists.igf.example");
+	ck_assert_str_eq(b,
+	    "ba7816bf8f01cfea414140de5dae2223@lists.igf.example");
 	mp_compose_message_id("abc", "nodomain", b, sizeof(b));
 	ck_assert_str_eq(b, "ba7816bf8f01cfea414140de5dae2223@magpie.invalid");
 	mp_compose_message_id("abc", NULL, b, sizeof(b));

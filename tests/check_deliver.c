@@ -55,7 +55,8 @@ count_dir(const char *path, char *name, size_t n)
 
 	ck_assert_msg(d != NULL, "opendir %s", path);
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (name != NULL)
 			snprintf(name, n, "%s", de->d_name);
