@@ -57,6 +57,19 @@ asan:
 	$(MAKE) B=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" check
 
+# The unit suites under valgrind (no fork, so leaks are seen).
+valgrind: tests
+	@for t in $(TESTS); do \
+		CK_FORK=no MAGPIE_BIN=$(CURDIR)/$(B)/magpie valgrind -q --leak-check=full --child-silent-after-fork=yes \
+		--errors-for-leak-kinds=definite --error-exitcode=99 $$t >$(B)/vg.log 2>&1; \
+		rc=$$?; if [ $$rc -ne 0 ]; then echo "$$t: valgrind exit $$rc"; tail -30 $(B)/vg.log; exit 1; fi; \
+		echo "$$t: valgrind clean"; done
+	@d=$$(mktemp -d /tmp/magpie-vg-XXXXXX) && cp -R etc $$d/etc && \
+	valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+		$(B)/magpie -q -c $$d/etc/example.ini --now 2021-06-14T12:00:00Z run; \
+	rc=$$?; rm -rf $$d; [ $$rc -eq 0 ] || { echo "magpie run: valgrind exit $$rc"; exit 1; }; \
+	echo "magpie run: valgrind clean"
+
 deps:
 	sh scripts/deps
 
@@ -84,4 +97,4 @@ uninstall:
 clean:
 	rm -rf build build-asan magpie
 
-.PHONY: all magpie tests check asan deps install uninstall clean
+.PHONY: all magpie tests check asan valgrind deps install uninstall clean

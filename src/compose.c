@@ -719,18 +719,13 @@ check_mail(const struct mp_mail *m, struct mp_err *e)
 	return 0;
 }
 
-struct part {
-	struct mp_buf body;
-};
-
 static int
-occurs(const struct part *parts, size_t n, const char *b)
+occurs(const struct mp_buf *const *parts, size_t n, const char *b)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (parts[i].body.data != NULL &&
-		    strstr(parts[i].body.data, b) != NULL)
+		if (strstr(mp_buf_str(parts[i]), b) != NULL)
 			return 1;
 	return 0;
 }
@@ -787,7 +782,7 @@ mp_compose(const struct mp_mail *m, struct mp_buf *out, struct mp_err *e)
 {
 	struct mp_buf text = MP_BUF_INIT, html = MP_BUF_INIT, ics = MP_BUF_INIT;
 	struct mp_buf alt = MP_BUF_INIT, body = MP_BUF_INIT;
-	struct part chk[3];
+	const struct mp_buf *chk[] = { &text, &html, &ics };
 	char hash[17], outer[64], inner[64], ctype[160], icsh[256];
 	unsigned k;
 
@@ -803,9 +798,6 @@ mp_compose(const struct mp_mail *m, struct mp_buf *out, struct mp_err *e)
 	/* QP and base64 never produce "=_", so the first pair always
 	 * works; the check keeps that an invariant rather than a hope. */
 	sha256_hex(m->message_id, hash, sizeof(hash));
-	chk[0].body = text;
-	chk[1].body = html;
-	chk[2].body = ics;
 	for (k = 0;; k++) {
 		snprintf(outer, sizeof(outer), "=_magpie_%s_%u", hash,
 		    2 * k + 1);

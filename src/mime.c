@@ -27,6 +27,7 @@
 #define MAX_ID		998		/* RFC 5322 2.1.1 line limit */
 #define MAX_REFS	512
 #define MAX_CHARSET	64
+#define MAX_BODY	((size_t)16 << 20)	/* decoded text part */
 /*
  * libetpan recurses once per nested MIME entity and once per nested
  * comment, without a limit; a crafted message overflows the stack
@@ -491,6 +492,47 @@ date_to_instant(const struct mailimf_date_time *dt, int64_t *t, long *off)
 	return 0;
 }
 
+/*
+ * libetpan reads the zone "UT" as +0001 and "+02:00" as +0002; the
+ * token after the time in the raw value says which was meant.
+ */
+static void
+fix_zone(const char *raw, struct mailimf_date_time *dt)
+{
+	const char *p = raw, *t;
+	size_t n;
+	int seen_time = 0;
+
+	while (raw != NULL && *p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '(')
+			break;
+		t = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '(')
+			p++;
+		n = (size_t)(p - t);
+		if (n == 0)
+			break;
+		if (!seen_time) {
+			seen_time = isdigit((unsigned char)*t) &&
+			    memchr(t, ':', n) != NULL;
+			continue;
+		}
+		if (n == 2 && strncasecmp(t, "UT", 2) == 0)
+			dt->dt_zone = 0;
+		else if (n == 6 && (*t == '+' || *t == '-') && t[3] == ':' &&
+		    isdigit((unsigned char)t[1]) &&
+		    isdigit((unsigned char)t[2]) &&
+		    isdigit((unsigned char)t[4]) &&
+		    isdigit((unsigned char)t[5]))
+			dt->dt_zone = (*t == '-' ? -1 : 1) *
+			    ((t[1] - '0') * 1000 + (t[2] - '0') * 100 +
+			    (t[4] - '0') * 10 + (t[5] - '0'));
+		break;
+	}
+}
+
 /* ---- the raw buffer --------------------------------------------------- */
 
 /* "Name:" with a printable field name (RFC 5322 3.6.8, obsolete WSP). */
@@ -771,9 +813,14 @@ add_part_text(struct mp_buf *b, struct mailmime *mm, int *warnings)
 	    d->dt_data.dt_text.dt_length, &idx, enc, &dec, &dlen) !=
 	    MAILIMF_NO_ERROR || dec == NULL) {
 		(*warnings)++;
+		dlen = d->dt_data.dt_text.dt_length;
 		add_converted(b, d->dt_data.dt_text.dt_data,
-		    d->dt_data.dt_text.dt_length, cs, warnings);
+		    dlen < MAX_BODY ? dlen : MAX_BODY, cs, warnings);
 		return;
+	}
+	if (dlen > MAX_BODY) {
+		dlen = MAX_BODY;
+		(*warnings)++;
 	}
 	add_converted(b, dec, dlen, cs, warnings);
 	mmap_string_unref(dec);
@@ -873,11 +920,16 @@ html_to_text(const char *p, size_t n)
 		NULL };
 	struct mp_buf b = MP_BUF_INIT;
 	char name[16], *out, *w, *r;
-	size_t i = 0, k, j;
+	size_t i = 0, k, j, gt = 0;
 	int sp = 0, nl = 0;
 
 	while (i < n) {
-		if (p[i] == '<' && i + 1 < n &&
+		if (p[i] == '<' && gt <= i) {
+			const char *g = memchr(p + i, '>', n - i);
+
+			gt = g ? (size_t)(g - p) : n;
+		}
+		if (p[i] == '<' && i + 1 < n && gt < n &&
 		    (isalpha((unsigned char)p[i + 1]) || p[i + 1] == '/' ||
 		    p[i + 1] == '!')) {
 			if (n - i >= 4 && strncmp(p + i, "<!--", 4) == 0) {
@@ -894,8 +946,7 @@ html_to_text(const char *p, size_t n)
 			    isalnum((unsigned char)p[j]); j++)
 				name[k++] = (char)tolower((unsigned char)p[j]);
 			name[k] = '\0';
-			while (j < n && p[j] != '>')
-				j++;
+			j = gt;
 			if (p[i + 1] != '/' && tag_is(name, skipped)) {
 				j = find_close(p, n, j, name);
 				while (j < n && p[j] != '>')
@@ -1181,9 +1232,15 @@ take_optional(struct mp_msg *m, struct hdrstate *h,
 	}
 }
 
+/* Raw values of the fields where libetpan loses information. */
+struct rawhdr {
+	char *from;
+	char *date;
+};
+
 static void
-take_fields(struct mp_msg *m, struct mailimf_fields *f, const char *raw_from,
-    int *warnings, int *date_ok)
+take_fields(struct mp_msg *m, struct mailimf_fields *f,
+    const struct rawhdr *rh, int *warnings, int *date_ok)
 {
 	struct hdrstate h;
 	clistiter *c;
@@ -1217,7 +1274,7 @@ take_fields(struct mp_msg *m, struct mailimf_fields *f, const char *raw_from,
 			if (h.has_from++)
 				break;
 			set_from(m, fl->fld_data.fld_from->frm_mb_list,
-			    raw_from, warnings);
+			    rh->from, warnings);
 			break;
 		case MAILIMF_FIELD_SUBJECT:
 			if (h.has_subject++)
@@ -1228,6 +1285,8 @@ take_fields(struct mp_msg *m, struct mailimf_fields *f, const char *raw_from,
 		case MAILIMF_FIELD_ORIG_DATE:
 			if (h.has_date++)
 				break;
+			fix_zone(rh->date, fl->fld_data.fld_orig_date->
+			    dt_date_time);
 			if (date_to_instant(
 			    fl->fld_data.fld_orig_date->dt_date_time, &m->date,
 			    &m->date_off) == 0)
@@ -1420,12 +1479,16 @@ wrote_text(const char *p, size_t n, int need_opener)
 	return 0;
 }
 
+/* The first non-blank line among the next max lines from j, or n. */
 static size_t
-next_nonblank(const struct line *ls, size_t n, size_t j)
+next_nonblank(const struct line *ls, size_t n, size_t j, size_t max)
 {
-	while (j < n && blank(&ls[j]))
-		j++;
-	return j;
+	size_t k;
+
+	for (k = 0; j < n && k < max; j++, k++)
+		if (!blank(&ls[j]))
+			return j;
+	return n;
 }
 
 enum { ATTR_NONE, ATTR_WROTE, ATTR_BLOCK };
@@ -1442,16 +1505,18 @@ attribution(const struct line *ls, size_t n, size_t i, int *kind)
 	if (original_message(&ls[i]) || outlook_block(ls, n, i))
 		return 1;
 	if (underscores(&ls[i], 10) && !underscores(&ls[i], 40)) {
-		j = next_nonblank(ls, n, i + 1);
-		if (j < n && j <= i + 2 && outlook_block(ls, n, j))
+		j = next_nonblank(ls, n, i + 1, 2);
+		if (j < n && outlook_block(ls, n, j))
 			return 1;
 	}
 	*kind = ATTR_WROTE;
 	if (wrote_text(t.p, t.n, 1))
 		return 1;
-	j = next_nonblank(ls, n, i + 1);
-	if (wrote_text(t.p, t.n, 0) && j < n && quote_line(&ls[j]))
-		return 1;
+	if (wrote_text(t.p, t.n, 0)) {
+		j = next_nonblank(ls, n, i + 1, 3);
+		if (j < n && quote_line(&ls[j]))
+			return 1;
+	}
 	/* wrapped over two lines by the replier's client */
 	if (i + 1 < n && t.n > 0 && t.n <= 600 && !blank(&ls[i + 1]) &&
 	    !quote_line(&ls[i + 1])) {
@@ -1568,7 +1633,8 @@ mp_mime_split_body(const char *body, char **own, char **quoted, char **sig)
 				st = QUOTED;
 			continue;
 		}
-		if ((k = attribution(ls, end, i, &kind)) > 0) {
+		if (!blank(&ls[i]) &&
+		    (k = attribution(ls, end, i, &kind)) > 0) {
 			add_line(&bq, &ls[i]);
 			if (k == 2)
 				add_line(&bq, &ls[++i]);
@@ -1730,16 +1796,20 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 {
 	struct mailimf_fields *fields = NULL;
 	struct mp_msg *m;
+	struct rawhdr rh;
 	const char *p = raw, *msg;
-	char *work, *from;
+	char *work;
 	size_t n = len, i, hend, idx = 0;
 	int sep, date_ok = 0, skipped = 0;
 
+	if (out == NULL)
+		return mp_err_set(e, MP_EX_SOFTWARE, "mp_mime_parse: no out");
 	*out = NULL;
 	if (raw == NULL)
 		n = 0;
 	/* an mbox separator line is not part of the message */
-	if (n >= 5 && memcmp(p, "From ", 5) == 0) {
+	if (n >= 5 && memcmp(p, "From ", 5) == 0 &&
+	    !header_line(p, line_end(p, n, 0))) {
 		i = line_end(p, n, 0);
 		i = i < n ? i + 1 : n;
 		p += i;
@@ -1775,11 +1845,12 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 	msg = p;
 	if ((work = working_copy(p, &n, sep, &m->warnings)) != NULL)
 		p = work;
-	from = raw_header(msg, hend, "From");
+	rh.from = raw_header(msg, hend, "From");
+	rh.date = raw_header(msg, hend, "Date");
 
 	if (mailimf_envelope_and_optional_fields_parse(p, n, &idx, &fields) ==
 	    MAILIMF_NO_ERROR && fields != NULL) {
-		take_fields(m, fields, from, &m->warnings, &date_ok);
+		take_fields(m, fields, &rh, &m->warnings, &date_ok);
 		mailimf_fields_free(fields);
 	} else {
 		m->warnings++;
@@ -1801,7 +1872,8 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 
 	parse_body(m, p, n, hend, sep);
 	free(work);
-	free(from);
+	free(rh.from);
+	free(rh.date);
 	mp_mime_split_body(m->body, &m->own, &m->quoted, &m->sig);
 	*out = m;
 	return 0;

@@ -277,7 +277,8 @@ mp_render_digest(const struct mp_config *c, struct mp_store *st,
 	if (mp_store_each_msg(st, after_seq, collect_msg, &col, e) != 0)
 		goto done;
 	out->upto_seq = col.max_seq > after_seq ? col.max_seq : after_seq;
-	qsort(col.v, col.n, sizeof(*col.v), cmp_dmsg);
+	if (col.n > 0)
+		qsort(col.v, col.n, sizeof(*col.v), cmp_dmsg);
 	th = mp_xcalloc(col.n + 1, sizeof(*th));
 	for (i = 0; i < col.n; i = j) {
 		for (j = i; j < col.n && strcmp(col.v[j].thread,

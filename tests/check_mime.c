@@ -1,6 +1,7 @@
 /* check_mime.c - the message parser and the body splitter. */
 #include <ftw.h>
 #include <stdint.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "buf.h"
@@ -132,6 +133,18 @@ START_TEST(test_simple_crlf)
 }
 END_TEST
 
+START_TEST(test_from_with_space)
+{
+	/* RFC 5322 4.5.1: obsolete space before the colon; not an mbox line */
+	struct mp_msg *m = parse("From : Paul <paul@example.org>\n"
+	    "Message-ID: <sp@x>\n\nbody\n");
+
+	ck_assert_str_eq(m->from.addr, "paul@example.org");
+	ck_assert_str_eq(m->from.name, "Paul");
+	mp_msg_free(m);
+}
+END_TEST
+
 START_TEST(test_mbox_from_line)
 {
 	struct mp_buf b = MP_BUF_INIT;
@@ -154,7 +167,8 @@ static const struct {
 	{ "=?utf-8?Q?Caf=C3=A9_au_lait?=", "Café au lait" },
 	{ "=?ISO-8859-1?Q?Andr=E9_Pirard?=", "André Pirard" },
 	{ "=?iso-8859-1?b?QW5kcukgUGlyYXJk?=", "André Pirard" },
-	{ "=?windows-1252?Q?=93Quoted=94_=80_10?=", "\u201cQuoted\u201d \u20ac 10" },
+	{ "=?windows-1252?Q?=93Quoted=94_=80_10?=",
+	    "\u201cQuoted\u201d \u20ac 10" },
 	{ "Re: =?UTF-8?Q?r=C3=A9union?= du MAG", "Re: réunion du MAG" },
 	/* RFC 2047 6.2: the space between adjacent words is dropped */
 	{ "=?utf-8?q?a?= =?utf-8?q?b?=", "ab" },
@@ -530,6 +544,10 @@ static const struct {
 	{ "Fri, 18 Jun 2021 05:29:00 +0530", 1623974340, 19800 },
 	/* RFC 5322 4.3: two-digit year and a named zone */
 	{ "Fri, 31 Dec 99 23:59:59 EST", 946702799, -18000 },
+	{ "Thu, 17 Jun 2021 23:59:00 UT", 1623974340, 0 },
+	{ "Thu, 17 Jun 2021 23:59:00 GMT", 1623974340, 0 },
+	/* not RFC 5322, but what some gateways write */
+	{ "Fri, 18 Jun 2021 01:59:00 +02:00", 1623974340, 7200 },
 };
 
 START_TEST(test_good_dates)
@@ -743,7 +761,8 @@ static const struct {
 	    "Em seg., 14 de jun. de 2021 às 10:00, Ana <a@x> escreveu:\n"
 	    "> Obrigada", "" },
 	{ "not an attribution",
-	    "On the agenda we have:\n- item\n", "On the agenda we have:\n- item",
+	    "On the agenda we have:\n- item\n",
+	    "On the agenda we have:\n- item",
 	    "", "" },
 	{ "crlf", "Hi\r\n> q\r\n", "Hi", "> q", "" },
 	{ "empty", "", "", "", "" },
@@ -853,6 +872,17 @@ START_TEST(test_deep_nesting)
 	ck_assert_int_ge(m->warnings, 1);
 	mp_msg_free(m);
 
+	/* below the bound libetpan gets the whole tree */
+	mp_buf_reset(&b);
+	mp_buf_adds(&b, "From: a@example.org\nMessage-ID: <deep1@x>\n");
+	for (i = 0; i < 500; i++)
+		mp_buf_adds(&b, "Content-Type: message/rfc822\n\n");
+	mp_buf_adds(&b, "innermost\n");
+	m = parse(mp_buf_str(&b));
+	ck_assert_str_eq(m->message_id, "deep1@x");
+	ck_assert(valid_utf8(m->body));
+	mp_msg_free(m);
+
 	mp_buf_reset(&b);
 	mp_buf_adds(&b, "From: a@example.org (");
 	for (i = 0; i < 300000; i++)
@@ -876,6 +906,52 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
+/* Inputs that would take quadratic time in a careless scanner. */
+START_TEST(test_big_inputs)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_msg *m;
+	char *own, *quoted, *sig;
+	int i;
+
+	mp_buf_adds(&b, "From: a@example.org\nMessage-ID: <big@x>\n"
+	    "Content-Type: text/html\n\n");
+	for (i = 0; i < 200000; i++)
+		mp_buf_adds(&b, "<a");
+	m = parse(mp_buf_str(&b));
+	ck_assert_uint_eq(strlen(m->body), 400000);
+	mp_msg_free(m);
+
+	mp_buf_reset(&b);
+	mp_buf_adds(&b, "Hi\n");
+	for (i = 0; i < 300000; i++)
+		mp_buf_adds(&b, "\n");
+	mp_buf_adds(&b, "X wrote:\n");
+	for (i = 0; i < 100000; i++)
+		mp_buf_adds(&b, "> q\n\n");
+	mp_mime_split_body(mp_buf_str(&b), &own, &quoted, &sig);
+	ck_assert_str_eq(own, "Hi");
+	ck_assert_uint_eq(strlen(quoted), 9 + 100000 * 5 - 2);
+	free(own);
+	free(quoted);
+	free(sig);
+
+	mp_buf_reset(&b);
+	mp_buf_adds(&b, "From: a@example.org\nReferences:");
+	for (i = 0; i < 100000; i++)
+		mp_buf_printf(&b, " <%d@x>", i);
+	mp_buf_adds(&b, "\nIn-Reply-To:");
+	for (i = 0; i < 100000; i++)
+		mp_buf_adds(&b, " <<");
+	mp_buf_adds(&b, "\n\nbody\n");
+	m = parse(mp_buf_str(&b));
+	ck_assert_uint_eq(m->nrefs, 512);
+	ck_assert_str_eq(m->refs[511], "511@x");
+	mp_msg_free(m);
+	mp_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_nul_bytes)
 {
 	static const char raw[] = "From: a@example.org\nSubject: a\0b\n"
@@ -893,7 +969,32 @@ END_TEST
 
 /* ---- the shared corpus ------------------------------------------------ */
 
-static int corpus_files, corpus_parsed, corpus_rejected;
+static int corpus_files, corpus_parsed, corpus_rejected, corpus_skipped;
+
+/*
+ * Under valgrind 3.19, glibc's loader trips a false "invalid read" (an
+ * SSE2 strncmp on "$ORIGIN") when iconv loads a converter that has a
+ * RUNPATH: the CJK ones. Files naming those charsets are left out there.
+ */
+static int
+vg_unsafe(const char *raw, size_t len)
+{
+	static const char *const cs[] = { "iso-2022", "euc-", "euckr",
+		"ks_c_5601", "johab", "uhc", "jisx0213", NULL };
+	const char *pre = getenv("LD_PRELOAD");
+	size_t i, k;
+	int j;
+
+	if (pre == NULL || strstr(pre, "vgpreload") == NULL)
+		return 0;
+	for (j = 0; cs[j]; j++) {
+		k = strlen(cs[j]);
+		for (i = 0; i + k <= len; i++)
+			if (strncasecmp(raw + i, cs[j], k) == 0)
+				return 1;
+	}
+	return 0;
+}
 
 static int
 skip_name(const char *path)
@@ -930,6 +1031,11 @@ visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
 	corpus_files++;
 	ck_assert_msg(mp_read_file(path, 64 << 20, &raw, &len) == 0,
 	    "cannot read %s", path);
+	if (vg_unsafe(raw, len)) {
+		corpus_skipped++;
+		free(raw);
+		return 0;
+	}
 	if (mp_mime_parse(raw, len, FALLBACK, &m, &e) != 0) {
 		ck_assert_ptr_null(m);
 		ck_assert_int_eq(e.code, MP_EX_DATAERR);
@@ -966,7 +1072,7 @@ START_TEST(test_corpus)
 	char dir[4200];
 
 	if (sh == NULL) {
-		fprintf(stderr, "check_mime: no shared testdata, corpus skipped\n");
+		fprintf(stderr, "check_mime: no shared data, corpus skipped\n");
 		return;
 	}
 	snprintf(dir, sizeof(dir), "%s/testdata/mail", sh);
@@ -975,10 +1081,12 @@ START_TEST(test_corpus)
 		return;
 	}
 	ck_assert_int_eq(nftw(dir, visit, 16, FTW_PHYS), 0);
-	printf("check_mime: corpus: %d files, %d parsed, %d rejected\n",
-	    corpus_files, corpus_parsed, corpus_rejected);
+	printf("check_mime: corpus: %d files, %d parsed, %d rejected as "
+	    "not messages, %d skipped under valgrind\n", corpus_files,
+	    corpus_parsed, corpus_rejected, corpus_skipped);
 	ck_assert_int_gt(corpus_parsed, 400);
-	ck_assert_int_eq(corpus_parsed + corpus_rejected, corpus_files);
+	ck_assert_int_eq(corpus_parsed + corpus_rejected + corpus_skipped,
+	    corpus_files);
 }
 END_TEST
 
@@ -995,6 +1103,7 @@ mime_suite(void)
 	tcase_add_test(tc, test_simple_lf);
 	tcase_add_test(tc, test_simple_crlf);
 	tcase_add_test(tc, test_mbox_from_line);
+	tcase_add_test(tc, test_from_with_space);
 	tcase_add_loop_test(tc, test_rfc2047_subject, 0, N(subjects));
 	tcase_add_loop_test(tc, test_rfc2047_names, 0, N(names));
 	tcase_add_test(tc, test_base64_1252);
@@ -1017,6 +1126,7 @@ mime_suite(void)
 	tcase_add_loop_test(tc, test_garbage, 0, N(garbage));
 	tcase_add_test(tc, test_lenient);
 	tcase_add_test(tc, test_deep_nesting);
+	tcase_add_test(tc, test_big_inputs);
 	tcase_add_test(tc, test_nul_bytes);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -33,7 +33,7 @@ START_TEST(test_spec)
 	const struct mp_val *tests, *t;
 	struct mp_val *spec;
 	struct mp_err e;
-	char path[4096], *text;
+	char path[4200], *text;
 	size_t len, i, n;
 	int passed = 0, failed = 0;
 
