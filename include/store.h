@@ -19,7 +19,7 @@ struct mp_msg;
 struct mp_store;
 struct mp_lock;
 
-#define MP_STORE_VERSION 1
+#define MP_STORE_VERSION 2
 
 /* The run lock: a file "PATH.lock" beside the store, held with flock(2)
  * for the life of the process. Returns 0 when acquired, 1 when another
@@ -107,6 +107,7 @@ struct mp_stored_action {
 	const char *text;
 	const char *subject;            /* of the message */
 	const char *from_name;
+	int64_t date;                   /* of the message */
 };
 
 typedef int (*mp_store_action_cb)(const struct mp_stored_action *a,
@@ -175,5 +176,33 @@ int mp_store_ledger_failed(struct mp_store *st, const struct mp_ledger_key *k,
     const char *reply, int64_t now, struct mp_err *e);
 /* Number of rows in a state (for summaries and tests). */
 int64_t mp_store_ledger_count(struct mp_store *st, enum mp_ledger_state s);
+
+/* ---- messages a source skipped (over the size cap) ---- */
+
+int mp_store_skip_add(struct mp_store *st, const char *source, uint32_t uid,
+    int64_t size, const char *reason, int64_t now, struct mp_err *e);
+int64_t mp_store_skip_count(struct mp_store *st, const char *source);
+
+/* ---- the last known time of each deadline/event ---- */
+
+struct mp_item_state {
+	const char *item;       /* INI section name; borrowed */
+	int64_t due;            /* due / starts */
+	int64_t ends;           /* events, or 0 */
+	int sequence;           /* iCalendar SEQUENCE: grows with each change */
+};
+
+typedef int (*mp_store_item_cb)(const struct mp_item_state *is, void *ctx);
+
+/* 0 and *out when known (out->item is NULL), 1 when unknown, -1 on error. */
+int mp_store_item_get(struct mp_store *st, const char *item,
+    struct mp_item_state *out);
+int mp_store_item_set(struct mp_store *st, const struct mp_item_state *is,
+    int64_t now, struct mp_err *e);
+int mp_store_item_delete(struct mp_store *st, const char *item,
+    struct mp_err *e);
+/* Every known item, by name; strings valid during the callback. */
+int mp_store_item_each(struct mp_store *st, mp_store_item_cb cb, void *ctx,
+    struct mp_err *e);
 
 #endif

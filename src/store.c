@@ -46,6 +46,14 @@ static const char *const migrations[] = {
 	" state INTEGER, attempts INTEGER, message_id TEXT, reply TEXT,"
 	" first_try INTEGER, updated INTEGER,"
 	" PRIMARY KEY(kind, item, off, rcpt, due));",
+	/* 1 -> 2: messages a source skipped (too large), and the last
+	 * known time of each deadline/event (to notice changes). */
+	"CREATE TABLE skipped ("
+	" source TEXT, uid INTEGER, size INTEGER, reason TEXT, at INTEGER,"
+	" PRIMARY KEY(source, uid));"
+	"CREATE TABLE item_state ("
+	" item TEXT PRIMARY KEY, due INTEGER, ends INTEGER,"
+	" sequence INTEGER, updated INTEGER);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -73,6 +81,12 @@ enum stmt_id {
 	S_LEDGER_SENT,
 	S_LEDGER_FAILED,
 	S_LEDGER_COUNT,
+	S_SKIP_ADD,
+	S_SKIP_COUNT,
+	S_ITEM_GET,
+	S_ITEM_SET,
+	S_ITEM_EACH,
+	S_ITEM_DEL,
 	S_COUNT
 };
 
@@ -103,7 +117,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ADD_ACTION] = "INSERT OR IGNORE INTO action (message_id, kind,"
 	    " assignee, due, text) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_EACH_ACTION] = "SELECT m.seq, a.message_id, m.thread, a.kind,"
-	    " a.assignee, a.due, a.text, m.subject, m.from_name"
+	    " a.assignee, a.due, a.text, m.subject, m.from_name, m.date"
 	    " FROM action a JOIN msg m ON m.message_id = a.message_id"
 	    " WHERE m.seq > ?1 ORDER BY m.seq, a.id",
 	[S_SOURCE_GET] = "SELECT uidvalidity, last_uid FROM source_state"
@@ -144,6 +158,18 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " SET state = 3, reply = excluded.reply,"
 	    " updated = excluded.updated WHERE state <> 2",
 	[S_LEDGER_COUNT] = "SELECT COUNT(*) FROM ledger WHERE state = ?1",
+	[S_SKIP_ADD] = "INSERT OR REPLACE INTO skipped (source, uid, size,"
+	    " reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_SKIP_COUNT] = "SELECT COUNT(*) FROM skipped WHERE source = ?1",
+	[S_ITEM_GET] = "SELECT due, ends, sequence FROM item_state"
+	    " WHERE item = ?1",
+	[S_ITEM_SET] = "INSERT INTO item_state (item, due, ends, sequence,"
+	    " updated) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (item)"
+	    " DO UPDATE SET due = excluded.due, ends = excluded.ends,"
+	    " sequence = excluded.sequence, updated = excluded.updated",
+	[S_ITEM_EACH] = "SELECT item, due, ends, sequence FROM item_state"
+	    " ORDER BY item",
+	[S_ITEM_DEL] = "DELETE FROM item_state WHERE item = ?1",
 };
 
 struct mp_store {
@@ -737,6 +763,7 @@ action_row(sqlite3_stmt *s, void *cb, void *ctx)
 	a.text = col_str(s, 6);
 	a.subject = col_str(s, 7);
 	a.from_name = col_str(s, 8);
+	a.date = sqlite3_column_int64(s, 9);
 	return f(&a, ctx);
 }
 
@@ -930,4 +957,115 @@ mp_store_ledger_count(struct mp_store *st, enum mp_ledger_state state)
 		v = sqlite3_column_int64(s, 0);
 	stmt_done(s);
 	return v;
+}
+
+/* ---- skipped messages ---- */
+
+int
+mp_store_skip_add(struct mp_store *st, const char *source, uint32_t uid,
+    int64_t size, const char *reason, int64_t now, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_SKIP_ADD, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, source != NULL ? source : "");
+	sqlite3_bind_int64(s, 2, uid);
+	sqlite3_bind_int64(s, 3, size);
+	bind_str(s, 4, reason != NULL ? reason : "");
+	sqlite3_bind_int64(s, 5, now);
+	return stmt_exec(st, s, e, "recording a skipped message");
+}
+
+int64_t
+mp_store_skip_count(struct mp_store *st, const char *source)
+{
+	sqlite3_stmt *s = stmt_get(st, S_SKIP_COUNT, NULL);
+	int64_t n = -1;
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, source != NULL ? source : "");
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	stmt_done(s);
+	return n;
+}
+
+/* ---- item state ---- */
+
+int
+mp_store_item_get(struct mp_store *st, const char *item,
+    struct mp_item_state *out)
+{
+	sqlite3_stmt *s = stmt_get(st, S_ITEM_GET, NULL);
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, item != NULL ? item : "");
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->item = NULL;
+		out->due = sqlite3_column_int64(s, 0);
+		out->ends = sqlite3_column_int64(s, 1);
+		out->sequence = sqlite3_column_int(s, 2);
+	}
+	stmt_done(s);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+int
+mp_store_item_set(struct mp_store *st, const struct mp_item_state *is,
+    int64_t now, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_ITEM_SET, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, is->item != NULL ? is->item : "");
+	sqlite3_bind_int64(s, 2, is->due);
+	sqlite3_bind_int64(s, 3, is->ends);
+	sqlite3_bind_int(s, 4, is->sequence);
+	sqlite3_bind_int64(s, 5, now);
+	return stmt_exec(st, s, e, "saving an item's state");
+}
+
+int
+mp_store_item_delete(struct mp_store *st, const char *item,
+    struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_ITEM_DEL, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, item != NULL ? item : "");
+	return stmt_exec(st, s, e, "forgetting an item");
+}
+
+static int
+item_row(sqlite3_stmt *s, void *cb, void *ctx)
+{
+	struct mp_item_state is;
+	mp_store_item_cb f = *(mp_store_item_cb *)cb;
+
+	is.item = col_str(s, 0);
+	is.due = sqlite3_column_int64(s, 1);
+	is.ends = sqlite3_column_int64(s, 2);
+	is.sequence = sqlite3_column_int(s, 3);
+	return f(&is, ctx);
+}
+
+int
+mp_store_item_each(struct mp_store *st, mp_store_item_cb cb, void *ctx,
+    struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_ITEM_EACH, e);
+
+	if (s == NULL)
+		return -1;
+	return each_row(st, s, item_row, &cb, ctx, e);
 }

@@ -818,11 +818,100 @@ START_TEST(test_sql_metachars)
 	ck_assert_int_eq(mp_store_count_msgs(st), 1);
 	mp_store_close(st);
 	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM sqlite_master"
-	    " WHERE type = 'table'", NULL, 0), 6);
+	    " WHERE type = 'table'", NULL, 0), 8);
 	mp_buf_free(&c.out);
 	mp_buf_free(&b);
 	mp_buf_free(&want);
 	msg_del(m);
+	free(path);
+}
+END_TEST
+
+/* A version 1 store (as the foundation release wrote it) is migrated to
+ * the current version and keeps its rows. */
+START_TEST(test_migrate_from_v1)
+{
+	char *path = tpath("v1.db");
+	struct mp_item_state is;
+	struct mp_store *st;
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	    "CREATE TABLE msg (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " message_id TEXT UNIQUE NOT NULL, in_reply_to TEXT, refs TEXT,"
+	    " from_name TEXT, from_addr TEXT, subject TEXT, subject_norm TEXT,"
+	    " date INTEGER, date_off INTEGER, list_id TEXT, own TEXT,"
+	    " body TEXT, thread TEXT, source TEXT, added INTEGER);"
+	    "CREATE INDEX msg_thread ON msg(thread);"
+	    "CREATE TABLE action (id INTEGER PRIMARY KEY, message_id TEXT NOT"
+	    " NULL REFERENCES msg(message_id), kind TEXT, assignee TEXT,"
+	    " due TEXT, text TEXT, UNIQUE(message_id, kind, text));"
+	    "CREATE TABLE source_state (source TEXT PRIMARY KEY,"
+	    " uidvalidity INTEGER, last_uid INTEGER);"
+	    "CREATE TABLE digest_state (member TEXT PRIMARY KEY,"
+	    " last_seq INTEGER, last_slot INTEGER);"
+	    "CREATE TABLE ledger (kind TEXT, item TEXT, off INTEGER,"
+	    " rcpt TEXT, due INTEGER, state INTEGER, attempts INTEGER,"
+	    " message_id TEXT, reply TEXT, first_try INTEGER,"
+	    " updated INTEGER, PRIMARY KEY(kind, item, off, rcpt, due));"
+	    "INSERT INTO msg (message_id, subject) VALUES ('old@x', 'Old');"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = open_ok(path);
+	ck_assert_int_eq(mp_store_version(st), MP_STORE_VERSION);
+	ck_assert_int_eq(mp_store_has_msg(st, "old@x"), 1);
+	ck_assert_int_eq(mp_store_item_get(st, "evals", &is), 1);
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
+static int
+count_items(const struct mp_item_state *is, void *ctx)
+{
+	struct mp_buf *b = ctx;
+
+	mp_buf_printf(b, "%s=%lld/%lld/%d;", is->item, (long long)is->due,
+	    (long long)is->ends, is->sequence);
+	return 0;
+}
+
+START_TEST(test_skipped_and_items)
+{
+	char *path = tpath("i.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_item_state is = { "evals", 100, 0, 0 }, got;
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+
+	ck_assert_int_eq(mp_store_skip_count(st, "mag"), 0);
+	ck_assert_int_eq(mp_store_skip_add(st, "mag", 7, 30000000, "too large",
+	    1, &e), 0);
+	ck_assert_int_eq(mp_store_skip_add(st, "mag", 7, 30000000, "too large",
+	    2, &e), 0);
+	ck_assert_int_eq(mp_store_skip_add(st, "mag", 9, 40000000, "too large",
+	    2, &e), 0);
+	ck_assert_int_eq(mp_store_skip_count(st, "mag"), 2);
+	ck_assert_int_eq(mp_store_skip_count(st, "other"), 0);
+
+	ck_assert_int_eq(mp_store_item_get(st, "evals", &got), 1);
+	ck_assert_int_eq(mp_store_item_set(st, &is, 5, &e), 0);
+	is.item = "call";
+	is.due = 200;
+	is.ends = 260;
+	is.sequence = 3;
+	ck_assert_int_eq(mp_store_item_set(st, &is, 5, &e), 0);
+	ck_assert_int_eq(mp_store_item_get(st, "call", &got), 0);
+	ck_assert_int_eq(got.due, 200);
+	ck_assert_int_eq(got.ends, 260);
+	ck_assert_int_eq(got.sequence, 3);
+	ck_assert_int_eq(mp_store_item_each(st, count_items, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "call=200/260/3;evals=100/0/0;");
+	ck_assert_int_eq(mp_store_item_delete(st, "call", &e), 0);
+	ck_assert_int_eq(mp_store_item_get(st, "call", &got), 1);
+	mp_buf_free(&b);
+	mp_store_close(st);
 	free(path);
 }
 END_TEST
@@ -844,6 +933,8 @@ store_suite(void)
 	tcase_add_test(tc, test_source_digest_state);
 	tcase_add_test(tc, test_ledger);
 	tcase_add_test(tc, test_lock);
+	tcase_add_test(tc, test_migrate_from_v1);
+	tcase_add_test(tc, test_skipped_and_items);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_sql_metachars);
 	suite_add_tcase(s, tc);
