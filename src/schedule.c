@@ -4,6 +4,9 @@
  * "Latest offset only": with offsets 7d, 3d, 1d a run that wakes up 2 days
  * before the deadline after a week of downtime sends the 3d reminder and
  * never the 7d one, which would arrive stale and next to the 3d one.
+ *
+ * Omitted days (quiet periods, weekends) are judged in each recipient's
+ * own zone: Saturday morning in Auckland is Friday in New York.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,56 @@
 #include "buf.h"
 #include "datetime.h"
 #include "schedule.h"
+
+int
+mp_schedule_omitted(const struct mp_calendar_cfg *cal, int64_t t,
+    const char *zone)
+{
+	struct mp_tm tm;
+	int64_t day;
+	size_t i;
+
+	if (cal->nquiet == 0 && !cal->skip_weekends)
+		return 0;
+	if (mp_dt_local(t, zone, &tm) != 0)
+		return 0;
+	if (cal->skip_weekends && (tm.wday == 0 || tm.wday == 6))
+		return 1;
+	day = mp_dt_days_from_civil(tm.year, tm.mon, tm.mday);
+	for (i = 0; i < cal->nquiet; i++)
+		if (day >= cal->quiet[i].first_day &&
+		    day <= cal->quiet[i].last_day)
+			return 1;
+	return 0;
+}
+
+int64_t
+mp_schedule_before(const struct mp_calendar_cfg *cal, int64_t t,
+    const char *zone)
+{
+	struct mp_tm tm, day;
+	int64_t d, moved;
+	int back;
+
+	if (!mp_schedule_omitted(cal, t, zone) ||
+	    mp_dt_local(t, zone, &tm) != 0)
+		return t;
+	d = mp_dt_days_from_civil(tm.year, tm.mon, tm.mday);
+	/* Quiet periods are finite, so a working day comes; the bound only
+	 * guards against a calendar that omits everything. */
+	for (back = 1; back <= 400; back++) {
+		memset(&day, 0, sizeof(day));
+		mp_dt_civil_from_days(d - back, &day.year, &day.mon, &day.mday);
+		day.hour = tm.hour;
+		day.min = tm.min;
+		day.sec = tm.sec;
+		if (mp_dt_from_local(&day, zone, &moved) != 0)
+			return t;
+		if (!mp_schedule_omitted(cal, moved, zone))
+			return moved;
+	}
+	return t;
+}
 
 int64_t
 mp_schedule_digest_slot(const struct mp_member *m,
@@ -86,55 +139,102 @@ occurrence(const struct mp_item *it, int64_t now)
 	return now - t < MP_SCHEDULE_GRACE ? t : 0;
 }
 
+/* Plan one item for one recipient. */
+static void
+plan_rcpt(const struct mp_config *c, const struct mp_item *it,
+    const struct mp_rcpt *r, int64_t now, struct mp_plan **out, size_t *n,
+    size_t *cap)
+{
+	const struct mp_calendar_cfg *cal = &c->calendar;
+	struct mp_plan p;
+	int64_t fire;
+	size_t k;
+
+	memset(&p, 0, sizeof(p));
+	p.item = it;
+	p.rcpt = *r;
+	if (it->kind == MP_ITEM_REMINDER) {
+		/* The chair's: a moved occurrence is still identified by its
+		 * own time, so the ledger sees one email per occurrence. */
+		int64_t next = it->due;
+
+		p.kind = MP_PLAN_REMINDER;
+		p.first = 1;
+		p.due = occurrence(it, now);
+		/* An occurrence on an omitted day is sent the working day
+		 * before: look at the next one too. */
+		if (it->repeat > 0 && now >= it->due)
+			next = it->due + ((now - it->due) / it->repeat + 1) *
+			    it->repeat;
+		if (next > now && (it->until == 0 || next <= it->until) &&
+		    mp_schedule_before(cal, next, r->tz) <= now) {
+			p.due = next;
+		}
+		if (p.due == 0)
+			return;
+		p.fire = mp_schedule_before(cal, p.due, r->tz);
+		if (p.fire > now || now - p.fire >= MP_SCHEDULE_GRACE)
+			return;
+		add_plan(out, n, cap, &p);
+		return;
+	}
+	p.due = it->due;
+	if (now < it->due) {
+		/* remind[] is sorted largest first: the last offset whose
+		 * (moved) time has come is the latest one due. */
+		for (k = it->nremind; k-- > 0;) {
+			fire = mp_schedule_before(cal, it->due - it->remind[k],
+			    r->tz);
+			if (fire <= now)
+				break;
+		}
+		if (k == (size_t)-1)
+			return;
+		p.kind = MP_PLAN_REMINDER;
+		p.offset = it->remind[k];
+		p.fire = fire;
+		p.first = k == 0;
+		if (!p.first && !mp_config_is_pending(c, it, r->email))
+			return;
+		add_plan(out, n, cap, &p);
+		return;
+	}
+	if (it->overdue > 0 && it->kind == MP_ITEM_DEADLINE &&
+	    now >= it->due + it->overdue &&
+	    now - (it->due + it->overdue) < MP_SCHEDULE_GRACE &&
+	    mp_config_is_pending(c, it, r->email)) {
+		p.kind = MP_PLAN_OVERDUE;
+		p.offset = -it->overdue;
+		p.fire = it->due + it->overdue;
+		add_plan(out, n, cap, &p);
+	}
+}
+
 int
 mp_schedule_reminders(const struct mp_config *c, int64_t now,
     struct mp_plan **out, size_t *n)
 {
 	struct mp_rcpt *r = NULL;
-	size_t i, j, k, nr, cap = 0;
-	struct mp_plan p;
-	int64_t fire;
+	size_t i, j, nr, cap = 0;
 
 	*out = NULL;
 	*n = 0;
 	for (i = 0; i < c->nitems; i++) {
 		const struct mp_item *it = &c->items[i];
 
-		memset(&p, 0, sizeof(p));
-		p.item = it;
-		if (it->kind == MP_ITEM_REMINDER) {
-			p.kind = MP_PLAN_REMINDER;
-			p.due = occurrence(it, now);
-			p.fire = p.due;
-			p.first = 1;
-			if (p.due == 0)
-				continue;
-		} else {
-			if (now >= it->due || it->nremind == 0)
-				continue;
-			/* remind[] is sorted largest first: the last offset
-			 * whose time has come is the latest one due. */
-			for (k = it->nremind; k-- > 0;) {
-				fire = it->due - it->remind[k];
-				if (fire <= now)
-					break;
-			}
-			if (k == (size_t)-1)
-				continue;
-			p.kind = MP_PLAN_REMINDER;
-			p.offset = it->remind[k];
-			p.fire = it->due - it->remind[k];
-			p.due = it->due;
-			p.first = k == 0;
-		}
+		if (it->kind != MP_ITEM_REMINDER && it->nremind == 0 &&
+		    it->overdue == 0)
+			continue;
+		/* After the deadline only an overdue notice can be due:
+		 * skip expanding the recipients of everything past. */
+		if (it->kind != MP_ITEM_REMINDER && now >= it->due &&
+		    (it->overdue == 0 || now >= it->due + it->overdue +
+		    MP_SCHEDULE_GRACE))
+			continue;
 		if (mp_config_recipients(c, it, &r, &nr) != 0)
 			return -1;
-		for (j = 0; j < nr; j++) {
-			if (!p.first && !mp_config_is_pending(c, it, r[j].email))
-				continue;
-			p.rcpt = r[j];
-			add_plan(out, n, &cap, &p);
-		}
+		for (j = 0; j < nr; j++)
+			plan_rcpt(c, it, &r[j], now, out, n, &cap);
 		free(r);
 		r = NULL;
 	}

@@ -260,6 +260,147 @@ START_TEST(test_agenda)
 }
 END_TEST
 
+static const char conf_cal[] =
+"[delivery]\n"
+"transport = maildir:outbox\n"
+"from = Secretariat <sec@example.org>\n"
+"[calendar]\n"
+"skip_weekends = yes\n"
+"quiet = 2021-08-01..2021-08-31, 2021-12-24\n"
+"[member utc]\n"
+"email = utc@example.org\n"
+"groups = mag\n"
+"[member akl]\n"
+"email = akl@example.org\n"
+"tz = Pacific/Auckland\n"
+"groups = mag\n"
+"[deadline monday]\n"
+"due = 2021-06-21 12:00 UTC\n"
+"remind = 2d, 1h\n"
+"to = group:mag\n"
+"overdue = 1d\n"
+"pending = akl\n"
+"[deadline september]\n"
+"due = 2021-09-01 12:00 UTC\n"
+"remind = 7d\n"
+"to = utc\n"
+"[reminder sat]\n"
+"at = 2021-06-26 09:00 UTC\n"
+"to = utc\n"
+"subject = On a Saturday\n";
+
+static struct mp_config *
+load_text(const char *text)
+{
+	struct mp_config *c = NULL;
+	struct mp_diag d = { 0 };
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/cal.ini", dir);
+	tu_write(path, text);
+	ck_assert_msg(mp_config_load(path, &c, &d) == 0, "%s",
+	    d.n ? d.lines[0] : "");
+	mp_diag_free(&d);
+	return c;
+}
+
+START_TEST(test_omitted_and_before)
+{
+	struct mp_config *c = load_text(conf_cal);
+	const struct mp_calendar_cfg *cal = &c->calendar;
+
+	/* Saturday 19 June 12:00 UTC */
+	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-06-19T12:00:00Z"),
+	    "UTC"), 1);
+	/* Friday 18 June 13:00 UTC is Saturday 01:00 in Auckland */
+	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-06-18T13:00:00Z"),
+	    "UTC"), 0);
+	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-06-18T13:00:00Z"),
+	    "Pacific/Auckland"), 1);
+	/* quiet August, and a single quiet day */
+	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-08-11T12:00:00Z"),
+	    "UTC"), 1);
+	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-12-24T12:00:00Z"),
+	    "UTC"), 1);
+	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-12-23T12:00:00Z"),
+	    "UTC"), 0);
+	/* Saturday -> Friday, same local time */
+	ck_assert_int_eq(mp_schedule_before(cal, t("2021-06-19T12:00:00Z"),
+	    "UTC"), t("2021-06-18T12:00:00Z"));
+	ck_assert_int_eq(mp_schedule_before(cal, t("2021-06-18T13:00:00Z"),
+	    "Pacific/Auckland"), t("2021-06-17T13:00:00Z"));
+	/* all of August, then the weekend before: Friday 30 July */
+	ck_assert_int_eq(mp_schedule_before(cal, t("2021-08-25T12:00:00Z"),
+	    "UTC"), t("2021-07-30T12:00:00Z"));
+	/* a working day stays */
+	ck_assert_int_eq(mp_schedule_before(cal, t("2021-06-17T12:00:00Z"),
+	    "UTC"), t("2021-06-17T12:00:00Z"));
+	mp_config_free(c);
+}
+END_TEST
+
+START_TEST(test_reminders_moved_and_overdue)
+{
+	struct mp_config *saved = cfg;
+	struct mp_plan *p;
+	size_t n;
+
+	cfg = load_text(conf_cal);
+	/* 2d before Monday noon UTC is Saturday noon: sent on Friday noon
+	 * in UTC. In Auckland it is Sunday 00:00, moved to Friday 00:00
+	 * NZST, which is Thursday noon UTC. */
+	n = plans_of("monday", t("2021-06-17T11:59:00Z"), &p);
+	ck_assert_uint_eq(n, 0);
+	free(p);
+	n = plans_of("monday", t("2021-06-18T11:59:00Z"), &p);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(p[0].rcpt.email, "akl@example.org");
+	ck_assert_int_eq(p[0].fire, t("2021-06-17T12:00:00Z"));
+	free(p);
+	n = plans_of("monday", t("2021-06-18T12:00:00Z"), &p);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(p[0].rcpt.email, "utc@example.org");
+	ck_assert_int_eq(p[0].fire, t("2021-06-18T12:00:00Z"));
+	ck_assert_int_eq(p[0].offset, 2 * 86400);
+	free(p);
+	/* the 1h reminder on Monday, to pending akl only */
+	n = plans_of("monday", t("2021-06-21T11:30:00Z"), &p);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(p[0].rcpt.email, "akl@example.org");
+	ck_assert_int_eq(p[0].offset, 3600);
+	free(p);
+	/* overdue notice a day after, to pending only, for one day */
+	n = plans_of("monday", t("2021-06-22T11:59:00Z"), &p);
+	ck_assert_uint_eq(n, 0);
+	free(p);
+	n = plans_of("monday", t("2021-06-22T12:30:00Z"), &p);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(p[0].kind, MP_PLAN_OVERDUE);
+	ck_assert_int_eq(p[0].offset, -86400);
+	ck_assert_str_eq(p[0].rcpt.email, "akl@example.org");
+	free(p);
+	n = plans_of("monday", t("2021-06-23T12:00:00Z"), &p);
+	ck_assert_uint_eq(n, 0);
+	free(p);
+	/* 7d before 1 September is in the quiet August: 30 July */
+	n = plans_of("september", t("2021-07-30T12:00:00Z"), &p);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(p[0].fire, t("2021-07-30T12:00:00Z"));
+	free(p);
+	/* the chair's Saturday reminder goes on Friday, and only once */
+	n = plans_of("sat", t("2021-06-25T09:00:00Z"), &p);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(p[0].due, t("2021-06-26T09:00:00Z"));
+	ck_assert_int_eq(p[0].fire, t("2021-06-25T09:00:00Z"));
+	free(p);
+	n = plans_of("sat", t("2021-06-26T09:30:00Z"), &p);
+	ck_assert_uint_eq(n, 0);
+	free(p);
+	mp_config_free(cfg);
+	cfg = saved;
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -272,6 +413,8 @@ suite(void)
 	tcase_add_test(tc, test_reminders_latest_offset);
 	tcase_add_test(tc, test_reminders_event_and_chair);
 	tcase_add_test(tc, test_agenda);
+	tcase_add_test(tc, test_omitted_and_before);
+	tcase_add_test(tc, test_reminders_moved_and_overdue);
 	suite_add_tcase(s, tc);
 	return s;
 }
