@@ -174,6 +174,12 @@ int mp_store_ledger_sent(struct mp_store *st, const struct mp_ledger_key *k,
     const char *reply, int64_t now, struct mp_err *e);
 int mp_store_ledger_failed(struct mp_store *st, const struct mp_ledger_key *k,
     const char *reply, int64_t now, struct mp_err *e);
+/* Every recipient (lower-cased address) that was sent a reminder or a
+ * change notice for item when it was due at due; in address order. */
+typedef int (*mp_store_rcpt_cb)(const char *rcpt, void *ctx);
+int mp_store_ledger_reminded(struct mp_store *st, const char *item,
+    int64_t due, mp_store_rcpt_cb cb, void *ctx, struct mp_err *e);
+
 /* Number of rows in a state (for summaries and tests). */
 int64_t mp_store_ledger_count(struct mp_store *st, enum mp_ledger_state s);
 

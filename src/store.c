@@ -87,6 +87,7 @@ enum stmt_id {
 	S_ITEM_SET,
 	S_ITEM_EACH,
 	S_ITEM_DEL,
+	S_LEDGER_RCPTS,
 	S_COUNT
 };
 
@@ -170,6 +171,9 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ITEM_EACH] = "SELECT item, due, ends, sequence FROM item_state"
 	    " ORDER BY item",
 	[S_ITEM_DEL] = "DELETE FROM item_state WHERE item = ?1",
+	[S_LEDGER_RCPTS] = "SELECT DISTINCT rcpt FROM ledger WHERE item = ?1"
+	    " AND due = ?2 AND state = 2 AND kind IN ('reminder', 'changed')"
+	    " ORDER BY rcpt",
 };
 
 struct mp_store {
@@ -1068,4 +1072,25 @@ mp_store_item_each(struct mp_store *st, mp_store_item_cb cb, void *ctx,
 	if (s == NULL)
 		return -1;
 	return each_row(st, s, item_row, &cb, ctx, e);
+}
+
+static int
+rcpt_row(sqlite3_stmt *s, void *cb, void *ctx)
+{
+	mp_store_rcpt_cb f = *(mp_store_rcpt_cb *)cb;
+
+	return f(col_str(s, 0), ctx);
+}
+
+int
+mp_store_ledger_reminded(struct mp_store *st, const char *item, int64_t due,
+    mp_store_rcpt_cb cb, void *ctx, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_LEDGER_RCPTS, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, item != NULL ? item : "");
+	sqlite3_bind_int64(s, 2, due);
+	return each_row(st, s, rcpt_row, &cb, ctx, e);
 }

@@ -916,6 +916,43 @@ START_TEST(test_skipped_and_items)
 }
 END_TEST
 
+static int
+add_rcpt(const char *rcpt, void *ctx)
+{
+	mp_buf_printf(ctx, "%s;", rcpt);
+	return 0;
+}
+
+START_TEST(test_ledger_reminded)
+{
+	char *path = tpath("r.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_ledger_key k1 = { "reminder", "evals", 600, "B@x.org", 1000 };
+	struct mp_ledger_key k2 = { "reminder", "evals", 60, "a@x.org", 1000 };
+	struct mp_ledger_key k3 = { "changed", "evals", 0, "c@x.org", 1000 };
+	struct mp_ledger_key k4 = { "reminder", "evals", 60, "d@x.org", 1000 };
+	struct mp_ledger_key k5 = { "reminder", "evals", 60, "e@x.org", 900 };
+	struct mp_ledger_key k6 = { "digest", "", 0, "f@x.org", 1000 };
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+
+	ck_assert_int_eq(mp_store_ledger_sent(st, &k1, "250", 1, &e), 0);
+	ck_assert_int_eq(mp_store_ledger_sent(st, &k2, "250", 1, &e), 0);
+	ck_assert_int_eq(mp_store_ledger_sent(st, &k3, "250", 1, &e), 0);
+	/* pending only: not reminded yet */
+	ck_assert_int_eq(mp_store_ledger_pending(st, &k4, "m", 1, &e), 0);
+	/* another due */
+	ck_assert_int_eq(mp_store_ledger_sent(st, &k5, "250", 1, &e), 0);
+	ck_assert_int_eq(mp_store_ledger_sent(st, &k6, "250", 1, &e), 0);
+	ck_assert_int_eq(mp_store_ledger_reminded(st, "evals", 1000, add_rcpt,
+	    &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "a@x.org;b@x.org;c@x.org;");
+	mp_buf_free(&b);
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -935,6 +972,7 @@ store_suite(void)
 	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_skipped_and_items);
+	tcase_add_test(tc, test_ledger_reminded);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_sql_metachars);
 	suite_add_tcase(s, tc);
