@@ -196,6 +196,8 @@ struct mp_item_state {
 	int64_t due;            /* due / starts */
 	int64_t ends;           /* events, or 0 */
 	int sequence;           /* iCalendar SEQUENCE: grows with each change */
+	const char *title;      /* for a notice once the item is gone; borrowed,
+	                           NULL from mp_store_item_get */
 };
 
 typedef int (*mp_store_item_cb)(const struct mp_item_state *is, void *ctx);

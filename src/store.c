@@ -53,7 +53,7 @@ static const char *const migrations[] = {
 	" PRIMARY KEY(source, uid));"
 	"CREATE TABLE item_state ("
 	" item TEXT PRIMARY KEY, due INTEGER, ends INTEGER,"
-	" sequence INTEGER, updated INTEGER);",
+	" sequence INTEGER, title TEXT, updated INTEGER);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -165,10 +165,12 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ITEM_GET] = "SELECT due, ends, sequence FROM item_state"
 	    " WHERE item = ?1",
 	[S_ITEM_SET] = "INSERT INTO item_state (item, due, ends, sequence,"
-	    " updated) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (item)"
-	    " DO UPDATE SET due = excluded.due, ends = excluded.ends,"
-	    " sequence = excluded.sequence, updated = excluded.updated",
-	[S_ITEM_EACH] = "SELECT item, due, ends, sequence FROM item_state"
+	    " title, updated) VALUES (?1, ?2, ?3, ?4, ?6, ?5)"
+	    " ON CONFLICT (item) DO UPDATE SET due = excluded.due,"
+	    " ends = excluded.ends, sequence = excluded.sequence,"
+	    " title = excluded.title, updated = excluded.updated",
+	[S_ITEM_EACH] = "SELECT item, due, ends, sequence, title"
+	    " FROM item_state"
 	    " ORDER BY item",
 	[S_ITEM_DEL] = "DELETE FROM item_state WHERE item = ?1",
 	[S_LEDGER_RCPTS] = "SELECT DISTINCT rcpt FROM ledger WHERE item = ?1"
@@ -1011,7 +1013,6 @@ mp_store_item_get(struct mp_store *st, const char *item,
 	bind_str(s, 1, item != NULL ? item : "");
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		out->item = NULL;
 		out->due = sqlite3_column_int64(s, 0);
 		out->ends = sqlite3_column_int64(s, 1);
 		out->sequence = sqlite3_column_int(s, 2);
@@ -1035,6 +1036,7 @@ mp_store_item_set(struct mp_store *st, const struct mp_item_state *is,
 	sqlite3_bind_int64(s, 3, is->ends);
 	sqlite3_bind_int(s, 4, is->sequence);
 	sqlite3_bind_int64(s, 5, now);
+	bind_str(s, 6, is->title);
 	return stmt_exec(st, s, e, "saving an item's state");
 }
 
@@ -1060,6 +1062,7 @@ item_row(sqlite3_stmt *s, void *cb, void *ctx)
 	is.due = sqlite3_column_int64(s, 1);
 	is.ends = sqlite3_column_int64(s, 2);
 	is.sequence = sqlite3_column_int(s, 3);
+	is.title = col_opt(s, 4);
 	return f(&is, ctx);
 }
 

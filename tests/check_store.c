@@ -872,8 +872,9 @@ count_items(const struct mp_item_state *is, void *ctx)
 {
 	struct mp_buf *b = ctx;
 
-	mp_buf_printf(b, "%s=%lld/%lld/%d;", is->item, (long long)is->due,
-	    (long long)is->ends, is->sequence);
+	mp_buf_printf(b, "%s=%lld/%lld/%d/%s;", is->item, (long long)is->due,
+	    (long long)is->ends, is->sequence, is->title != NULL ? is->title :
+	    "-");
 	return 0;
 }
 
@@ -881,7 +882,7 @@ START_TEST(test_skipped_and_items)
 {
 	char *path = tpath("i.db");
 	struct mp_store *st = open_ok(path);
-	struct mp_item_state is = { "evals", 100, 0, 0 }, got;
+	struct mp_item_state is = { "evals", 100, 0, 0, "Evaluations" }, got;
 	struct mp_buf b = MP_BUF_INIT;
 	struct mp_err e = { 0 };
 
@@ -901,13 +902,14 @@ START_TEST(test_skipped_and_items)
 	is.due = 200;
 	is.ends = 260;
 	is.sequence = 3;
+	is.title = NULL;
 	ck_assert_int_eq(mp_store_item_set(st, &is, 5, &e), 0);
 	ck_assert_int_eq(mp_store_item_get(st, "call", &got), 0);
 	ck_assert_int_eq(got.due, 200);
 	ck_assert_int_eq(got.ends, 260);
 	ck_assert_int_eq(got.sequence, 3);
 	ck_assert_int_eq(mp_store_item_each(st, count_items, &b, &e), 0);
-	ck_assert_str_eq(mp_buf_str(&b), "call=200/260/3;evals=100/0/0;");
+	ck_assert_str_eq(mp_buf_str(&b), "call=200/260/3/-;evals=100/0/0/Evaluations;");
 	ck_assert_int_eq(mp_store_item_delete(st, "call", &e), 0);
 	ck_assert_int_eq(mp_store_item_get(st, "call", &got), 1);
 	mp_buf_free(&b);
