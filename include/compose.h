@@ -35,8 +35,16 @@ struct mp_mail {
 	const char *ics_method;  /* "REQUEST", "CANCEL"... */
 };
 
-/* Append the message to out. Refuses (-1, MP_EX_DATAERR) any header value
- * containing CR or LF, or an address that is not addr-spec shaped. */
+/* Append the message to out.
+ *
+ * Subject, from_name, to_name and the phrase of list_id are text that
+ * comes from config or mail: in them every run of control characters
+ * (CR, LF, TAB, the rest of C0 and DEL; a NUL ends a C string) becomes
+ * one space and every byte that is not UTF-8 becomes U+FFFD, so a stray
+ * line break neither adds a header nor fails the email. Every other field is
+ * magpie's own (addresses, ids, kind, item, method, zone): a control
+ * character, bad UTF-8 or a bad shape there is refused (-1,
+ * MP_EX_DATAERR) and out is left as it was. */
 int mp_compose(const struct mp_mail *m, struct mp_buf *out,
     struct mp_err *e);
 

@@ -47,6 +47,11 @@ void mp_msg_free(struct mp_msg *m);
 
 /* Subject without reply/forward prefixes and list tags; caller frees. */
 char *mp_mime_subject_norm(const char *subject);
+/* 1 when the subject's prefixes (after any list tags) include a reply
+ * prefix: Re:, AW:, SV:, Antw:, Rif:, Odp:, VS:, R:, also numbered
+ * ("Re[2]:"); forwards (Fwd:, FW:, TR:, WG:) alone are not replies. NULL
+ * is not a reply. */
+int mp_mime_subject_is_reply(const char *subject);
 
 /* Split a plain-text body into own text, quoted text and signature/footer.
  * Each output is newly allocated (caller frees). */

@@ -2,9 +2,10 @@
  * thread.h - group messages into discussion threads (JWZ algorithm:
  * References and In-Reply-To, then subject fallback).
  *
- * Input is borrowed for the duration of mp_thread_build(); the thread id
- * returned is a copy of the root's Message-ID (or of the earliest
- * message's when the root is missing).
+ * Input is borrowed for the duration of mp_thread_build(). Thread ids are
+ * stable across runs: a thread keeps the id its messages had before (see
+ * mp_thread_in.thread); a new thread is named after its root's Message-ID
+ * (or the earliest message's when the root is missing).
  */
 #ifndef MP_THREAD_H
 #define MP_THREAD_H
@@ -19,7 +20,14 @@ struct mp_thread_in {
 	size_t nrefs;
 	const char *subject_norm;     /* or NULL */
 	int64_t date;
+	int is_reply;                 /* the subject says reply (Re:, AW:...):
+	                                 only such roots join by subject */
+	const char *thread;           /* id recorded by an earlier run, or NULL */
 };
+
+/* Subject fallback never joins threads further apart than this (the gap
+ * between the two threads' date ranges), in seconds. */
+#define MP_THREAD_SUBJECT_WINDOW ((int64_t)30 * 86400)
 
 struct mp_thread {
 	char *id;                     /* owned */
@@ -37,9 +45,25 @@ struct mp_thread {
  * would close a loop is not made. A second message with an already seen
  * Message-ID gets a container of its own. Empty containers (referenced,
  * never seen) are pruned; one stays as a missing root when it holds
- * several messages. Roots whose subject_norm is equal (and non-empty)
- * are merged: a missing root takes the others in, else the earliest
- * root (date, then input index) becomes the parent of the later ones.
+ * several messages.
+ *
+ * Subject fallback: a root that is a reply (is_reply, or a missing root
+ * whose messages reference something never seen) joins the thread of a
+ * non-reply root with the same non-empty subject_norm whose date range is
+ * at most window seconds away from its own: the latest such root that
+ * started no later than it, else the earliest that started after it.
+ * Reply roots with no such thread group among themselves under the
+ * earliest one (within window of the group). A missing root merges its
+ * children into the thread it joins; a message root becomes a child of
+ * that thread's root. Non-reply roots never join another thread.
+ *
+ * Thread ids: the threads are named in order of their earliest message
+ * (date, then index); each takes the earlier recorded id (in.thread) of
+ * its earliest message that has one not yet taken, so that a thread
+ * keeps its id as messages arrive and two threads merged by a late
+ * message keep the older one's id. A thread without a usable recorded id
+ * is named after its root's Message-ID (the earliest message's when the
+ * root is missing), with "#2", "#3"... appended if that id is taken.
  *
  * msgs lists every input message of the thread exactly once, depth first,
  * siblings by date then input index. depth[k] is 0 for the root message,
@@ -48,6 +72,10 @@ struct mp_thread {
  * freed with mp_threads_free(*out, *nthreads); NULL when n == 0. */
 int mp_thread_build(const struct mp_thread_in *in, size_t n,
     struct mp_thread **out, size_t *nthreads);
+/* The same with another subject window in seconds (negative: no subject
+ * fallback at all); mp_thread_build uses MP_THREAD_SUBJECT_WINDOW. */
+int mp_thread_build_window(const struct mp_thread_in *in, size_t n,
+    int64_t window, struct mp_thread **out, size_t *nthreads);
 void mp_threads_free(struct mp_thread *t, size_t n);
 
 #endif

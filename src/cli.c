@@ -559,7 +559,17 @@ cmd_agenda(struct cli *c)
 static int
 cmd_check(struct cli *c)
 {
-	static const char *const names[] = { "reminder.txt", "reminder.html" };
+	/* NULL ext: the .html alternative is optional. adhoc falls back to
+	 * reminder (render.c), so only reminder.txt must exist. */
+	static const struct {
+		const char *name, *ext;
+		int required;
+	} tmpl[] = {
+		{ "reminder", ".txt", 1 }, { "reminder", ".html", 0 },
+		{ "adhoc", ".txt", 0 }, { "adhoc", ".html", 0 },
+		{ "changed", ".txt", 1 }, { "changed", ".html", 0 },
+		{ "cancelled", ".txt", 1 }, { "cancelled", ".html", 0 },
+	};
 	struct mp_diag d = { 0 };
 	char path[4096];
 	size_t i;
@@ -572,10 +582,11 @@ cmd_check(struct cli *c)
 	snprintf(path, sizeof(path), "%s.html", c->cfg->digest.template);
 	if (access(path, R_OK) == 0)
 		problems += mp_template_check(path, &d);
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		char *p = mp_render_template_path(c->cfg, names[i], "");
+	for (i = 0; i < sizeof(tmpl) / sizeof(tmpl[0]); i++) {
+		char *p = mp_render_template_path(c->cfg, tmpl[i].name,
+		    tmpl[i].ext);
 
-		if (i == 0 || access(p, R_OK) == 0)
+		if (tmpl[i].required || access(p, R_OK) == 0)
 			problems += mp_template_check(p, &d);
 		free(p);
 	}
@@ -640,7 +651,7 @@ cmd_preview(struct cli *c)
 	struct mp_err e = { 0 };
 	struct mp_plan p;
 	struct mp_mail m;
-	char msgid[256];
+	char msgid[256], lid[512];
 	size_t k;
 	int rc;
 
@@ -684,8 +695,15 @@ cmd_preview(struct cli *c)
 	m.message_id = msgid;
 	m.kind = "reminder";
 	m.item = it->id;
+	if (c->cfg->nlists > 0 && c->cfg->lists[0].list_id != NULL) {
+		snprintf(lid, sizeof(lid), "%s <%s>", c->cfg->lists[0].name,
+		    c->cfg->lists[0].list_id);
+		m.list_id = lid;
+	}
 	m.text = r.text;
 	m.html = r.html;
+	m.ics = r.ics;
+	m.ics_method = r.ics != NULL ? "PUBLISH" : NULL;
 	if (mp_compose(&m, &mail, &e) != 0)
 		rc = fail(&e);
 	else

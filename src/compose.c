@@ -777,8 +777,64 @@ put_headers(const struct mp_mail *m, struct mp_buf *out, const char *ctype)
 	mp_buf_adds(out, ctype);
 }
 
+/* Subject, display names and the List-Id phrase are text from config or
+ * from mail: a run of control characters (CR, LF, TAB, the rest of C0,
+ * DEL) becomes one space and a byte that is not UTF-8 becomes U+FFFD, so
+ * such a value can neither add a header nor make the email fail. */
+static char *
+header_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	struct mp_buf b = MP_BUF_INIT;
+	size_t n, l;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	while (n > 0) {
+		if (*p < 0x20 || *p == 0x7f) {
+			if (b.len == 0 || b.data[b.len - 1] != ' ')
+				mp_buf_addc(&b, ' ');
+			p++;
+			n--;
+			continue;
+		}
+		if ((l = utf8_seq(p, n)) == 0) {
+			mp_buf_adds(&b, "\xef\xbf\xbd");
+			l = 1;
+		} else {
+			mp_buf_add(&b, p, l);
+		}
+		p += l;
+		n -= l;
+	}
+	return mp_buf_detach(&b);
+}
+
+static int compose_mail(const struct mp_mail *m, struct mp_buf *out,
+    struct mp_err *e);
+
 int
 mp_compose(const struct mp_mail *m, struct mp_buf *out, struct mp_err *e)
+{
+	struct mp_mail clean = *m;
+	char *subject, *from_name, *to_name, *list_id;
+	int rc;
+
+	clean.subject = subject = header_text(m->subject);
+	clean.from_name = from_name = header_text(m->from_name);
+	clean.to_name = to_name = header_text(m->to_name);
+	clean.list_id = list_id = header_text(m->list_id);
+	rc = compose_mail(&clean, out, e);
+	free(subject);
+	free(from_name);
+	free(to_name);
+	free(list_id);
+	return rc;
+}
+
+static int
+compose_mail(const struct mp_mail *m, struct mp_buf *out, struct mp_err *e)
 {
 	struct mp_buf text = MP_BUF_INIT, html = MP_BUF_INIT, ics = MP_BUF_INIT;
 	struct mp_buf alt = MP_BUF_INIT, body = MP_BUF_INIT;

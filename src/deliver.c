@@ -1,7 +1,7 @@
 /*
- * deliver.c - transports behind one small table: maildir:PATH and
- * sendmail:PATH now; smtp:// and smtps:// have their slots and report that
- * they are not built yet.
+ * deliver.c - transports behind one small table: maildir:PATH,
+ * sendmail:PATH, and smtp:// (STARTTLS required) and smtps:// (TLS from
+ * the start) through libcurl.
  *
  * Local transports (maildir, sendmail) get the message with LF line ends:
  * the composed CRLF form is the wire format, local files and sendmail's
@@ -15,16 +15,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "buf.h"
 #include "config.h"
 #include "deliver.h"
 #include "err.h"
+#include "secret.h"
 
 #define SENDMAIL_OUT_MAX 400    /* bytes of sendmail output kept for errors */
 #define EX_SENDMAIL_TEMP 75     /* EX_TEMPFAIL */
@@ -489,21 +493,490 @@ sendmail_send(struct mp_transport *t, const char *env_from, const char *rcpt,
 	return 0;
 }
 
-/* ---- smtp (not built yet) ---------------------------------------------- */
+/* ---- smtp, smtps (libcurl) ---------------------------------------------- */
+
+/*
+ * One curl easy handle per transport: libcurl keeps the connection in the
+ * handle's cache, so each send after the first reuses it (MAIL FROM goes
+ * straight on) and a closed one is reopened on the next send.
+ *
+ * To class a failure we need to know at which step of the session it
+ * happened. libcurl only says "send error" or "weird reply" for most of
+ * them, so the debug callback watches the command verbs going out and the
+ * replies coming in (their text is kept for messages and the ledger).
+ */
+
+#define REPLY_MAX 400
+
+enum smtp_phase {
+	PH_CONNECT = 0,         /* nothing said yet: TCP, TLS, greeting */
+	PH_HELLO,               /* EHLO, STARTTLS */
+	PH_AUTH,
+	PH_MAIL,
+	PH_RCPT,
+	PH_DATA,                /* the DATA command */
+	PH_BODY                 /* after 354: the message and its end */
+};
+
+struct smtp {
+	CURL *curl;
+	struct curl_slist *rcpt;        /* owned, for the current send */
+	char url[320];          /* scheme://host:port/ without user */
+	char where[300];        /* host:port, for messages */
+	char errbuf[CURL_ERROR_SIZE];
+	char reply[REPLY_MAX];  /* last reply of the server, one line */
+	long code;              /* its code, 0 when none in this send */
+	int cont;               /* the last line was a continuation */
+	int nreplies;           /* replies seen in this send */
+	enum smtp_phase phase;
+	const char *data;       /* borrowed: the message being sent */
+	size_t len, off;
+	int down;               /* the session itself failed */
+	struct mp_err down_err;
+};
+
+static int curl_users;
+
+static size_t
+smtp_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct smtp *s = arg;
+	size_t n = size * nitems;
+
+	if (n > s->len - s->off)
+		n = s->len - s->off;
+	memcpy(buf, s->data + s->off, n);
+	s->off += n;
+	return n;
+}
+
+/* One reply line: "250-text" or "250 text". */
+static void
+smtp_reply_line(struct smtp *s, const char *p, size_t n)
+{
+	size_t have, k;
+
+	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+		n--;
+	if (n < 3 || p[0] < '2' || p[0] > '5' || p[1] < '0' || p[1] > '9' ||
+	    p[2] < '0' || p[2] > '9')
+		return;
+	if (!s->cont) {
+		/* A new reply. */
+		s->code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+		s->nreplies++;
+		s->reply[0] = '\0';
+		k = n < sizeof(s->reply) - 1 ? n : sizeof(s->reply) - 1;
+		memcpy(s->reply, p, k);
+		s->reply[k] = '\0';
+	} else if (n > 4) {
+		/* Continuation lines join the first, without their code. */
+		have = strlen(s->reply);
+		k = n - 4;
+		if (have + 1 + k > sizeof(s->reply) - 1)
+			k = have + 1 < sizeof(s->reply) - 1 ?
+			    sizeof(s->reply) - 2 - have : 0;
+		if (k > 0) {
+			s->reply[have] = ' ';
+			memcpy(s->reply + have + 1, p + 4, k);
+			s->reply[have + 1 + k] = '\0';
+		}
+	}
+	s->cont = n > 3 && p[3] == '-';
+	tidy(s->reply);
+	if (s->code == 354 && s->phase == PH_DATA)
+		s->phase = PH_BODY;
+}
+
+static int
+starts(const char *p, size_t n, const char *verb)
+{
+	size_t k = strlen(verb);
+
+	return n >= k && strncasecmp(p, verb, k) == 0;
+}
+
+/* Only the verb of an outgoing line is looked at: AUTH lines carry the
+ * credentials and are never copied. */
+static int
+smtp_debug(CURL *c, curl_infotype type, char *p, size_t n, void *arg)
+{
+	struct smtp *s = arg;
+	const char *end;
+	size_t k;
+
+	if (type == CURLINFO_HEADER_IN) {
+		/* Lines come one per call, but be safe with several. */
+		while (n > 0) {
+			end = memchr(p, '\n', n);
+			k = end != NULL ? (size_t)(end - p) + 1 : n;
+
+			smtp_reply_line(s, p, k);
+			p += k;
+			n -= k;
+		}
+	} else if (type == CURLINFO_HEADER_OUT) {
+		if (starts(p, n, "EHLO ") || starts(p, n, "HELO ") ||
+		    starts(p, n, "STARTTLS"))
+			s->phase = PH_HELLO;
+		else if (starts(p, n, "AUTH "))
+			s->phase = PH_AUTH;
+		else if (starts(p, n, "MAIL FROM:"))
+			s->phase = PH_MAIL;
+		else if (starts(p, n, "RCPT TO:"))
+			s->phase = PH_RCPT;
+		else if (starts(p, n, "DATA\r\n"))
+			s->phase = PH_DATA;
+	}
+	return 0;
+}
+
+static int
+loopback_host(const char *h)
+{
+	return strcasecmp(h, "localhost") == 0 || strcmp(h, "127.0.0.1") == 0 ||
+	    strcmp(h, "::1") == 0;
+}
+
+/* rest: [USER@]HOST[:PORT][/]. Fills s->url and s->where; *user gets the
+ * URL's user (owned) when there is one. */
+static int
+smtp_parse(struct smtp *s, int implicit, const char *rest, char **user,
+    char *host, size_t hlen, struct mp_err *e)
+{
+	const char *auth_end = rest + strcspn(rest, "/?#");
+	const char *h = rest, *at, *hend, *port = NULL, *q;
+	size_t n;
+
+	if (*auth_end != '\0' && strcmp(auth_end, "/") != 0)
+		return mp_err_set(e, MP_EX_CONFIG, "smtp transport: nothing "
+		    "may follow HOST[:PORT] in the URL");
+	at = memchr(rest, '@', (size_t)(auth_end - rest));
+	if (at != NULL) {
+		if (memchr(rest, ':', (size_t)(at - rest)) != NULL)
+			return mp_err_set(e, MP_EX_CONFIG, "smtp transport: "
+			    "no password in the URL (use password_file or "
+			    "password_command)");
+		*user = mp_xstrndup(rest, (size_t)(at - rest));
+		h = at + 1;
+	}
+	if (*h == '[') {
+		hend = memchr(h, ']', (size_t)(auth_end - h));
+		if (hend == NULL)
+			return mp_err_set(e, MP_EX_CONFIG,
+			    "smtp transport: bad host");
+		h++;
+		if (hend + 1 < auth_end && hend[1] == ':')
+			port = hend + 2;
+		else if (hend + 1 != auth_end)
+			return mp_err_set(e, MP_EX_CONFIG,
+			    "smtp transport: bad host");
+	} else {
+		hend = memchr(h, ':', (size_t)(auth_end - h));
+		if (hend == NULL)
+			hend = auth_end;
+		else
+			port = hend + 1;
+	}
+	n = (size_t)(hend - h);
+	if (n == 0 || n >= hlen)
+		return mp_err_set(e, MP_EX_CONFIG, "smtp transport: bad host");
+	memcpy(host, h, n);
+	host[n] = '\0';
+	for (q = host; *q != '\0'; q++)
+		if ((unsigned char)*q <= 0x20 || *q == 0x7f || *q == '@' ||
+		    *q == '%' || *q == '\\')
+			return mp_err_set(e, MP_EX_CONFIG,
+			    "smtp transport: bad host");
+	if (port != NULL) {
+		long v = 0;
+
+		if (port == auth_end || auth_end - port > 5)
+			return mp_err_set(e, MP_EX_CONFIG,
+			    "smtp transport: bad port");
+		for (q = port; q < auth_end; q++) {
+			if (*q < '0' || *q > '9')
+				return mp_err_set(e, MP_EX_CONFIG,
+				    "smtp transport: bad port");
+			v = v * 10 + (*q - '0');
+		}
+		if (v < 1 || v > 65535)
+			return mp_err_set(e, MP_EX_CONFIG,
+			    "smtp transport: bad port");
+		n = (size_t)(auth_end - port);
+	}
+	/* Submission (587) by default, not curl's port 25. */
+	snprintf(s->where, sizeof(s->where), "%s%s%s:%.*s",
+	    strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	    port != NULL ? (int)n : 3,
+	    port != NULL ? port : implicit ? "465" : "587");
+	snprintf(s->url, sizeof(s->url), "%s://%s/", implicit ? "smtps" :
+	    "smtp", s->where);
+	return 0;
+}
+
+static void
+smtp_close(struct mp_transport *t)
+{
+	struct smtp *s = t->impl;
+
+	if (s == NULL)
+		return;
+	/* Sends QUIT on an open connection (bounded by the timeouts). */
+	if (s->curl != NULL)
+		curl_easy_cleanup(s->curl);
+	curl_slist_free_all(s->rcpt);
+	free(s);
+	t->impl = NULL;
+	if (--curl_users == 0)
+		curl_global_cleanup();
+}
+
+#define SETOPT(s, opt, val) \
+	(rc == CURLE_OK ? rc = curl_easy_setopt((s)->curl, opt, val) : rc)
 
 static int
 smtp_open(struct mp_transport *t, const char *rest,
     const struct mp_delivery_cfg *cfg, struct mp_err *e)
 {
-	return mp_err_set(e, MP_EX_UNAVAILABLE, "smtp transport not built yet");
+	int implicit = strcmp(t->ops->scheme, "smtps://") == 0;
+	char host[256], *url_user = NULL, *pass = NULL;
+	const char *user;
+	struct smtp *s;
+	CURLcode rc = CURLE_OK;
+	long timeout = cfg->timeout > 0 ? cfg->timeout : 60;
+
+	if (curl_users == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return mp_err_set(e, MP_EX_SOFTWARE, "cannot start libcurl");
+	curl_users++;
+	s = mp_xcalloc(1, sizeof(*s));
+	t->impl = s;
+	if (smtp_parse(s, implicit, rest, &url_user, host, sizeof(host),
+	    e) != 0) {
+		free(url_user);
+		return -1;
+	}
+	if (cfg->tls == MP_TLS_NONE && (implicit || !loopback_host(host))) {
+		free(url_user);
+		return mp_err_set(e, MP_EX_CONFIG, implicit ? "smtps transport "
+		    "with tls = none" : "tls = none is only allowed for a "
+		    "loopback host (127.0.0.1, ::1 or localhost)");
+	}
+	user = cfg->user != NULL ? cfg->user : url_user;
+	if (user != NULL && *user != '\0' &&
+	    mp_secret_get(cfg->password_file, cfg->password_command, &pass,
+	    e) != 0) {
+		free(url_user);
+		return -1;
+	}
+	s->curl = curl_easy_init();
+	if (s->curl == NULL) {
+		free(url_user);
+		mp_secret_free(pass);
+		return mp_err_set(e, MP_EX_SOFTWARE, "cannot start libcurl");
+	}
+	SETOPT(s, CURLOPT_URL, s->url);
+	SETOPT(s, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	SETOPT(s, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(s, CURLOPT_ERRORBUFFER, s->errbuf);
+	SETOPT(s, CURLOPT_CONNECTTIMEOUT, timeout);
+	SETOPT(s, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout);
+	SETOPT(s, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SETOPT(s, CURLOPT_LOW_SPEED_TIME, timeout);
+	SETOPT(s, CURLOPT_USE_SSL, cfg->tls == MP_TLS_NONE ?
+	    (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL);
+	SETOPT(s, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(s, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->ca_file != NULL)
+		SETOPT(s, CURLOPT_CAINFO, cfg->ca_file);
+	if (pass != NULL) {
+		SETOPT(s, CURLOPT_USERNAME, user);
+		/* libcurl keeps its own copy for the life of the handle. */
+		SETOPT(s, CURLOPT_PASSWORD, pass);
+	}
+	mp_secret_free(pass);
+	free(url_user);
+	SETOPT(s, CURLOPT_UPLOAD, 1L);
+	SETOPT(s, CURLOPT_READFUNCTION, smtp_read);
+	SETOPT(s, CURLOPT_READDATA, s);
+	SETOPT(s, CURLOPT_VERBOSE, 1L);
+	SETOPT(s, CURLOPT_DEBUGFUNCTION, smtp_debug);
+	SETOPT(s, CURLOPT_DEBUGDATA, s);
+	if (rc != CURLE_OK)
+		return mp_err_set(e, MP_EX_SOFTWARE, "libcurl: %s",
+		    curl_easy_strerror(rc));
+	return 0;
 }
+
+/* The session itself failed (s->down_err says why): nothing more can be
+ * sent in this run. */
+static int
+smtp_down(struct smtp *s, struct mp_err *e)
+{
+	s->down = 1;
+	if (e != NULL)
+		*e = s->down_err;
+	return -1;
+}
+
+static int
+smtp_fail(struct smtp *s, CURLcode rc, const char *rcpt, struct mp_err *e)
+{
+	const char *why = s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc);
+	struct mp_err *de = &s->down_err;
+	int c4 = s->code >= 400 && s->code < 500;
+	int c5 = s->code >= 500 && s->code < 600;
+
+	switch (rc) {
+	case CURLE_USE_SSL_FAILED:
+		mp_err_set(de, MP_EX_UNAVAILABLE, "smtp %s: the server does "
+		    "not offer STARTTLS; not sending without TLS", s->where);
+		return smtp_down(s, e);
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		mp_err_set(de, MP_EX_UNAVAILABLE, "smtp %s: TLS: %s", s->where,
+		    why);
+		return smtp_down(s, e);
+	case CURLE_SSL_CACERT_BADFILE:
+		mp_err_set(de, MP_EX_CONFIG, "smtp %s: ca_file: %s", s->where,
+		    why);
+		return smtp_down(s, e);
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+		mp_err_set(de, MP_EX_TEMPFAIL, "smtp %s: %s", s->where, why);
+		return smtp_down(s, e);
+	default:
+		break;
+	}
+	switch (s->phase) {
+	case PH_CONNECT:
+	case PH_HELLO:
+		if (c5)
+			mp_err_set(de, MP_EX_UNAVAILABLE, "smtp %s: session "
+			    "refused: %s", s->where, s->reply);
+		else
+			mp_err_set(de, MP_EX_TEMPFAIL, "smtp %s: %s", s->where,
+			    c4 ? s->reply : why);
+		return smtp_down(s, e);
+	case PH_AUTH:
+		/* RFC 4954: 454 is temporary; 535 and other 5xx are about
+		 * the credentials, which no retry will fix. */
+		if (c4)
+			mp_err_set(de, MP_EX_TEMPFAIL, "smtp %s: "
+			    "authentication: %s", s->where, s->reply);
+		else
+			mp_err_set(de, MP_EX_NOPERM, "smtp %s: authentication "
+			    "failed: %s", s->where, s->code ? s->reply : why);
+		return smtp_down(s, e);
+	case PH_MAIL:
+		/* Every email has the same sender: a refusal (or "530
+		 * authentication required") is the end of the run. */
+		if (c5) {
+			mp_err_set(de, MP_EX_NOPERM, "smtp %s: sender refused: "
+			    "%s", s->where, s->reply);
+			return smtp_down(s, e);
+		}
+		break;
+	case PH_RCPT:
+		if (c5)
+			return mp_err_set(e, MP_EX_DATAERR, "smtp %s: recipient "
+			    "<%s> refused: %s", s->where, rcpt, s->reply);
+		break;
+	case PH_DATA:
+	case PH_BODY:
+		if (c5)
+			return mp_err_set(e, MP_EX_DATAERR, "smtp %s: message "
+			    "refused: %s", s->where, s->reply);
+		break;
+	}
+	if (c4)
+		return mp_err_set(e, MP_EX_TEMPFAIL, "smtp %s: %s", s->where,
+		    s->reply);
+	/* Connection lost or timed out in a transaction: the next send
+	 * opens a new connection. */
+	return mp_err_set(e, MP_EX_TEMPFAIL, "smtp %s: %s", s->where, why);
+}
+
+static CURLcode
+smtp_perform(struct smtp *s)
+{
+	s->off = 0;
+	s->code = 0;
+	s->cont = 0;
+	s->nreplies = 0;
+	s->reply[0] = '\0';
+	s->errbuf[0] = '\0';
+	s->phase = PH_CONNECT;
+	return curl_easy_perform(s->curl);
+}
+
+static int
+smtp_send(struct mp_transport *t, const char *env_from, const char *rcpt,
+    const char *data, size_t len, char *reply, size_t rlen, struct mp_err *e)
+{
+	struct smtp *s = t->impl;
+	CURLcode rc = CURLE_OK;
+	long fresh = 0;
+
+	if (s->down)
+		return smtp_down(s, e);
+	curl_slist_free_all(s->rcpt);
+	s->rcpt = curl_slist_append(NULL, rcpt);
+	if (s->rcpt == NULL)
+		return mp_err_set(e, MP_EX_OSERR, "out of memory");
+	s->data = data;
+	s->len = len;
+	SETOPT(s, CURLOPT_MAIL_FROM, env_from);
+	SETOPT(s, CURLOPT_MAIL_RCPT, s->rcpt);
+	SETOPT(s, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	if (rc != CURLE_OK)
+		return mp_err_set(e, MP_EX_SOFTWARE, "libcurl: %s",
+		    curl_easy_strerror(rc));
+	rc = smtp_perform(s);
+	/* A kept connection the server closed before we used it: no reply
+	 * came, so no mail was taken; once more on a new one. */
+	if (rc != CURLE_OK && s->nreplies == 0 &&
+	    curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &fresh) ==
+	    CURLE_OK && fresh == 0) {
+		curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, 1L);
+		rc = smtp_perform(s);
+		curl_easy_setopt(s->curl, CURLOPT_FRESH_CONNECT, 0L);
+	}
+	s->data = NULL;
+	if (rc != CURLE_OK)
+		return smtp_fail(s, rc, rcpt, e);
+	if (reply != NULL && rlen > 0)
+		snprintf(reply, rlen, "%s", s->reply[0] ? s->reply : "250");
+	return 0;
+}
+
+/* ---- the table ---------------------------------------------------------- */
 
 static const struct transport_ops transports[] = {
 	{ "maildir:", maildir_open, maildir_send, NULL },
 	{ "sendmail:", sendmail_open, sendmail_send, NULL },
-	{ "smtp://", smtp_open, NULL, NULL },
-	{ "smtps://", smtp_open, NULL, NULL },
+	{ "smtp://", smtp_open, smtp_send, smtp_close },
+	{ "smtps://", smtp_open, smtp_send, smtp_close },
 };
+
+int
+mp_deliver_down(const struct mp_transport *t, struct mp_err *e)
+{
+	const struct smtp *s;
+
+	if (t == NULL || t->ops == NULL || t->ops->send != smtp_send ||
+	    t->impl == NULL)
+		return 0;
+	s = t->impl;
+	if (s->down && e != NULL)
+		*e = s->down_err;
+	return s->down;
+}
 
 void
 mp_deliver_close(struct mp_transport *t)
@@ -535,7 +1008,6 @@ mp_deliver_open(const struct mp_delivery_cfg *cfg, struct mp_transport **out,
 		t = mp_xcalloc(1, sizeof(*t));
 		t->ops = &transports[i];
 		if (t->ops->open(t, tr + n, cfg, e) != 0) {
-			t->ops = NULL;
 			mp_deliver_close(t);
 			return -1;
 		}

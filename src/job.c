@@ -287,6 +287,8 @@ build_threads(struct mp_job *j, struct tcollect *c, struct mp_thread **th,
 		in[i].nrefs = c->v[i].nrefs;
 		in[i].subject_norm = c->v[i].subj;
 		in[i].date = c->v[i].date;
+		in[i].is_reply = mp_mime_subject_is_reply(c->v[i].subject);
+		in[i].thread = c->v[i].thread;
 	}
 	if (mp_thread_build(in, c->n, th, nth) != 0) {
 		free(in);
@@ -435,6 +437,8 @@ compose_one(struct mp_job *j, const struct mp_ledger_key *k,
 	m.item = item;
 	m.text = r->text;
 	m.html = r->html;
+	m.ics = r->ics;
+	m.ics_method = r->ics != NULL ? "PUBLISH" : NULL;
 	return mp_compose(&m, out, e);
 }
 
@@ -511,6 +515,8 @@ mp_job_remind(struct mp_job *j, struct mp_err *e)
 		struct mp_ledger_key first = k;
 		struct mp_buf mail = MP_BUF_INIT;
 		struct mp_rendered r;
+		struct mp_item_state is;
+		struct mp_err ce = { 0 };
 		enum mp_ledger_state s;
 		char msgid[256], thread_key[1024];
 		int attempts;
@@ -522,17 +528,35 @@ mp_job_remind(struct mp_job *j, struct mp_err *e)
 			rc = -2;
 			break;
 		}
+		/* Calendars keep the copy with the highest SEQUENCE: once
+		 * the item changed, every later .ics must carry the count. */
+		if (r.ics != NULL && mp_store_item_get(j->st, p[i].item->id,
+		    &is) == 0 && is.sequence > 0) {
+			free(r.ics);
+			r.ics = NULL;
+			if (mp_render_ics(j->cfg, p[i].item, is.sequence, 0,
+			    j->now, &r.ics, e) != 0) {
+				mp_rendered_free(&r);
+				rc = -2;
+				break;
+			}
+		}
 		/* Later reminders of one item refer to the first one. */
 		if (p[i].item->nremind > 0)
 			first.offset = p[i].item->remind[0];
 		key_string(&first, thread_key, sizeof(thread_key));
 		if (compose_one(j, &k, p[i].rcpt.name, p[i].rcpt.tz, &r,
 		    p[i].item->id, thread_key, &mail, msgid, sizeof(msgid),
-		    e) != 0)
-			rc = -2;
-		else
+		    &ce) != 0) {
+			/* One bad address must not hold up everyone else's
+			 * reminders. */
+			mp_warnx("reminder %s to %s: %s", p[i].item->id,
+			    k.rcpt, ce.msg);
+			j->perm_failed++;
+		} else {
 			rc = deliver_one(j, &k, msgid, &mail, r.subject, e) ==
 			    -2 ? -2 : 0;
+		}
 		mp_rendered_free(&r);
 		mp_buf_free(&mail);
 	}
@@ -593,7 +617,10 @@ mp_job_digests(struct mp_job *j, struct mp_err *e)
 		int64_t slot = mp_schedule_digest_slot(m, &j->cfg->digest,
 		    j->now);
 
-		if (slot == 0)
+		/* Quiet days and weekends pause digests; the next one
+		 * covers everything stored since the last one sent. */
+		if (slot == 0 || mp_schedule_omitted(&j->cfg->calendar, slot,
+		    m->tz))
 			continue;
 		if (digest_one(j, m, slot, 0, 1, e) != 0)
 			return -1;

@@ -1662,15 +1662,22 @@ mp_mime_split_body(const char *body, char **own, char **quoted, char **sig)
 
 /* ---- subject ---------------------------------------------------------- */
 
-/* Length of a reply/forward prefix at s ("Re:", "AW:", "Re[2]:"), or 0. */
+/*
+ * Length of a reply/forward prefix at s ("Re:", "AW:", "Re[2]:"), or 0;
+ * *reply says whether it marks a reply (not a forward). The first
+ * NREPLY words are reply prefixes (Re, German AW/Antw, Nordic SV/VS,
+ * Italian R/Rif, Polish Odp), the others forwards.
+ */
+#define NREPLY 8
 static size_t
-reply_prefix(const char *s)
+reply_prefix(const char *s, int *reply)
 {
-	static const char *const words[] = { "re", "aw", "sv", "fwd", "fw",
-		"tr", "wg", "antw", "rif", "odp", "vs", NULL };
+	static const char *const words[] = { "re", "aw", "sv", "antw",
+		"rif", "odp", "vs", "r", "fwd", "fw", "tr", "wg", NULL };
 	size_t k, i;
 
 	for (k = 0; words[k]; k++) {
+		*reply = k < NREPLY;
 		i = strlen(words[k]);
 		if (strncasecmp(s, words[k], i) != 0)
 			continue;
@@ -1707,25 +1714,51 @@ list_tag(const char *s)
 	return s[i] == ']' && i > 1 ? i + 1 : 0;
 }
 
-char *
-mp_mime_subject_norm(const char *subject)
+/* Skips list tags and prefixes; *reply counts the reply prefixes. */
+static const char *
+skip_prefixes(const char *p, int *replies)
 {
-	char *s, *p;
 	size_t k;
+	int r;
 
-	s = clean_text(subject ? subject : "", subject ? strlen(subject) : 0,
-	    0);
-	p = s;
+	*replies = 0;
 	for (;;) {
 		while (*p == ' ')
 			p++;
-		if ((k = list_tag(p)) == 0 && (k = reply_prefix(p)) == 0)
-			break;
+		if ((k = list_tag(p)) == 0) {
+			if ((k = reply_prefix(p, &r)) == 0)
+				break;
+			*replies += r;
+		}
 		p += k;
 	}
+	return p;
+}
+
+char *
+mp_mime_subject_norm(const char *subject)
+{
+	char *s;
+	const char *p;
+	int r;
+
+	s = clean_text(subject ? subject : "", subject ? strlen(subject) : 0,
+	    0);
+	p = skip_prefixes(s, &r);
 	memmove(s, p, strlen(p) + 1);
 	fold_spaces(s);
 	return s;
+}
+
+int
+mp_mime_subject_is_reply(const char *subject)
+{
+	int r;
+
+	if (subject == NULL)
+		return 0;
+	skip_prefixes(subject, &r);
+	return r > 0;
 }
 
 /* ---- the message ------------------------------------------------------ */

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "datetime.h"
 #include "err.h"
+#include "ics.h"
 #include "render.h"
 #include "schedule.h"
 #include "store.h"
@@ -128,26 +129,208 @@ set_time(struct mp_val *map, const char *key, int64_t t, const char *zone,
 	mp_val_set_str(map, key, buf);
 }
 
+/* One action item of the digest (strings owned). */
+struct dact {
+	char *thread, *subject, *kind, *text, *due, *assignee, *from;
+	int64_t when;           /* due instant, INT64_MAX when none */
+	int has_time;
+	int64_t group_when;     /* soonest due in its thread */
+};
+
 struct acollect {
-	struct mp_val *list;
+	struct dact *v;
+	size_t n, cap;
 };
 
 static int
 collect_action(const struct mp_stored_action *a, void *ctx)
 {
 	struct acollect *ac = ctx;
+	struct dact *d;
+	int64_t t;
+
+	if (ac->n == ac->cap) {
+		ac->cap = ac->cap ? ac->cap * 2 : 32;
+		ac->v = mp_xrealloc(ac->v, ac->cap * sizeof(*ac->v));
+	}
+	d = &ac->v[ac->n++];
+	memset(d, 0, sizeof(*d));
+	d->thread = mp_xstrdup(a->thread != NULL ? a->thread : a->message_id);
+	d->subject = mp_xstrdup(a->subject != NULL ? a->subject : "");
+	d->kind = mp_xstrdup(a->kind);
+	d->text = mp_xstrdup(a->text != NULL ? a->text : "");
+	d->due = mp_xstrdup(a->due != NULL ? a->due : "");
+	d->assignee = mp_xstrdup(a->assignee != NULL ? a->assignee : "");
+	d->from = mp_xstrdup(a->from_name != NULL ? a->from_name : "");
+	d->when = INT64_MAX;
+	/* "2021-06-17T23:59:00Z" is an instant; "2021-06-17" a day, kept
+	 * as its UTC midnight for ordering only. */
+	if (*d->due && mp_dt_parse(d->due, "UTC", &t, NULL, 0, NULL) == 0) {
+		d->when = t;
+		d->has_time = strchr(d->due, 'T') != NULL;
+	}
+	return 0;
+}
+
+static void
+free_dact(struct dact *d)
+{
+	free(d->thread);
+	free(d->subject);
+	free(d->kind);
+	free(d->text);
+	free(d->due);
+	free(d->assignee);
+	free(d->from);
+}
+
+static void
+free_actions(struct acollect *ac)
+{
+	size_t i;
+
+	for (i = 0; i < ac->n; i++)
+		free_dact(&ac->v[i]);
+	free(ac->v);
+}
+
+static int
+cmp_dact_thread(const void *a, const void *b)
+{
+	const struct dact *x = a, *y = b;
+
+	return strcmp(x->thread, y->thread);
+}
+
+/* Soonest thread first, then soonest item; undated last. */
+static int
+cmp_dact(const void *a, const void *b)
+{
+	const struct dact *x = a, *y = b;
+	int r;
+
+	if (x->group_when != y->group_when)
+		return x->group_when < y->group_when ? -1 : 1;
+	if ((r = strcmp(x->thread, y->thread)) != 0)
+		return r;
+	if (x->when != y->when)
+		return x->when < y->when ? -1 : 1;
+	return 0;
+}
+
+static int
+in_calendar(const struct mp_config *c, const struct dact *a)
+{
+	size_t i;
+	int64_t day = a->when / 86400;
+
+	for (i = 0; i < c->nitems; i++) {
+		const struct mp_item *it = &c->items[i];
+
+		if (it->kind == MP_ITEM_REMINDER)
+			continue;
+		if (a->has_time ? llabs(it->due - a->when) < 3600 :
+		    it->due / 86400 == day || (it->ends > 0 &&
+		    day >= it->due / 86400 && day <= it->ends / 86400))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+in_group(const struct mp_member *m, const char *group)
+{
+	size_t i;
+
+	for (i = 0; i < m->ngroups; i++)
+		if (strcmp(m->groups[i], group) == 0)
+			return 1;
+	return 0;
+}
+
+static struct mp_val *
+action_val(const struct dact *a, const char *when)
+{
 	struct mp_val *v = mp_val_map();
 
 	mp_val_set_str(v, "kind", a->kind);
 	mp_val_set_str(v, "text", a->text);
-	mp_val_set_str(v, "due", a->due != NULL ? a->due : "");
-	mp_val_set_bool(v, "has_due", a->due != NULL && *a->due);
-	mp_val_set_str(v, "assignee", a->assignee != NULL ? a->assignee : "");
-	mp_val_set_bool(v, "has_assignee", a->assignee != NULL && *a->assignee);
-	mp_val_set_str(v, "from", a->from_name != NULL ? a->from_name : "");
-	mp_val_set_str(v, "subject", a->subject != NULL ? a->subject : "");
-	mp_val_push(ac->list, v);
-	return 0;
+	mp_val_set_str(v, "due", a->due);
+	mp_val_set_str(v, "when", when);
+	mp_val_set_bool(v, "has_due", *when != '\0');
+	mp_val_set_str(v, "assignee", a->assignee);
+	mp_val_set_bool(v, "has_assignee", *a->assignee != '\0');
+	mp_val_set_str(v, "from", a->from);
+	mp_val_set_str(v, "subject", a->subject);
+	return v;
+}
+
+/* The digest's action items: past ones dropped, grouped by thread, the
+ * soonest first, due times in the member's zone. Members of the
+ * secretariat or chair groups also get the dates found in mail that no
+ * deadline or event of the configuration has. */
+static void
+action_data(const struct mp_config *c, const struct mp_member *m,
+    struct acollect *ac, int64_t now, struct mp_val *d)
+{
+	struct mp_val *flat = mp_val_list(), *groups = mp_val_list();
+	struct mp_val *unlisted = mp_val_list(), *items = NULL;
+	size_t i, j, k;
+	int staff = in_group(m, "secretariat") || in_group(m, "chair");
+
+	/* a dated item whose time (or day) is over has nothing left to do */
+	for (i = 0, k = 0; i < ac->n; i++) {
+		const struct dact *a = &ac->v[i];
+
+		if (a->when != INT64_MAX &&
+		    a->when + (a->has_time ? 0 : 86400) <= now) {
+			free_dact(&ac->v[i]);
+			continue;
+		}
+		ac->v[k++] = ac->v[i];
+	}
+	ac->n = k;
+	if (ac->n > 0)
+		qsort(ac->v, ac->n, sizeof(*ac->v), cmp_dact_thread);
+	for (i = 0; i < ac->n; i = j) {
+		int64_t soonest = INT64_MAX;
+
+		for (j = i; j < ac->n && strcmp(ac->v[j].thread,
+		    ac->v[i].thread) == 0; j++)
+			if (ac->v[j].when < soonest)
+				soonest = ac->v[j].when;
+		for (k = i; k < j; k++)
+			ac->v[k].group_when = soonest;
+	}
+	if (ac->n > 0)
+		qsort(ac->v, ac->n, sizeof(*ac->v), cmp_dact);
+	for (i = 0; i < ac->n; i++) {
+		const struct dact *a = &ac->v[i];
+		char when[96] = "";
+
+		/* a bare date has no zone: it is shown as written */
+		if (a->when != INT64_MAX)
+			mp_dt_format(a->when, a->has_time ? m->tz : "UTC",
+			    a->has_time ? "%a %d %b %H:%M %Z" : "%a %d %b",
+			    when, sizeof(when));
+		if (i == 0 || strcmp(a->thread, ac->v[i - 1].thread) != 0) {
+			struct mp_val *g = mp_val_map();
+
+			mp_val_set_str(g, "subject", a->subject);
+			items = mp_val_set(g, "items", mp_val_list());
+			mp_val_push(groups, g);
+		}
+		mp_val_push(items, action_val(a, when));
+		mp_val_push(flat, action_val(a, when));
+		if (staff && a->when != INT64_MAX &&
+		    strcmp(a->kind, "request") != 0 && !in_calendar(c, a))
+			mp_val_push(unlisted, action_val(a, when));
+	}
+	mp_val_set_bool(d, "has_actions", ac->n > 0);
+	mp_val_set(d, "actions", flat);
+	mp_val_set(d, "action_threads", groups);
+	mp_val_set_bool(d, "has_unlisted", mp_val_len(unlisted) > 0);
+	mp_val_set(d, "unlisted", unlisted);
 }
 
 static int
@@ -330,14 +513,14 @@ mp_render_digest(const struct mp_config *c, struct mp_store *st,
 	    nth - DIGEST_MAX_THREADS : 0));
 	mp_val_set_bool(d, "has_more_threads", nth > DIGEST_MAX_THREADS);
 
-	ac.list = mp_val_list();
+	memset(&ac, 0, sizeof(ac));
 	if (mp_store_each_action(st, after_seq, collect_action, &ac, e) != 0) {
-		mp_val_free(ac.list);
+		free_actions(&ac);
 		mp_val_free(d);
 		goto done;
 	}
-	mp_val_set_bool(d, "has_actions", mp_val_len(ac.list) > 0);
-	mp_val_set(d, "actions", ac.list);
+	action_data(c, m, &ac, now, d);
+	free_actions(&ac);
 
 	ahead = mp_val_list();
 	mp_schedule_agenda(c, now, (int64_t)c->digest.days_ahead * 86400,
@@ -386,13 +569,98 @@ done:
 	return rc;
 }
 
+/* Subjects are built from config titles: a control character there must
+ * not reach a header (compose would refuse the whole email). */
+static void
+one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+/* snprintf that never leaves half a UTF-8 character at the end. */
+static void
+utf8_cut(char *s)
+{
+	size_t n = strlen(s), i = n, need;
+
+	while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i == 0 || (unsigned char)s[i - 1] < 0x80)
+		return;
+	need = (unsigned char)s[i - 1] >= 0xf0 ? 4 :
+	    (unsigned char)s[i - 1] >= 0xe0 ? 3 : 2;
+	if (n - (i - 1) < need)
+		s[i - 1] = '\0';
+}
+
+static void
+set_subject(struct mp_val *d, struct mp_rendered *out, char *subj)
+{
+	utf8_cut(subj);
+	one_line(subj);
+	mp_val_set_str(d, "subject", subj);
+	out->subject = mp_xstrdup(subj);
+}
+
+int
+mp_render_ics(const struct mp_config *c, const struct mp_item *it,
+    int sequence, int cancelled, int64_t now, char **out, struct mp_err *e)
+{
+	struct mp_ics_event ev;
+	struct mp_buf desc = MP_BUF_INIT, sum = MP_BUF_INIT;
+	char uid[512], when[96];
+
+	*out = NULL;
+	if (it->kind == MP_ITEM_REMINDER)
+		return 0;
+	memset(&ev, 0, sizeof(ev));
+	mp_ics_uid(it->id, c->delivery.from_addr, uid, sizeof(uid));
+	ev.uid = uid;
+	ev.stamp = now;
+	ev.sequence = sequence;
+	ev.cancelled = cancelled;
+	ev.url = it->url;
+	ev.location = it->location;
+	mp_dt_format(it->due, "UTC", "%a %d %b %Y %H:%M UTC", when,
+	    sizeof(when));
+	if (it->kind == MP_ITEM_DEADLINE) {
+		/* A deadline is an instant; RFC 5545 3.8.2.2 wants DTEND
+		 * after DTSTART, so the event is the half hour before it,
+		 * and the alarm counts back from the deadline itself. */
+		ev.start = it->due - 1800;
+		ev.end = it->due;
+		ev.alarm = 3600;
+		ev.alarm_at_end = 1;
+		mp_buf_printf(&sum, "Deadline: %s", it->title);
+		mp_buf_printf(&desc, "%s is due %s.", it->title, when);
+	} else {
+		ev.start = it->due;
+		ev.end = it->ends > it->due ? it->ends : it->due + 3600;
+		ev.alarm = 900;
+		mp_buf_adds(&sum, it->title);
+		mp_buf_printf(&desc, "%s starts %s.", it->title, when);
+	}
+	if (it->note != NULL && *it->note != '\0')
+		mp_buf_printf(&desc, "\n\n%s", it->note);
+	if (it->url != NULL && *it->url != '\0')
+		mp_buf_printf(&desc, "\n\n%s", it->url);
+	ev.summary = mp_buf_str(&sum);
+	ev.description = mp_buf_str(&desc);
+	*out = mp_ics_event(&ev, e);
+	mp_buf_free(&sum);
+	mp_buf_free(&desc);
+	return *out != NULL ? 0 : -1;
+}
+
 int
 mp_render_reminder(const struct mp_config *c, const struct mp_plan *p,
     int64_t now, struct mp_rendered *out, struct mp_err *e)
 {
 	const struct mp_item *it = p->item;
 	struct mp_val *d;
-	char subj[512], left[64], when[96], *base;
+	char subj[512], left[64], when[96], *base, probe[4096];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -417,12 +685,72 @@ mp_render_reminder(const struct mp_config *c, const struct mp_plan *p,
 	else
 		snprintf(subj, sizeof(subj), "Reminder: %s in %s (%s)",
 		    it->title, left, when);
-	mp_val_set_str(d, "subject", subj);
-	out->subject = mp_xstrdup(subj);
-	base = mp_render_template_path(c, "reminder", "");
+	set_subject(d, out, subj);
+	base = mp_render_template_path(c, "adhoc", "");
+	snprintf(probe, sizeof(probe), "%s.txt", base);
+	/* Template folders from before adhoc.txt existed keep working. */
+	if (it->kind != MP_ITEM_REMINDER || access(probe, R_OK) != 0) {
+		free(base);
+		base = mp_render_template_path(c, "reminder", "");
+	}
 	rc = render_pair(base, d, out, e);
 	free(base);
 	mp_val_free(d);
+	if (rc == 0)
+		rc = mp_render_ics(c, it, 0, 0, now, &out->ics, e);
+	if (rc != 0)
+		mp_rendered_free(out);
+	return rc;
+}
+
+int
+mp_render_notice(const struct mp_config *c, const struct mp_notice *n,
+    const struct mp_rcpt *to, int64_t now, struct mp_rendered *out,
+    struct mp_err *e)
+{
+	const struct mp_item *it = n->item;
+	int changed = n->kind == MP_NOTICE_CHANGED;
+	struct mp_val *d;
+	char subj[512], when[96], *base;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (it->kind == MP_ITEM_REMINDER)
+		return mp_err_set(e, MP_EX_SOFTWARE, "%s: the chair's reminders "
+		    "have no change notices", it->id);
+	d = common_data(c, to->name, to->email, to->tz, now);
+	item_fields(d, it, to->tz, now);
+	mp_val_set_bool(d, "is_changed", changed);
+	mp_val_set_bool(d, "is_cancelled", !changed);
+	if (changed) {
+		set_time(d, "old_when", n->old_due, to->tz,
+		    "%a %d %b %Y %H:%M %Z");
+		set_time(d, "old_when_utc", n->old_due, "UTC",
+		    "%a %d %b %H:%M UTC");
+		if (n->old_ends > n->old_due)
+			set_time(d, "old_ends", n->old_ends, to->tz,
+			    "%H:%M %Z");
+		mp_val_set_bool(d, "has_old_ends", n->old_ends > n->old_due);
+	}
+	mp_dt_format(it->due, to->tz, "%a %d %b %H:%M %Z", when, sizeof(when));
+	if (!changed)
+		snprintf(subj, sizeof(subj), "Cancelled: %s (%s)", it->title,
+		    when);
+	else if (it->kind == MP_ITEM_DEADLINE)
+		snprintf(subj, sizeof(subj), "Changed: %s now due %s",
+		    it->title, when);
+	else
+		snprintf(subj, sizeof(subj), "Changed: %s now starts %s",
+		    it->title, when);
+	set_subject(d, out, subj);
+	base = mp_render_template_path(c, changed ? "changed" : "cancelled",
+	    "");
+	rc = render_pair(base, d, out, e);
+	free(base);
+	mp_val_free(d);
+	if (rc == 0)
+		rc = mp_render_ics(c, it, n->sequence, !changed, now, &out->ics,
+		    e);
 	if (rc != 0)
 		mp_rendered_free(out);
 	return rc;
@@ -436,5 +764,6 @@ mp_rendered_free(struct mp_rendered *r)
 	free(r->subject);
 	free(r->text);
 	free(r->html);
+	free(r->ics);
 	memset(r, 0, sizeof(*r));
 }

@@ -240,12 +240,35 @@ prune(struct ctx *x)
 	free(only);
 }
 
+/* Each live container's root, with path compression. */
+static void
+find_roots(const struct ctx *x, size_t *top, size_t *stack)
+{
+	size_t i, p, k;
+
+	for (i = 0; i < x->n; i++)
+		top[i] = NONE;
+	for (i = 0; i < x->n; i++) {
+		if (x->c[i].dead || top[i] != NONE)
+			continue;
+		k = 0;
+		for (p = i; x->c[p].parent != NONE && top[p] == NONE;
+		    p = x->c[p].parent)
+			stack[k++] = p;
+		p = top[p] != NONE ? top[p] : p;
+		while (k > 0)
+			top[stack[--k]] = p;
+		top[p] = p;
+	}
+}
+
 struct root {
 	size_t c;
 	const char *subject;
-	int64_t date;
-	size_t idx;
-	int empty;
+	int64_t first, last;    /* date range of the subtree */
+	size_t idx;             /* the message standing for the root */
+	int reply;
+	size_t join;            /* root index it joins, or NONE */
 };
 
 static int
@@ -256,59 +279,161 @@ root_cmp(const void *a, const void *b)
 
 	if (s != 0)
 		return s;
-	if (x->empty != y->empty)
-		return x->empty ? -1 : 1;
-	if (x->date != y->date)
-		return x->date < y->date ? -1 : 1;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* JWZ step 5 with only a normalised subject to go on: an empty root
- * takes in the others; otherwise the earliest root does. */
-static void
-group_subjects(struct ctx *x)
+/* How far apart two date ranges are (0 when they overlap). */
+static int64_t
+gap(const struct root *a, const struct root *b)
 {
-	struct root *r;
-	size_t i, j, nr = 0, *best;
-	const struct mp_thread_in *in = x->in;
-	size_t m;
+	if (b->first > a->last)
+		return b->first - a->last;
+	if (a->first > b->last)
+		return a->first - b->last;
+	return 0;
+}
 
-	best = mp_xmalloc(x->n * sizeof(size_t));
+static void
+widen(struct root *a, const struct root *b)
+{
+	if (b->first < a->first)
+		a->first = b->first;
+	if (b->last > a->last)
+		a->last = b->last;
+}
+
+/* How many anchors are looked at on each side of a reply: generic
+ * subjects ("Minutes") can be shared by hundreds of threads. */
+#define MAX_SCAN 64
+
+/* Reply roots of one subject group [lo, hi) (sorted by first date) join a
+ * non-reply root: the latest that started before them, else the earliest
+ * after them, within window. */
+static void
+join_group(struct root *r, size_t lo, size_t hi, int64_t window)
+{
+	size_t i, k, steps, anchor = NONE;
+
+	for (i = lo; i < hi; i++) {
+		if (!r[i].reply)
+			continue;
+		for (k = i, steps = 0; k-- > lo && steps < MAX_SCAN;) {
+			if (r[k].reply)
+				continue;
+			steps++;
+			if (gap(&r[k], &r[i]) <= window) {
+				r[i].join = k;
+				break;
+			}
+		}
+		for (k = i + 1, steps = 0; r[i].join == NONE && k < hi &&
+		    steps < MAX_SCAN; k++) {
+			if (r[k].reply)
+				continue;
+			steps++;
+			if (r[k].first - r[i].last > window)
+				break;
+			if (gap(&r[k], &r[i]) <= window)
+				r[i].join = k;
+		}
+		if (r[i].join != NONE)
+			widen(&r[r[i].join], &r[i]);
+	}
+	/* the rest: replies whose original thread is not here */
+	for (i = lo; i < hi; i++) {
+		if (!r[i].reply || r[i].join != NONE)
+			continue;
+		if (anchor != NONE && gap(&r[anchor], &r[i]) <= window) {
+			r[i].join = anchor;
+			widen(&r[anchor], &r[i]);
+		} else {
+			anchor = i;
+		}
+	}
+}
+
+/* JWZ step 5, restricted: only roots whose subject says they answer
+ * something are grouped by subject, and only with threads close in time,
+ * so that generic subjects shared by unrelated threads stay apart. */
+static void
+group_subjects(struct ctx *x, int64_t window)
+{
+	const struct mp_thread_in *in = x->in;
+	struct root *r;
+	size_t i, j, nr = 0, m, *top, *stack, *best;
+	int64_t *first, *last;
+	char *has;
+
+	top = mp_xmalloc((x->n ? x->n : 1) * sizeof(size_t));
+	stack = mp_xmalloc((x->n ? x->n : 1) * sizeof(size_t));
+	best = mp_xmalloc((x->n ? x->n : 1) * sizeof(size_t));
+	first = mp_xmalloc((x->n ? x->n : 1) * sizeof(int64_t));
+	last = mp_xmalloc((x->n ? x->n : 1) * sizeof(int64_t));
+	has = mp_xcalloc(x->n ? x->n : 1, 1);
+	find_roots(x, top, stack);
 	for (i = 0; i < x->n; i++)
 		best[i] = NONE;
-	/* An empty root stands for its earliest child. */
+	/* date range of each tree; an empty root stands for its earliest
+	 * child */
 	for (i = 0; i < x->n; i++) {
-		j = x->c[i].parent;
-		if (x->c[i].dead || j == NONE || x->c[j].msg != NONE)
+		if (x->c[i].dead || (m = x->c[i].msg) == NONE)
 			continue;
-		m = x->c[i].msg;
-		if (best[j] == NONE || in[m].date < in[best[j]].date ||
-		    (in[m].date == in[best[j]].date && m < best[j]))
+		j = top[i];
+		if (!has[j]) {
+			first[j] = last[j] = in[m].date;
+			has[j] = 1;
+		} else if (in[m].date < first[j]) {
+			first[j] = in[m].date;
+		} else if (in[m].date > last[j]) {
+			last[j] = in[m].date;
+		}
+		if (x->c[j].msg == NONE && x->c[i].parent == j &&
+		    (best[j] == NONE || in[m].date < in[best[j]].date ||
+		    (in[m].date == in[best[j]].date && m < best[j])))
 			best[j] = m;
 	}
 	r = mp_xmalloc((x->n ? x->n : 1) * sizeof(*r));
 	for (i = 0; i < x->n; i++) {
-		if (x->c[i].dead || x->c[i].parent != NONE)
+		if (x->c[i].dead || x->c[i].parent != NONE || !has[i])
 			continue;
 		m = x->c[i].msg != NONE ? x->c[i].msg : best[i];
 		if (m == NONE || !nonempty(in[m].subject_norm))
 			continue;
 		r[nr].c = i;
 		r[nr].subject = in[m].subject_norm;
-		r[nr].date = in[m].date;
+		r[nr].first = first[i];
+		r[nr].last = last[i];
 		r[nr].idx = m;
-		r[nr].empty = x->c[i].msg == NONE;
+		r[nr].reply = x->c[i].msg == NONE || in[m].is_reply;
+		r[nr].join = NONE;
 		nr++;
 	}
+	free(top);
+	free(stack);
+	free(first);
+	free(last);
+	free(best);
+	free(has);
 	qsort(r, nr, sizeof(*r), root_cmp);
-	for (i = 0; i < nr; i = j) {
-		for (j = i + 1; j < nr &&
-		    strcmp(r[j].subject, r[i].subject) == 0; j++) {
-			if (r[j].empty)
-				x->c[r[j].c].merge = r[i].c;
-			else
-				x->c[r[j].c].parent = r[i].c;
+	if (window >= 0) {
+		for (i = 0; i < nr; i = j) {
+			for (j = i + 1; j < nr &&
+			    strcmp(r[j].subject, r[i].subject) == 0; j++)
+				;
+			join_group(r, i, j, window);
 		}
+	}
+	for (i = 0; i < nr; i++) {
+		if (r[i].join == NONE)
+			continue;
+		/* anchors never join, so one step reaches the final root */
+		j = r[r[i].join].c;
+		if (x->c[r[i].c].msg == NONE)
+			x->c[r[i].c].merge = j;
+		else
+			x->c[r[i].c].parent = j;
 	}
 	for (i = 0; i < x->n; i++) {
 		j = x->c[i].parent;
@@ -318,7 +443,6 @@ group_subjects(struct ctx *x)
 	for (i = 0; i < x->n; i++)
 		if (x->c[i].merge != NONE)
 			x->c[i].dead = 1;
-	free(best);
 	free(r);
 }
 
@@ -366,8 +490,10 @@ build_children(struct ctx *x)
 	free(v);
 }
 
-/* Depth-first without recursion: threads can be thousands deep. */
-static void
+/* Depth-first without recursion: threads can be thousands deep.
+ * Returns the message the thread is named after when it has no earlier
+ * id, or NONE. */
+static size_t
 walk(const struct ctx *x, size_t root, struct mp_thread *t, size_t *msgs,
     size_t *depth)
 {
@@ -412,7 +538,136 @@ walk(const struct ctx *x, size_t root, struct mp_thread *t, size_t *msgs,
 	}
 	if (!empty && nonempty(in[x->c[root].msg].message_id))
 		best = x->c[root].msg;
-	t->id = mp_xstrdup(best != NONE ? in[best].message_id : "");
+	return best;
+}
+
+/* A set of strings (borrowed), for the ids already given. */
+struct sset {
+	const char **slot;
+	size_t cap;
+};
+
+static int
+sset_add(struct sset *s, const char *v)
+{
+	size_t j = hash_str(v) & (s->cap - 1);
+
+	while (s->slot[j] != NULL) {
+		if (strcmp(s->slot[j], v) == 0)
+			return 0;
+		j = (j + 1) & (s->cap - 1);
+	}
+	s->slot[j] = v;
+	return 1;
+}
+
+static int
+sset_has(const struct sset *s, const char *v)
+{
+	size_t j = hash_str(v) & (s->cap - 1);
+
+	while (s->slot[j] != NULL) {
+		if (strcmp(s->slot[j], v) == 0)
+			return 1;
+		j = (j + 1) & (s->cap - 1);
+	}
+	return 0;
+}
+
+struct when {
+	int64_t date;
+	size_t idx;             /* input index */
+	size_t t;               /* thread */
+};
+
+static int
+when_cmp(const void *a, const void *b)
+{
+	const struct when *x = a, *y = b;
+
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Stable names (see thread.h): recorded ids first, in the order of each
+ * thread's earliest message, then new names for the rest. */
+static void
+assign_ids(const struct mp_thread_in *in, struct mp_thread *t, size_t nt,
+    const size_t *named, size_t n)
+{
+	struct sset taken;
+	struct when *order, *cand;
+	struct mp_buf b = MP_BUF_INIT;
+	size_t i, k, nc, q;
+	unsigned long sfx;
+
+	for (taken.cap = 16; taken.cap < nt * 2 + 2; taken.cap *= 2)
+		;
+	taken.slot = mp_xcalloc(taken.cap, sizeof(*taken.slot));
+	order = mp_xmalloc((nt ? nt : 1) * sizeof(*order));
+	cand = mp_xmalloc((n ? n : 1) * sizeof(*cand));
+	for (i = 0; i < nt; i++) {
+		order[i].date = in[t[i].msgs[0]].date;
+		order[i].idx = t[i].msgs[0];
+		order[i].t = i;
+		for (k = 1; k < t[i].n; k++) {
+			q = t[i].msgs[k];
+			if (in[q].date < order[i].date ||
+			    (in[q].date == order[i].date && q < order[i].idx)) {
+				order[i].date = in[q].date;
+				order[i].idx = q;
+			}
+		}
+	}
+	qsort(order, nt, sizeof(*order), when_cmp);
+	for (i = 0; i < nt; i++) {
+		struct mp_thread *th = &t[order[i].t];
+
+		for (k = nc = 0; k < th->n; k++) {
+			q = th->msgs[k];
+			if (!nonempty(in[q].thread))
+				continue;
+			cand[nc].date = in[q].date;
+			cand[nc].idx = q;
+			nc++;
+		}
+		qsort(cand, nc, sizeof(*cand), when_cmp);
+		for (k = 0; k < nc; k++) {
+			if (!sset_has(&taken, in[cand[k].idx].thread)) {
+				th->id = mp_xstrdup(in[cand[k].idx].thread);
+				sset_add(&taken, th->id);
+				break;
+			}
+		}
+	}
+	for (i = 0; i < nt; i++) {
+		struct mp_thread *th = &t[order[i].t];
+		const char *base;
+
+		if (th->id != NULL)
+			continue;
+		base = named[order[i].t] != NONE ?
+		    in[named[order[i].t]].message_id : "";
+		if (*base == '\0' || !sset_has(&taken, base)) {
+			th->id = mp_xstrdup(base);
+			if (*base != '\0')
+				sset_add(&taken, th->id);
+			continue;
+		}
+		for (sfx = 2;; sfx++) {
+			mp_buf_reset(&b);
+			mp_buf_printf(&b, "%s#%lu", base, sfx);
+			if (!sset_has(&taken, mp_buf_str(&b)))
+				break;
+		}
+		th->id = mp_buf_detach(&b);
+		sset_add(&taken, th->id);
+	}
+	mp_buf_free(&b);
+	free(cand);
+	free(order);
+	free(taken.slot);
 }
 
 static int
@@ -433,9 +688,17 @@ int
 mp_thread_build(const struct mp_thread_in *in, size_t n,
     struct mp_thread **out, size_t *nthreads)
 {
+	return mp_thread_build_window(in, n, MP_THREAD_SUBJECT_WINDOW, out,
+	    nthreads);
+}
+
+int
+mp_thread_build_window(const struct mp_thread_in *in, size_t n,
+    int64_t window, struct mp_thread **out, size_t *nthreads)
+{
 	struct ctx x;
 	struct mp_thread *t;
-	size_t i, nt = 0, *msgs, *depth;
+	size_t i, nt = 0, *msgs, *depth, *named;
 
 	*out = NULL;
 	*nthreads = 0;
@@ -448,21 +711,27 @@ mp_thread_build(const struct mp_thread_in *in, size_t n,
 	free(x.t.slot);
 	x.t.slot = NULL;
 	prune(&x);
-	group_subjects(&x);
+	group_subjects(&x, window);
 	build_children(&x);
 	for (i = 0; i < x.n; i++)
 		if (!x.c[i].dead && x.c[i].parent == NONE)
 			nt++;
 	t = mp_xcalloc(nt, sizeof(*t));
+	named = mp_xmalloc(nt * sizeof(size_t));
 	msgs = mp_xmalloc(n * sizeof(size_t));
 	depth = mp_xmalloc(n * sizeof(size_t));
 	nt = 0;
-	for (i = 0; i < x.n; i++)
-		if (!x.c[i].dead && x.c[i].parent == NONE)
-			walk(&x, i, &t[nt++], msgs, depth);
+	for (i = 0; i < x.n; i++) {
+		if (!x.c[i].dead && x.c[i].parent == NONE) {
+			named[nt] = walk(&x, i, &t[nt], msgs, depth);
+			nt++;
+		}
+	}
 	free(msgs);
 	free(depth);
 	free(x.c);
+	assign_ids(in, t, nt, named, n);
+	free(named);
 	qsort(t, nt, sizeof(*t), thread_cmp);
 	*out = t;
 	*nthreads = nt;

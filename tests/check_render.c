@@ -107,7 +107,8 @@ START_TEST(test_digest)
 	    "[IGF MAG] Digest Tue 15 Jun 2021: 3 messages in 2 threads");
 	ck_assert_int_eq(r.upto_seq, 3);
 	ck_assert_int_eq(r.empty, 0);
-	ck_assert_ptr_null(r.html);
+	ck_assert_ptr_nonnull(r.html);
+	ck_assert_msg(strstr(r.html, "Agenda") != NULL, "%s", r.html);
 	/* most active first */
 	a = strstr(r.text, "1. Agenda");
 	b = strstr(r.text, "2. Budget");
@@ -170,6 +171,68 @@ START_TEST(test_template_path)
 }
 END_TEST
 
+static void
+action(const char *id, const char *kind, const char *due, const char *text)
+{
+	struct mp_err e = { 0 };
+
+	ck_assert_int_eq(mp_store_add_action(st, id, kind, NULL, due, text,
+	    &e), 0);
+}
+
+/* The action data, seen through a template of the test's own. */
+START_TEST(test_digest_actions)
+{
+	struct mp_config *c2 = NULL;
+	struct mp_diag d = { 0 };
+	struct mp_rendered r;
+	struct mp_err e = { 0 };
+	char path[4096], text[2048];
+
+	snprintf(path, sizeof(path), "%s/digest.txt", dir);
+	tu_write(path, "{{#action_threads}}[{{subject}}]{{#items}} {{kind}}"
+	    "@{{when}}{{/items}}{{/action_threads}}|{{#unlisted}}{{text}};"
+	    "{{/unlisted}}");
+	snprintf(text, sizeof(text),
+	    "[delivery]\ntransport = maildir:out\nfrom = s@example.org\n"
+	    "[digest]\ntemplate = digest\n"
+	    "[member k]\nemail = k@example.org\ntz = Asia/Tokyo\n"
+	    "groups = mag, secretariat\n"
+	    "[member p]\nemail = p@example.org\ngroups = mag\n"
+	    "[deadline evals]\ndue = 2021-06-17 23:59 UTC\nto = group:mag\n");
+	snprintf(path, sizeof(path), "%s/a.ini", dir);
+	tu_write(path, text);
+	ck_assert_msg(mp_config_load(path, &c2, &d) == 0, "%s",
+	    d.n ? d.lines[0] : "");
+	add("1@x", "1@x", "Ana", "Budget", "2021-06-14T08:00:00Z", "x");
+	add("2@x", "2@x", "Bo", "Agenda", "2021-06-14T09:00:00Z", "y");
+	add("3@x", "2@x", "Cy", "Agenda", "2021-06-14T10:00:00Z", "z");
+	action("1@x", "request", "", "Send the budget.");
+	action("1@x", "event", "2021-06-25", "Budget call on 25 June.");
+	action("2@x", "deadline", "2021-06-17T23:59:00Z", "Evaluations due.");
+	action("3@x", "event", "2021-06-10", "We met on 10 June.");
+	action("3@x", "deadline", "2021-06-20T12:00:00Z", "Agenda by 20 June.");
+	/* Kenji (Tokyo, secretariat), 15 June: the Agenda thread first
+	 * (soonest: 18 Jun 08:59 JST), the past event dropped, the budget
+	 * thread after; the 20 June and 25 June dates are not in the
+	 * calendar, the 17 June deadline is. */
+	ck_assert_int_eq(mp_render_digest(c2, st, mp_config_member(c2, "k"), 0,
+	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	ck_assert_str_eq(r.text, "[Agenda] deadline@Fri 18 Jun 08:59 JST "
+	    "deadline@Sun 20 Jun 21:00 JST[Budget] event@Fri 25 Jun request@|"
+	    "Agenda by 20 June.;Budget call on 25 June.;");
+	mp_rendered_free(&r);
+	/* Paul is not staff: no unlisted dates */
+	ck_assert_int_eq(mp_render_digest(c2, st, mp_config_member(c2, "p"), 0,
+	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	ck_assert_msg(strstr(r.text, "|") != NULL && strstr(r.text, "|")[1] ==
+	    '\0', "%s", r.text);
+	mp_rendered_free(&r);
+	mp_diag_free(&d);
+	mp_config_free(c2);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -180,6 +243,7 @@ suite(void)
 	tcase_add_test(tc, test_digest);
 	tcase_add_test(tc, test_reminder);
 	tcase_add_test(tc, test_template_path);
+	tcase_add_test(tc, test_digest_actions);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,6 +3,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "mime.h"
 #include "thread.h"
 #include "testutil.h"
 
@@ -74,9 +75,9 @@ build(const struct mp_thread_in *in, size_t n, size_t *nt)
 START_TEST(test_chain)
 {
 	const struct mp_thread_in in[] = {
-		{ "a@x", NULL, NOREFS, "plan", 1 },
-		{ "b@x", "a@x", REFS("a@x"), "plan", 2 },
-		{ "c@x", "b@x", REFS("a@x", "b@x"), "plan", 3 },
+		{ "a@x", NULL, NOREFS, "plan", 1, 0, NULL },
+		{ "b@x", "a@x", REFS("a@x"), "plan", 2, 0, NULL },
+		{ "c@x", "b@x", REFS("a@x", "b@x"), "plan", 3, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -93,9 +94,9 @@ START_TEST(test_missing_middle)
 {
 	/* b@x never arrived; c@x still joins a@x's thread, under it. */
 	const struct mp_thread_in in[] = {
-		{ "c@x", NULL, REFS("a@x", "b@x"), NULL, 30 },
-		{ "a@x", NULL, NOREFS, NULL, 10 },
-		{ "d@x", NULL, REFS("a@x", "b@x", "c@x"), NULL, 40 },
+		{ "c@x", NULL, REFS("a@x", "b@x"), NULL, 30, 0, NULL },
+		{ "a@x", NULL, NOREFS, NULL, 10, 0, NULL },
+		{ "d@x", NULL, REFS("a@x", "b@x", "c@x"), NULL, 40, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -111,13 +112,13 @@ END_TEST
 START_TEST(test_in_reply_to)
 {
 	const struct mp_thread_in in[] = {
-		{ "a@x", NULL, NOREFS, NULL, 1 },
-		{ "b@x", "a@x", NOREFS, NULL, 2 },
-		{ "c@x", "b@x", NOREFS, NULL, 3 },
+		{ "a@x", NULL, NOREFS, NULL, 1, 0, NULL },
+		{ "b@x", "a@x", NOREFS, NULL, 2, 0, NULL },
+		{ "c@x", "b@x", NOREFS, NULL, 3, 0, NULL },
 		/* References win over In-Reply-To (JWZ). */
-		{ "d@x", "c@x", REFS("a@x"), NULL, 4 },
+		{ "d@x", "c@x", REFS("a@x"), NULL, 4, 0, NULL },
 		/* An empty In-Reply-To is no link. */
-		{ "e@x", "", NOREFS, NULL, 5 },
+		{ "e@x", "", NOREFS, NULL, 5, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -131,43 +132,99 @@ START_TEST(test_in_reply_to)
 }
 END_TEST
 
+#define DAY ((int64_t)86400)
+
 START_TEST(test_subject_fallback)
 {
-	/* The caller normalised "Re: [MAG] Foo" to "foo". */
+	/* The caller normalised "Re: [MAG] Foo" to "foo" and said which
+	 * subjects were replies. */
 	const struct mp_thread_in in[] = {
-		{ "a@x", NULL, NOREFS, "foo", 100 },
-		{ "b@x", NULL, NOREFS, "foo", 200 },
-		{ "c@x", NULL, REFS("unknown@x"), "foo", 150 },
-		{ "d@x", NULL, NOREFS, "bar", 300 },
-		{ "e@x", NULL, NOREFS, "", 50 },
-		{ "f@x", NULL, NOREFS, "", 60 },
-		{ "g@x", NULL, NOREFS, NULL, 70 },
+		{ "a@x", NULL, NOREFS, "foo", 100, 0, NULL },
+		{ "b@x", NULL, NOREFS, "foo", 200, 1, NULL },
+		{ "c@x", NULL, REFS("unknown@x"), "foo", 150, 1, NULL },
+		{ "d@x", NULL, NOREFS, "bar", 300, 0, NULL },
+		{ "e@x", NULL, NOREFS, "", 50, 1, NULL },
+		{ "f@x", NULL, NOREFS, "", 60, 1, NULL },
+		{ "g@x", NULL, NOREFS, NULL, 70, 1, NULL },
+		/* Not a reply: the same subject starts a thread of its own. */
+		{ "h@x", NULL, NOREFS, "foo", 250, 0, NULL },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 6);
+	assert_thread(&t[0], "d@x", 1, (size_t[]){ 3 }, (size_t[]){ 0 },
+	    300);
+	assert_thread(&t[1], "h@x", 1, (size_t[]){ 7 }, (size_t[]){ 0 },
+	    250);
+	/* Replies join the latest root that started before them. */
+	assert_thread(&t[2], "a@x", 3, (size_t[]){ 0, 2, 1 },
+	    (size_t[]){ 0, 1, 1 }, 200);
+	/* Empty subjects never group. */
+	assert_thread(&t[3], "g@x", 1, (size_t[]){ 6 }, (size_t[]){ 0 }, 70);
+	assert_thread(&t[4], "f@x", 1, (size_t[]){ 5 }, (size_t[]){ 0 }, 60);
+	assert_thread(&t[5], "e@x", 1, (size_t[]){ 4 }, (size_t[]){ 0 }, 50);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
+START_TEST(test_subject_window)
+{
+	/* "Minutes" is reused by unrelated threads months apart. */
+	const struct mp_thread_in in[] = {
+		{ "m1@x", NULL, NOREFS, "minutes", 0, 0, NULL },
+		{ "r1@x", "m1@x", NOREFS, "minutes", 20 * DAY, 1, NULL },
+		/* 29 days after the thread's last message: joins */
+		{ "s1@x", NULL, NOREFS, "minutes", 49 * DAY, 1, NULL },
+		{ "m2@x", NULL, NOREFS, "minutes", 120 * DAY, 0, NULL },
+		/* 31 days after m2: too far */
+		{ "s2@x", NULL, NOREFS, "minutes", 151 * DAY, 1, NULL },
+		/* a reply dated a day before the root it answers */
+		{ "s3@x", NULL, NOREFS, "minutes", 119 * DAY, 1, NULL },
+		/* two replies whose thread is not here group together */
+		{ "o1@x", NULL, NOREFS, "orphan", 10 * DAY, 1, NULL },
+		{ "o2@x", NULL, NOREFS, "orphan", 12 * DAY, 1, NULL },
+		{ "o3@x", NULL, NOREFS, "orphan", 90 * DAY, 1, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
 
 	t = build(in, N(in), &nt);
 	ck_assert_uint_eq(nt, 5);
-	assert_thread(&t[0], "d@x", 1, (size_t[]){ 3 }, (size_t[]){ 0 },
-	    300);
-	assert_thread(&t[1], "a@x", 3, (size_t[]){ 0, 2, 1 },
-	    (size_t[]){ 0, 1, 1 }, 200);
-	/* Empty subjects never group. */
-	assert_thread(&t[2], "g@x", 1, (size_t[]){ 6 }, (size_t[]){ 0 }, 70);
-	assert_thread(&t[3], "f@x", 1, (size_t[]){ 5 }, (size_t[]){ 0 }, 60);
-	assert_thread(&t[4], "e@x", 1, (size_t[]){ 4 }, (size_t[]){ 0 }, 50);
+	assert_thread(&t[0], "s2@x", 1, (size_t[]){ 4 }, (size_t[]){ 0 },
+	    151 * DAY);
+	assert_thread(&t[1], "m2@x", 2, (size_t[]){ 3, 5 },
+	    (size_t[]){ 0, 1 }, 120 * DAY);
+	assert_thread(&t[2], "o3@x", 1, (size_t[]){ 8 }, (size_t[]){ 0 },
+	    90 * DAY);
+	assert_thread(&t[3], "m1@x", 3, (size_t[]){ 0, 1, 2 },
+	    (size_t[]){ 0, 1, 1 }, 49 * DAY);
+	assert_thread(&t[4], "o1@x", 2, (size_t[]){ 6, 7 },
+	    (size_t[]){ 0, 1 }, 12 * DAY);
+	mp_threads_free(t, nt);
+	/* A negative window turns the fallback off. */
+	ck_assert_int_eq(mp_thread_build_window(in, N(in), -1, &t, &nt), 0);
+	ck_assert_uint_eq(nt, 8);
+	mp_threads_free(t, nt);
+	/* A window of 60 days joins s2 to m2 (o3 is 78 days away). */
+	ck_assert_int_eq(mp_thread_build_window(in, N(in), 60 * DAY, &t,
+	    &nt), 0);
+	ck_assert_uint_eq(nt, 4);
+	ck_assert_str_eq(t[0].id, "m2@x");
+	ck_assert_uint_eq(t[0].n, 3);
 	mp_threads_free(t, nt);
 }
 END_TEST
 
 START_TEST(test_subject_moves_subtree)
 {
-	/* A later root with the same subject moves under the earliest one
-	 * with its whole subtree. */
+	/* A later reply root with the same subject moves under the
+	 * earlier root with its whole subtree. */
 	const struct mp_thread_in in[] = {
-		{ "late@x", NULL, NOREFS, "agenda", 50 },
-		{ "reply@x", NULL, REFS("late@x"), "agenda", 60 },
-		{ "early@x", NULL, NOREFS, "agenda", 10 },
+		{ "late@x", NULL, NOREFS, "agenda", 50, 1, NULL },
+		{ "reply@x", NULL, REFS("late@x"), "agenda", 60, 1, NULL },
+		{ "early@x", NULL, NOREFS, "agenda", 10, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -182,13 +239,14 @@ END_TEST
 
 START_TEST(test_subject_empty_root_absorbs)
 {
-	/* ghost@x is missing and holds two replies: it stays as the root
-	 * and takes in the earlier root of the same subject. */
+	/* ghost@x is missing and holds two replies: a missing root counts
+	 * as a reply, so its messages move under r@x, the root of the
+	 * same subject. */
 	const struct mp_thread_in in[] = {
-		{ "m1@x", NULL, REFS("ghost@x"), "s", 10 },
-		{ "m2@x", NULL, REFS("ghost@x"), "s", 20 },
-		{ "r@x", NULL, NOREFS, "s", 5 },
-		{ "k@x", NULL, REFS("ghost@x", "m2@x"), "other", 30 },
+		{ "m1@x", NULL, REFS("ghost@x"), "s", 10, 1, NULL },
+		{ "m2@x", NULL, REFS("ghost@x"), "s", 20, 1, NULL },
+		{ "r@x", NULL, NOREFS, "s", 5, 0, NULL },
+		{ "k@x", NULL, REFS("ghost@x", "m2@x"), "other", 30, 1, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -196,7 +254,7 @@ START_TEST(test_subject_empty_root_absorbs)
 	t = build(in, N(in), &nt);
 	ck_assert_uint_eq(nt, 1);
 	assert_thread(&t[0], "r@x", 4, (size_t[]){ 2, 0, 1, 3 },
-	    (size_t[]){ 0, 0, 0, 1 }, 30);
+	    (size_t[]){ 0, 1, 1, 2 }, 30);
 	mp_threads_free(t, nt);
 }
 END_TEST
@@ -205,10 +263,10 @@ START_TEST(test_subject_two_empty_roots)
 {
 	/* Two missing roots with the same subject merge their children. */
 	const struct mp_thread_in in[] = {
-		{ "a1@x", NULL, REFS("g1@x"), "s", 10 },
-		{ "a2@x", NULL, REFS("g1@x"), "s", 40 },
-		{ "b1@x", NULL, REFS("g2@x"), "s", 20 },
-		{ "b2@x", NULL, REFS("g2@x"), "s", 30 },
+		{ "a1@x", NULL, REFS("g1@x"), "s", 10, 1, NULL },
+		{ "a2@x", NULL, REFS("g1@x"), "s", 40, 1, NULL },
+		{ "b1@x", NULL, REFS("g2@x"), "s", 20, 1, NULL },
+		{ "b2@x", NULL, REFS("g2@x"), "s", 30, 1, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -221,11 +279,52 @@ START_TEST(test_subject_two_empty_roots)
 }
 END_TEST
 
+START_TEST(test_stable_ids)
+{
+	/* Ids recorded by an earlier run stay, whatever the root is now. */
+	const struct mp_thread_in in[] = {
+		/* a late root arrives for thread "T1" */
+		{ "root@x", NULL, NOREFS, "p", 1, 0, NULL },
+		{ "b@x", NULL, REFS("root@x"), "p", 5, 1, "T1" },
+		{ "c@x", NULL, REFS("root@x", "b@x"), "p", 6, 1, "T1" },
+		/* a late message merges "OLD" (earliest message 2) and
+		 * "NEW" (earliest 3): the older id wins though the root of
+		 * the merged thread (y1) was in "NEW" */
+		{ "x1@x", NULL, NOREFS, "q", 2, 0, "OLD" },
+		{ "y1@x", NULL, NOREFS, "r", 3, 0, "NEW" },
+		{ "z@x", NULL, REFS("y1@x", "x1@x"), "q", 9, 1, NULL },
+		/* a thread once joined by subject now split in two: the
+		 * part with the earliest message keeps the id */
+		{ "s1@x", NULL, NOREFS, "s", 20, 0, "S" },
+		{ "s2@x", NULL, NOREFS, "s", 21, 0, "S" },
+		/* a new thread named after a root id already in use */
+		{ "T1", NULL, NOREFS, "t", 30, 0, NULL },
+		{ "T1", NULL, NOREFS, "t", 31, 0, NULL },
+	};
+	struct mp_thread *t;
+	size_t nt;
+
+	t = build(in, N(in), &nt);
+	ck_assert_uint_eq(nt, 6);
+	ck_assert_str_eq(t[0].id, "T1#3");
+	ck_assert_uint_eq(t[0].msgs[0], 9);
+	ck_assert_str_eq(t[1].id, "T1#2");
+	ck_assert_uint_eq(t[1].msgs[0], 8);
+	assert_thread(&t[2], "s2@x", 1, (size_t[]){ 7 }, (size_t[]){ 0 }, 21);
+	assert_thread(&t[3], "S", 1, (size_t[]){ 6 }, (size_t[]){ 0 }, 20);
+	assert_thread(&t[4], "OLD", 3, (size_t[]){ 4, 3, 5 },
+	    (size_t[]){ 0, 1, 2 }, 9);
+	assert_thread(&t[5], "T1", 3, (size_t[]){ 0, 1, 2 },
+	    (size_t[]){ 0, 1, 2 }, 6);
+	mp_threads_free(t, nt);
+}
+END_TEST
+
 START_TEST(test_different_subjects)
 {
 	const struct mp_thread_in in[] = {
-		{ "a@x", NULL, NOREFS, "budget", 100 },
-		{ "b@x", NULL, NOREFS, "budget 2022", 100 },
+		{ "a@x", NULL, NOREFS, "budget", 100, 0, NULL },
+		{ "b@x", NULL, NOREFS, "budget 2022", 100, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -243,16 +342,16 @@ START_TEST(test_loops)
 {
 	const struct mp_thread_in in[] = {
 		/* A -> B -> A */
-		{ "a@x", NULL, REFS("b@x"), NULL, 1 },
-		{ "b@x", NULL, REFS("a@x"), NULL, 2 },
+		{ "a@x", NULL, REFS("b@x"), NULL, 1, 0, NULL },
+		{ "b@x", NULL, REFS("a@x"), NULL, 2, 0, NULL },
 		/* Refers to itself. */
-		{ "s@x", "s@x", REFS("s@x"), NULL, 3 },
+		{ "s@x", "s@x", REFS("s@x"), NULL, 3, 0, NULL },
 		/* imaptest "thread": q refs p and r; r refs q. */
-		{ "p@x", NULL, NOREFS, NULL, 17 },
-		{ "q@x", NULL, REFS("p@x", "r@x"), NULL, 15 },
-		{ "r@x", NULL, REFS("q@x"), NULL, 16 },
+		{ "p@x", NULL, NOREFS, NULL, 17, 0, NULL },
+		{ "q@x", NULL, REFS("p@x", "r@x"), NULL, 15, 0, NULL },
+		{ "r@x", NULL, REFS("q@x"), NULL, 16, 0, NULL },
 		/* A loop inside one References list. */
-		{ "u@x", NULL, REFS("v@x", "w@x", "v@x"), NULL, 20 },
+		{ "u@x", NULL, REFS("v@x", "w@x", "v@x"), NULL, 20, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -268,12 +367,12 @@ END_TEST
 START_TEST(test_loops_exact)
 {
 	const struct mp_thread_in in[] = {
-		{ "a@x", NULL, REFS("b@x"), NULL, 1 },
-		{ "b@x", NULL, REFS("a@x"), NULL, 2 },
-		{ "s@x", "s@x", REFS("s@x"), NULL, 3 },
-		{ "p@x", NULL, NOREFS, NULL, 17 },
-		{ "q@x", NULL, REFS("p@x", "r@x"), NULL, 15 },
-		{ "r@x", NULL, REFS("q@x"), NULL, 16 },
+		{ "a@x", NULL, REFS("b@x"), NULL, 1, 0, NULL },
+		{ "b@x", NULL, REFS("a@x"), NULL, 2, 0, NULL },
+		{ "s@x", "s@x", REFS("s@x"), NULL, 3, 0, NULL },
+		{ "p@x", NULL, NOREFS, NULL, 17, 0, NULL },
+		{ "q@x", NULL, REFS("p@x", "r@x"), NULL, 15, 0, NULL },
+		{ "r@x", NULL, REFS("q@x"), NULL, 16, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -296,12 +395,12 @@ END_TEST
 START_TEST(test_duplicates)
 {
 	const struct mp_thread_in in[] = {
-		{ "a@x", NULL, NOREFS, NULL, 1 },
-		{ "b@x", NULL, REFS("a@x"), NULL, 1 },
-		{ "c@x", NULL, REFS("b@x"), NULL, 1 },
-		{ "b@x", NULL, REFS("a@x"), NULL, 1 },
-		{ "d@x", NULL, NOREFS, NULL, 0 },
-		{ "d@x", NULL, NOREFS, NULL, 0 },
+		{ "a@x", NULL, NOREFS, NULL, 1, 0, NULL },
+		{ "b@x", NULL, REFS("a@x"), NULL, 1, 0, NULL },
+		{ "c@x", NULL, REFS("b@x"), NULL, 1, 0, NULL },
+		{ "b@x", NULL, REFS("a@x"), NULL, 1, 0, NULL },
+		{ "d@x", NULL, NOREFS, NULL, 0, 0, NULL },
+		{ "d@x", NULL, NOREFS, NULL, 0, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -311,9 +410,9 @@ START_TEST(test_duplicates)
 	/* imaptest thread7: (1 (2 3)(4)) */
 	assert_thread(&t[0], "a@x", 4, (size_t[]){ 0, 1, 2, 3 },
 	    (size_t[]){ 0, 1, 2, 1 }, 1);
-	/* Two copies of d@x: two threads, both kept. */
+	/* Two copies of d@x: two threads, both kept, ids unique. */
 	assert_thread(&t[1], "d@x", 1, (size_t[]){ 4 }, (size_t[]){ 0 }, 0);
-	assert_thread(&t[2], "d@x", 1, (size_t[]){ 5 }, (size_t[]){ 0 }, 0);
+	assert_thread(&t[2], "d@x#2", 1, (size_t[]){ 5 }, (size_t[]){ 0 }, 0);
 	mp_threads_free(t, nt);
 }
 END_TEST
@@ -321,18 +420,18 @@ END_TEST
 START_TEST(test_tree_order)
 {
 	const struct mp_thread_in in[] = {
-		{ "r@x", NULL, NOREFS, "t", 10 },
-		{ "x@x", NULL, REFS("r@x"), "t", 30 },
-		{ "z@x", NULL, REFS("r@x", "y@x"), "t", 25 },
-		{ "y@x", "r@x", NOREFS, "t", 20 },
-		{ "w@x", NULL, REFS("r@x"), "t", 20 },
-		{ "q@x", NULL, REFS("r@x", "x@x"), "t", 31 },
+		{ "r@x", NULL, NOREFS, "t", 10, 0, NULL },
+		{ "x@x", NULL, REFS("r@x"), "t", 30, 0, NULL },
+		{ "z@x", NULL, REFS("r@x", "y@x"), "t", 25, 0, NULL },
+		{ "y@x", "r@x", NOREFS, "t", 20, 0, NULL },
+		{ "w@x", NULL, REFS("r@x"), "t", 20, 0, NULL },
+		{ "q@x", NULL, REFS("r@x", "x@x"), "t", 31, 0, NULL },
 		/* No Message-ID, sharing a missing parent (imaptest
 		 * thread6): a missing root with two top-level messages. */
-		{ NULL, NULL, REFS("ghost@x"), NULL, 5 },
-		{ "n@x", NULL, REFS("ghost@x"), NULL, 4 },
+		{ NULL, NULL, REFS("ghost@x"), NULL, 5, 0, NULL },
+		{ "n@x", NULL, REFS("ghost@x"), NULL, 4, 0, NULL },
 		/* A missing root with one child: the child is the root. */
-		{ "o@x", NULL, REFS("gone@x", "gone2@x"), NULL, 1 },
+		{ "o@x", NULL, REFS("gone@x", "gone2@x"), NULL, 1, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -353,10 +452,10 @@ START_TEST(test_reparent_guess)
 	/* c@x's References guessed b under a; b's own References say it
 	 * replies to z: b's header wins. */
 	const struct mp_thread_in in[] = {
-		{ "c@x", NULL, REFS("a@x", "b@x"), NULL, 3 },
-		{ "a@x", NULL, NOREFS, NULL, 1 },
-		{ "z@x", NULL, NOREFS, NULL, 2 },
-		{ "b@x", NULL, REFS("z@x"), NULL, 2 },
+		{ "c@x", NULL, REFS("a@x", "b@x"), NULL, 3, 0, NULL },
+		{ "a@x", NULL, NOREFS, NULL, 1, 0, NULL },
+		{ "z@x", NULL, NOREFS, NULL, 2, 0, NULL },
+		{ "b@x", NULL, REFS("z@x"), NULL, 2, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
@@ -488,6 +587,7 @@ struct hmsg {
 	char **refs;                    /* owned */
 	size_t nrefs;
 	int64_t date;
+	int is_reply;
 };
 
 struct hbox {
@@ -564,6 +664,7 @@ take_header(struct hmsg *m, const char *h)
 		m->refs = angle_ids(h + 11, &m->nrefs);
 	} else if (strncasecmp(h, "Subject:", 8) == 0 && m->subject == NULL) {
 		m->subject = base_subject(h + 8);
+		m->is_reply = mp_mime_subject_is_reply(h + 8);
 	}
 }
 
@@ -643,6 +744,7 @@ hbox_input(const struct hbox *b, size_t n)
 		in[i].nrefs = b->m[i].nrefs;
 		in[i].subject_norm = b->m[i].subject;
 		in[i].date = b->m[i].date;
+		in[i].is_reply = b->m[i].is_reply;
 	}
 	return in;
 }
@@ -898,6 +1000,8 @@ thread_suite(void)
 	tcase_add_test(tc, test_missing_middle);
 	tcase_add_test(tc, test_in_reply_to);
 	tcase_add_test(tc, test_subject_fallback);
+	tcase_add_test(tc, test_subject_window);
+	tcase_add_test(tc, test_stable_ids);
 	tcase_add_test(tc, test_subject_moves_subtree);
 	tcase_add_test(tc, test_subject_empty_root_absorbs);
 	tcase_add_test(tc, test_subject_two_empty_roots);
