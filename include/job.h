@@ -45,6 +45,13 @@ int mp_job_fetch(struct mp_job *j, struct mp_err *e);
 /* Recompute threads over the store and record each message's thread. */
 int mp_job_thread(struct mp_job *j, struct mp_err *e);
 
+/* Deadlines and events whose time changed in the configuration since
+ * the last run: everyone who was reminded of the old time gets one
+ * "changed" notice (old and new time, SEQUENCE + 1); removed ones get one
+ * "cancelled" notice. Then the new state is saved (not under dry run).
+ * Run before mp_job_remind(), which plans for the new times. */
+int mp_job_changes(struct mp_job *j, struct mp_err *e);
+
 /* Send the reminders that are due now. */
 int mp_job_remind(struct mp_job *j, struct mp_err *e);
 

@@ -167,7 +167,8 @@ cmd_run(struct cli *c, int steps)
 		mp_job_finish(&j);
 		return fail(&e);
 	}
-	if ((steps & 2) && mp_job_remind(&j, &e) != 0) {
+	if ((steps & 2) && (mp_job_changes(&j, &e) != 0 ||
+	    mp_job_remind(&j, &e) != 0)) {
 		mp_job_finish(&j);
 		return fail(&e);
 	}

@@ -732,8 +732,11 @@ smtp_close(struct mp_transport *t)
 		curl_global_cleanup();
 }
 
-#define SETOPT(s, opt, val) \
-	(rc == CURLE_OK ? rc = curl_easy_setopt((s)->curl, opt, val) : rc)
+/* Set an option unless one failed already (rc is the caller's). */
+#define SETOPT(s, opt, val) do { \
+	if (rc == CURLE_OK) \
+		rc = curl_easy_setopt((s)->curl, opt, val); \
+} while (0)
 
 static int
 smtp_open(struct mp_transport *t, const char *rest,

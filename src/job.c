@@ -442,8 +442,31 @@ compose_one(struct mp_job *j, const struct mp_ledger_key *k,
 	return mp_compose(&m, out, e);
 }
 
-/* Record, deliver, record. Returns 0 when sent (or already sent), -1 on
- * a failure that was counted (the run goes on), -2 on a store error. */
+/*
+ * Record, deliver, record. Returns 0 when sent, -1 on a failure that was
+ * counted (the run goes on), -2 when the run must stop, with e set: a
+ * store error, or a transport that cannot work at all (cannot be opened;
+ * SMTP: cannot connect, no STARTTLS, TLS/certificate failure,
+ * authentication or sender refused).
+ *
+ * A crash (or a failed ledger write) after the server's 250 and before
+ * the sent row is committed leaves the key pending. A pending key is
+ * simply sent again by the next run that plans it: emails go one at a
+ * time (pending committed, submit, sent committed), so a crash leaves at
+ * most one email in this state and the price is at most one duplicate
+ * of it; the opposite choice (treating pending as sent) could lose it.
+ * The same holds when the connection drops after the data went out and
+ * before the reply came (RFC 1047): the email stays pending and is sent
+ * again.
+ *
+ * Failures: a temporary one (4xx, connection lost) leaves the key pending
+ * for the next run until delivery.max_attempts attempts or until it is
+ * delivery.max_age older than its planned time; then it is failed. A
+ * permanent one (5xx for the recipient or the message) fails that key
+ * only. When the session itself failed (mp_deliver_down) the email is
+ * not at fault: it stays pending under the same limits and the run stops
+ * with the transport's error (exit 75, 69, 77 or 78).
+ */
 static int
 deliver_one(struct mp_job *j, const struct mp_ledger_key *k,
     const char *msgid, const struct mp_buf *mail, const char *subject,
@@ -460,29 +483,39 @@ deliver_one(struct mp_job *j, const struct mp_ledger_key *k,
 		j->sent++;
 		return 0;
 	}
-	if (j->tr == NULL && mp_deliver_open(&c->delivery, &j->tr, &de) != 0) {
-		mp_warnx("%s", de.msg);
-		j->temp_failed += de.temporary;
-		j->perm_failed += !de.temporary;
-		return -1;
-	}
+	if (j->tr == NULL && mp_deliver_open(&c->delivery, &j->tr, e) != 0)
+		return -2;
+	if (mp_deliver_down(j->tr, e))
+		return -2;
 	if (mp_store_begin(j->st, e) != 0 ||
 	    mp_store_ledger_pending(j->st, k, msgid, j->now, e) != 0 ||
 	    mp_store_commit(j->st, e) != 0)
 		return -2;
 	if (mp_deliver_send(j->tr, env_from, k->rcpt, mail->data, mail->len,
 	    reply, sizeof(reply), &de) != 0) {
+		int down = mp_deliver_down(j->tr, NULL);
+		int retry = de.temporary || down;
+		int64_t planned = k->due - k->offset;
+		int stale = c->delivery.max_age > 0 &&
+		    j->now - planned > c->delivery.max_age;
 		enum mp_ledger_state s;
 		int attempts = 0;
 
 		mp_store_ledger_get(j->st, k, &s, &attempts);
-		if (de.temporary && attempts < c->delivery.max_attempts) {
+		if (retry && attempts < c->delivery.max_attempts && !stale) {
+			j->temp_failed++;
+			if (down) {
+				*e = de;
+				return -2;
+			}
 			mp_warnx("%s to %s: %s (will retry)", k->kind, k->rcpt,
 			    de.msg);
-			j->temp_failed++;
 			return -1;
 		}
-		if (de.temporary)
+		if (retry && stale)
+			mp_warnx("%s to %s: giving up, pending for longer than "
+			    "max_age: %s", k->kind, k->rcpt, de.msg);
+		else if (retry)
 			mp_warnx("%s to %s: giving up after %d attempts: %s",
 			    k->kind, k->rcpt, attempts, de.msg);
 		else
@@ -491,6 +524,10 @@ deliver_one(struct mp_job *j, const struct mp_ledger_key *k,
 		j->perm_failed++;
 		if (mp_store_ledger_failed(j->st, k, de.msg, j->now, e) != 0)
 			return -2;
+		if (down) {
+			*e = de;
+			return -2;
+		}
 		return -1;
 	}
 	if (mp_store_ledger_sent(j->st, k, reply, j->now, e) != 0)
@@ -647,4 +684,192 @@ mp_job_digest_now(struct mp_job *j, const char *only, int print,
 		    digest_one(j, &j->cfg->members[i], j->now, print, 0, e) != 0)
 			return -1;
 	return 0;
+}
+
+/* ---- changed and cancelled deadlines and events ---- */
+
+struct who {
+	char **v;
+	size_t n;
+};
+
+static int
+add_who(const char *rcpt, void *ctx)
+{
+	struct who *w = ctx;
+
+	w->v = mp_xrealloc(w->v, (w->n + 1) * sizeof(*w->v));
+	w->v[w->n++] = mp_xstrdup(rcpt);
+	return 0;
+}
+
+static void
+free_who(struct who *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
+	w->v = NULL;
+	w->n = 0;
+}
+
+/* One notice to everyone who was told the old time. *incomplete is set
+ * when any of them must be retried, so the item's state is kept and the
+ * next run tries again (the ledger stops what was sent). Returns -1 on
+ * a store or rendering error. */
+static int
+notify(struct mp_job *j, const struct mp_notice *n, const char *kind,
+    int64_t old_due, int64_t key_due, int *incomplete, struct mp_err *e)
+{
+	const struct mp_item *it = n->item;
+	struct who w = { 0 };
+	size_t i;
+	int rc = 0;
+
+	if (mp_store_ledger_reminded(j->st, it->id, old_due, add_who, &w,
+	    e) != 0)
+		return -1;
+	for (i = 0; i < w.n && rc == 0; i++) {
+		const struct mp_member *m = mp_config_member(j->cfg, w.v[i]);
+		struct mp_ledger_key k = { kind, it->id, 0, w.v[i], key_due };
+		struct mp_ledger_key first = { "reminder", it->id,
+			it->nremind > 0 ? it->remind[0] : 0, w.v[i], old_due };
+		struct mp_rcpt r = { m, m != NULL ? m->name : "", w.v[i],
+			m != NULL ? m->tz : "UTC" };
+		struct mp_buf mail = MP_BUF_INIT;
+		struct mp_rendered out;
+		enum mp_ledger_state s;
+		char msgid[256], thread_key[1024];
+		int attempts, d;
+
+		if (mp_store_ledger_get(j->st, &k, &s, &attempts) == 0 &&
+		    (s == MP_LEDGER_SENT || s == MP_LEDGER_FAILED))
+			continue;
+		if (mp_render_notice(j->cfg, n, &r, j->now, &out, e) != 0) {
+			rc = -1;
+			break;
+		}
+		/* In the thread of the reminders of the old time. */
+		key_string(&first, thread_key, sizeof(thread_key));
+		if (compose_one(j, &k, r.name, r.tz, &out, it->id, thread_key,
+		    &mail, msgid, sizeof(msgid), e) != 0) {
+			rc = -1;
+		} else {
+			d = deliver_one(j, &k, msgid, &mail, out.subject, e);
+			if (d == -2)
+				rc = -1;
+			else if (d == -1)
+				*incomplete = 1;
+		}
+		mp_rendered_free(&out);
+		mp_buf_free(&mail);
+	}
+	free_who(&w);
+	return rc;
+}
+
+struct gone {
+	struct mp_item_state *v;
+	char **names, **titles;
+	size_t n;
+	const struct mp_config *cfg;
+};
+
+static int
+add_gone(const struct mp_item_state *is, void *ctx)
+{
+	struct gone *g = ctx;
+	const struct mp_item *it = mp_config_item(g->cfg, is->item);
+
+	if (it != NULL && it->kind != MP_ITEM_REMINDER)
+		return 0;
+	g->v = mp_xrealloc(g->v, (g->n + 1) * sizeof(*g->v));
+	g->names = mp_xrealloc(g->names, (g->n + 1) * sizeof(*g->names));
+	g->titles = mp_xrealloc(g->titles, (g->n + 1) * sizeof(*g->titles));
+	g->v[g->n] = *is;
+	g->names[g->n] = mp_xstrdup(is->item);
+	g->titles[g->n] = mp_xstrdup(is->title != NULL ? is->title : is->item);
+	g->n++;
+	return 0;
+}
+
+int
+mp_job_changes(struct mp_job *j, struct mp_err *e)
+{
+	const struct mp_config *c = j->cfg;
+	struct gone g = { 0 };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->nitems && rc == 0; i++) {
+		const struct mp_item *it = &c->items[i];
+		struct mp_item_state old, now = { it->id, it->due, it->ends, 0,
+			it->title };
+		struct mp_notice n;
+		int known, incomplete = 0;
+
+		if (it->kind == MP_ITEM_REMINDER)
+			continue;
+		known = mp_store_item_get(j->st, it->id, &old);
+		if (known < 0)
+			return mp_err_set(e, MP_EX_IOERR, "cannot read the "
+			    "state of [%s]", it->id);
+		if (known == 0 && old.due == it->due && old.ends == it->ends)
+			continue;
+		if (known == 0) {
+			memset(&n, 0, sizeof(n));
+			n.kind = MP_NOTICE_CHANGED;
+			n.item = it;
+			n.old_due = old.due;
+			n.old_ends = old.ends;
+			n.sequence = old.sequence + 1;
+			now.sequence = n.sequence;
+			mp_info("[%s] moved: notifying who was reminded", it->id);
+			if (notify(j, &n, "changed", old.due, it->due,
+			    &incomplete, e) != 0)
+				return -1;
+		}
+		if (!incomplete && !j->dry_run)
+			rc = mp_store_item_set(j->st, &now, j->now, e);
+	}
+	if (rc != 0)
+		return rc;
+
+	/* Deadlines and events gone from the configuration. */
+	g.cfg = c;
+	if (mp_store_item_each(j->st, add_gone, &g, e) != 0)
+		rc = -1;
+	for (i = 0; i < g.n && rc == 0; i++) {
+		struct mp_item it;
+		struct mp_notice n;
+		int incomplete = 0;
+
+		memset(&it, 0, sizeof(it));
+		it.kind = g.v[i].ends > 0 ? MP_ITEM_EVENT : MP_ITEM_DEADLINE;
+		it.id = g.names[i];
+		it.title = g.titles[i];
+		it.due = g.v[i].due;
+		it.ends = g.v[i].ends;
+		it.zone = (char *)"UTC";
+		memset(&n, 0, sizeof(n));
+		n.kind = MP_NOTICE_CANCELLED;
+		n.item = &it;
+		n.sequence = g.v[i].sequence + 1;
+		mp_info("[%s] removed: notifying who was reminded", it.id);
+		if (notify(j, &n, "cancelled", it.due, it.due, &incomplete,
+		    e) != 0)
+			rc = -1;
+		else if (!incomplete && !j->dry_run)
+			rc = mp_store_item_delete(j->st, it.id, e);
+	}
+	for (i = 0; i < g.n; i++) {
+		free(g.names[i]);
+		free(g.titles[i]);
+	}
+	free(g.names);
+	free(g.titles);
+	free(g.v);
+	return rc;
 }

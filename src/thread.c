@@ -174,13 +174,24 @@ link_message(struct ctx *x, size_t i)
 			set_parent(x, r, prev);
 		prev = r;
 	}
-	/* The message's own References are authoritative: drop a parent
+	/*
+	 * In-Reply-To names the parent when it disagrees with the last
+	 * reference: clients and gateways trim, reorder and mistype
+	 * References far more often than they get In-Reply-To wrong
+	 * (notmuch trusts it the same way).
+	 */
+	if (refs != &m->in_reply_to && nonempty(m->in_reply_to) &&
+	    (prev == NONE || strcmp(x->c[prev].id, m->in_reply_to) != 0)) {
+		r = lookup(x, m->in_reply_to, &created);
+		if (r != c)
+			prev = r;
+	}
+	/* The message's own headers are authoritative: drop a parent
 	 * guessed from other messages before linking the real one. */
 	set_parent(x, c, NONE);
 	if (prev != NONE && !would_loop(x, prev, c))
 		set_parent(x, c, prev);
 }
-
 /* Nearest ancestor of c that survives pruning: a message, or an empty
  * root. Path compression keeps long empty chains linear. */
 static size_t

@@ -50,6 +50,30 @@ count_mails(void)
 	return n;
 }
 
+/* The deadlines and events, in a file of their own as the secretariat
+ * keeps them. */
+static void
+write_items(const char *text)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/items.ini", dir);
+	tu_write(path, text);
+}
+
+static void
+reload(void)
+{
+	struct mp_diag d = { 0 };
+	char path[4096];
+
+	mp_config_free(cfg);
+	snprintf(path, sizeof(path), "%s/magpie.ini", dir);
+	ck_assert_msg(mp_config_load(path, &cfg, &d) == 0, "%s",
+	    d.n ? d.lines[0] : "");
+	mp_diag_free(&d);
+}
+
 static void
 setup_with(const char *extra)
 {
@@ -78,7 +102,10 @@ setup_with(const char *extra)
 		snprintf(tmpl, sizeof(tmpl), "%s/%s/etc/templates/digest", cwd,
 		    tu_srcdir());
 	}
+	write_items("[deadline evals]\ndue = 2021-06-17 23:59 UTC\n"
+	    "remind = 3d, 1d\nto = group:mag\npending = b\n");
 	snprintf(text, sizeof(text),
+	    "include = items.ini\n"
 	    "[store]\npath = magpie.db\n"
 	    "[list mag]\nname = MAG\nsource = mbox:list.mbox\n"
 	    "list_id = mag.example.org\n"
@@ -87,9 +114,7 @@ setup_with(const char *extra)
 	    "[digest]\ntemplate = %s\n%s"
 	    "[member a]\nname = Ana\nemail = a@example.org\ngroups = mag\n"
 	    "[member b]\nname = Bo\nemail = b@example.org\ntz = Asia/Tokyo\n"
-	    "groups = mag\n"
-	    "[deadline evals]\ndue = 2021-06-17 23:59 UTC\nremind = 3d, 1d\n"
-	    "to = group:mag\npending = b\n", sm, tmpl, extra);
+	    "groups = mag\n", sm, tmpl, extra);
 	snprintf(path, sizeof(path), "%s/magpie.ini", dir);
 	tu_write(path, text);
 	ck_assert_msg(mp_config_load(path, &cfg, &d) == 0, "%s",
@@ -266,6 +291,125 @@ START_TEST(test_digests_cover_only_new)
 }
 END_TEST
 
+/* The text/calendar part of a mail, decoded from base64. */
+static char *
+calendar_of(const char *m)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	struct mp_buf out = MP_BUF_INIT;
+	const char *p = strstr(m, "Content-Type: text/calendar");
+	unsigned v = 0;
+	int bits = 0;
+
+	ck_assert_ptr_nonnull(p);
+	p = strstr(p, "\n\n");
+	ck_assert_ptr_nonnull(p);
+	for (p += 2; *p && *p != '-'; p++) {
+		const char *c = strchr(b64, *p);
+
+		if (*p == '=' || c == NULL || *p == '\0')
+			continue;
+		v = v << 6 | (unsigned)(c - b64);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			mp_buf_addc(&out, (char)(v >> bits & 0xff));
+		}
+	}
+	return mp_buf_detach(&out);
+}
+
+static void
+changes_and_remind(const char *now, long sent)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+
+	mp_job_init(&j, cfg, st, t(now), 0);
+	ck_assert_msg(mp_job_changes(&j, &e) == 0, "%s", e.msg);
+	ck_assert_msg(mp_job_remind(&j, &e) == 0, "%s", e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.sent, sent);
+}
+
+static int
+count_kind(const char *kind)
+{
+	char want[64];
+	int i, n = 0, total = count_mails();
+
+	snprintf(want, sizeof(want), "X-Magpie-Kind: %s\n", kind);
+	for (i = 0; i < total; i++) {
+		char *m = mail(i);
+
+		n += strstr(m, want) != NULL;
+		free(m);
+	}
+	return n;
+}
+
+START_TEST(test_changed_and_cancelled)
+{
+	char *m;
+	int i;
+
+	/* the 3d reminder goes to both; the state is remembered */
+	changes_and_remind("2021-06-15T12:00:00Z", 2);
+	/* the secretariat moves the deadline by a day */
+	write_items("[deadline evals]\ndue = 2021-06-18 23:59 UTC\n"
+	    "remind = 3d, 1d\nto = group:mag\npending = b\n");
+	reload();
+	/* both were reminded: one notice each; the new 3d time (15 June
+	 * 23:59) has not come yet */
+	changes_and_remind("2021-06-15T13:00:00Z", 2);
+	ck_assert_int_eq(count_kind("changed"), 2);
+	for (i = 0; i < count_mails(); i++) {
+		m = mail(i);
+		if (strstr(m, "X-Magpie-Kind: changed") != NULL &&
+		    strstr(m, "b@example.org") != NULL) {
+			char *ics = calendar_of(m);
+
+			/* old and new time in Bo's zone (Tokyo) */
+			ck_assert_msg(strstr(m, "Sat 19 Jun 2021 08:59 JST") !=
+			    NULL, "%.2000s", m);
+			ck_assert_msg(strstr(m, "Fri 18 Jun 2021 08:59 JST") !=
+			    NULL, "%.2000s", m);
+			ck_assert_msg(strstr(ics, "SEQUENCE:1") != NULL, "%s",
+			    ics);
+			ck_assert_msg(strstr(m, "In-Reply-To: <") != NULL,
+			    "%.2000s", m);
+			free(ics);
+		}
+		free(m);
+	}
+	/* nothing twice */
+	changes_and_remind("2021-06-15T13:15:00Z", 0);
+	/* the new 3d reminder, to both */
+	changes_and_remind("2021-06-16T00:00:00Z", 2);
+	/* a member never reminded gets no notice: move it again before
+	 * anyone but the first two was told; then remove it */
+	write_items("");
+	reload();
+	changes_and_remind("2021-06-16T01:00:00Z", 2);
+	ck_assert_int_eq(count_kind("cancelled"), 2);
+	changes_and_remind("2021-06-16T01:15:00Z", 0);
+	ck_assert_int_eq(count_mails(), 8);
+}
+END_TEST
+
+START_TEST(test_change_before_any_reminder)
+{
+	/* first seen, then moved before any reminder went: no notice */
+	changes_and_remind("2021-06-01T12:00:00Z", 0);
+	write_items("[deadline evals]\ndue = 2021-06-18 23:59 UTC\n"
+	    "remind = 3d, 1d\nto = group:mag\n");
+	reload();
+	changes_and_remind("2021-06-02T12:00:00Z", 0);
+	ck_assert_int_eq(count_mails(), 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -277,6 +421,8 @@ suite(void)
 	tcase_add_test(tc, test_retry_then_once);
 	tcase_add_test(tc, test_permanent_and_attempts);
 	tcase_add_test(tc, test_digests_cover_only_new);
+	tcase_add_test(tc, test_changed_and_cancelled);
+	tcase_add_test(tc, test_change_before_any_reminder);
 	suite_add_tcase(s, tc);
 	return s;
 }

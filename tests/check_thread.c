@@ -1,8 +1,10 @@
 /* check_thread.c - JWZ threading. */
+#include <dirent.h>
 #include <stdint.h>
 #include <strings.h>
 
 #include "buf.h"
+#include "err.h"
 #include "mime.h"
 #include "thread.h"
 #include "testutil.h"
@@ -115,19 +117,24 @@ START_TEST(test_in_reply_to)
 		{ "a@x", NULL, NOREFS, NULL, 1, 0, NULL },
 		{ "b@x", "a@x", NOREFS, NULL, 2, 0, NULL },
 		{ "c@x", "b@x", NOREFS, NULL, 3, 0, NULL },
-		/* References win over In-Reply-To (JWZ). */
+		/* In-Reply-To wins over trimmed References. */
 		{ "d@x", "c@x", REFS("a@x"), NULL, 4, 0, NULL },
 		/* An empty In-Reply-To is no link. */
 		{ "e@x", "", NOREFS, NULL, 5, 0, NULL },
+		/* Equal to the last reference: nothing changes. */
+		{ "f@x", "b@x", REFS("a@x", "b@x"), NULL, 6, 0, NULL },
+		/* A mistyped reference: the chain still links what it can,
+		 * the parent is In-Reply-To's. */
+		{ "g@x", "a@x", REFS("a--@x"), NULL, 7, 0, NULL },
 	};
 	struct mp_thread *t;
 	size_t nt;
 
 	t = build(in, N(in), &nt);
 	ck_assert_uint_eq(nt, 2);
-	assert_thread(&t[0], "e@x", 1, (size_t[]){ 4 }, (size_t[]){ 0 }, 5);
-	assert_thread(&t[1], "a@x", 4, (size_t[]){ 0, 1, 2, 3 },
-	    (size_t[]){ 0, 1, 2, 1 }, 4);
+	assert_thread(&t[0], "a@x", 6, (size_t[]){ 0, 1, 2, 3, 5, 6 },
+	    (size_t[]){ 0, 1, 2, 3, 2, 1 }, 7);
+	assert_thread(&t[1], "e@x", 1, (size_t[]){ 4 }, (size_t[]){ 0 }, 5);
 	mp_threads_free(t, nt);
 }
 END_TEST
@@ -906,6 +913,132 @@ run_imaptest(const char *name)
 	hbox_free(&box);
 }
 
+/* The notmuch threading corpora, parsed by mp_mime_parse: a folder's
+ * files in name order (as a Maildir is read), threaded, and each
+ * thread written as "id(depth) id(depth)..." with ids shortened to the
+ * part before '@'. */
+struct nm {
+	struct mp_msg **m;
+	struct mp_thread_in *in;
+	size_t n;
+};
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+nm_load(struct nm *x, const char *dir)
+{
+	char path[4200], *names[64], *raw;
+	size_t nn = 0, i, len;
+	struct dirent *de;
+	struct mp_err e;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/testdata/threading/notmuch/%s",
+	    tu_shared(), dir);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL && nn < 64)
+		if (de->d_name[0] != '.')
+			names[nn++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, nn, sizeof(char *), name_cmp);
+	x->m = calloc(nn, sizeof(*x->m));
+	x->in = calloc(nn, sizeof(*x->in));
+	x->n = nn;
+	for (i = 0; i < nn; i++) {
+		snprintf(path, sizeof(path),
+		    "%s/testdata/threading/notmuch/%s/%s", tu_shared(), dir,
+		    names[i]);
+		ck_assert_int_eq(mp_read_file(path, 1 << 20, &raw, &len), 0);
+		ck_assert_int_eq(mp_mime_parse(raw, len, 0, &x->m[i], &e), 0);
+		free(raw);
+		free(names[i]);
+		x->in[i].message_id = x->m[i]->message_id;
+		x->in[i].in_reply_to = x->m[i]->in_reply_to;
+		x->in[i].refs = (const char *const *)x->m[i]->refs;
+		x->in[i].nrefs = x->m[i]->nrefs;
+		x->in[i].subject_norm = x->m[i]->subject_norm;
+		x->in[i].date = x->m[i]->date;
+		x->in[i].is_reply = mp_mime_subject_is_reply(
+		    x->m[i]->subject);
+	}
+}
+
+static char *
+nm_tree(const struct nm *x, const struct mp_thread *t)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	const char *id;
+	size_t k;
+
+	for (k = 0; k < t->n; k++) {
+		id = x->m[t->msgs[k]]->message_id;
+		mp_buf_printf(&b, "%s%.*s(%zu)", k ? " " : "",
+		    (int)strcspn(id, "@"), id, t->depth[k]);
+	}
+	return mp_buf_detach(&b);
+}
+
+static void
+nm_check(const char *dir, const char *const *want, size_t nwant)
+{
+	struct nm x;
+	struct mp_thread *t;
+	size_t nt, i;
+	char *got;
+
+	nm_load(&x, dir);
+	t = build(x.in, x.n, &nt);
+	ck_assert_uint_eq(nt, nwant);
+	for (i = 0; i < nt; i++) {
+		got = nm_tree(&x, &t[i]);
+		ck_assert_msg(strcmp(got, want[i]) == 0, "%s: got %s, want %s",
+		    dir, got, want[i]);
+		free(got);
+	}
+	mp_threads_free(t, nt);
+	for (i = 0; i < x.n; i++)
+		mp_msg_free(x.m[i]);
+	free(x.m);
+	free(x.in);
+}
+
+START_TEST(test_shared_notmuch)
+{
+	/* threading/notmuch/EXPECTED.md */
+	static const char *const ghost[] = {
+		/* Resolved and FYI (AutoReply below) under the missing
+		 * RT ticket: one thread with two top-level entries */
+		"87bmc6lp3h.fsf(0) rt-4.2.8-22046-1529425595-591.33575-211-0(1) "
+		"rt-4.2.8-6644-1530017064-1465.33575-215-0(0)",
+		/* fake-root (dated earlier) before grand-child */
+		"000-real-root(0) 001-child(1) 001-fake-message-root(2) "
+		"001-grand-child(2) 001-great-grand-child(3) "
+		"001-grand-child2(2)",
+	};
+	static const char *const prio[] = {
+		"B00-root(0) B01-child(1) B01-grand-child(2)",
+	};
+	/* One thread, no endless loop. notmuch shows the two in date
+	 * order; as in RFC 5256 (imaptest "thread") the link that would
+	 * close the loop is the one not made, here 12's (read first). */
+	static const char *const loop[] = {
+		"mid-loop-21(0) mid-loop-12(1)",
+	};
+
+	if (tu_shared() == NULL)
+		return;
+	nm_check("corpora-threading/ghost-root", ghost, N(ghost));
+	nm_check("corpora-threading/parent-priority/cur", prio, N(prio));
+	nm_check("corpora-broken-loop", loop, N(loop));
+}
+END_TEST
+
 START_TEST(test_shared_imaptest)
 {
 	const char *cases[] = { "thread", "thread2", "thread3", "thread4",
@@ -1015,6 +1148,7 @@ thread_suite(void)
 	tcase_add_test(tc, test_large);
 	tcase_add_test(tc, test_deep_chain);
 	tcase_add_test(tc, test_shared_imaptest);
+	tcase_add_test(tc, test_shared_notmuch);
 	tcase_add_test(tc, test_shared_fedora_dovecot);
 	suite_add_tcase(s, tc);
 	return s;
