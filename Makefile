@@ -23,7 +23,8 @@ CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check)
 
 B ?= build
 SRC = $(filter-out src/main.c,$(wildcard src/*.c))
-OBJ = $(SRC:src/%.c=$(B)/obj/%.o)
+TEMPLATES = $(sort $(wildcard etc/templates/*.txt etc/templates/*.html))
+OBJ = $(SRC:src/%.c=$(B)/obj/%.o) $(B)/obj/templates.o
 TESTS = $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/check_*.c))
 HDR = $(wildcard include/*.h)
 
@@ -38,6 +39,15 @@ $(B)/magpie: $(B)/obj/main.o $(B)/libmagpie.a
 $(B)/libmagpie.a: $(OBJ)
 	rm -f $@
 	ar rcs $@ $(OBJ)
+
+# The default templates, compiled in for `magpie init`.
+$(B)/gen/templates.c: $(TEMPLATES) scripts/embed
+	@mkdir -p $(B)/gen
+	sh scripts/embed $(TEMPLATES) > $@
+
+$(B)/obj/templates.o: $(B)/gen/templates.c include/embed.h
+	@mkdir -p $(B)/obj
+	$(CC) $(CFLAGS) -c -o $@ $(B)/gen/templates.c
 
 $(B)/obj/%.o: src/%.c $(HDR)
 	@mkdir -p $(B)/obj
@@ -73,6 +83,42 @@ valgrind: tests
 deps:
 	sh scripts/deps
 
+# libFuzzer targets (tests/fuzz/), built with clang under ASan/UBSan.
+# `make fuzz` builds them and runs each, seeded by tests/fuzz/seed-NAME.sh
+# when present, for FUZZ_TIME seconds (default 10; make fuzz FUZZ_TIME=120).
+# Skipped cleanly when clang is not installed.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 10
+FUZZ_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -std=c11 -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -Iinclude \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+FUZZERS = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OBJ = $(SRC:src/%.c=build-fuzz/obj/%.o)
+
+build-fuzz/obj/%.o: src/%.c $(HDR)
+	@mkdir -p build-fuzz/obj
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build-fuzz/libmagpie.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+
+build-fuzz/%: tests/fuzz/%.c build-fuzz/libmagpie.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libmagpie.a $(LIBS)
+
+fuzz:
+	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+		echo "fuzz: $(FUZZ_CC) not installed, skipped"; exit 0; fi; \
+	$(MAKE) $(FUZZERS) && \
+	for f in $(FUZZERS); do \
+		n=$${f##*/}; rm -rf build-fuzz/corpus-$$n build-fuzz/seed-$$n && \
+		mkdir -p build-fuzz/corpus-$$n build-fuzz/seed-$$n && \
+		{ [ ! -f tests/fuzz/seed-$$n.sh ] || sh tests/fuzz/seed-$$n.sh build-fuzz/seed-$$n; } && \
+		ASAN_OPTIONS=detect_leaks=1 $$f -max_total_time=$(FUZZ_TIME) -max_len=262144 \
+			-rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
+			build-fuzz/corpus-$$n build-fuzz/seed-$$n || exit 1; \
+	done
+
 install: magpie
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DATADIR)
 	cp magpie $(DESTDIR)$(BINDIR)/magpie
@@ -95,6 +141,6 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -rf build build-asan magpie
+	rm -rf build build-asan build-fuzz magpie
 
-.PHONY: all magpie tests check asan valgrind deps install uninstall clean
+.PHONY: all magpie tests check asan valgrind deps install uninstall clean fuzz bench

@@ -4,10 +4,13 @@
  * The only place that turns an mp_err into an exit status: the codes are
  * sysexits.h values already (see err.h).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -15,6 +18,7 @@
 #include "compose.h"
 #include "config.h"
 #include "datetime.h"
+#include "embed.h"
 #include "err.h"
 #include "extract.h"
 #include "job.h"
@@ -57,6 +61,7 @@ static const char usage_text[] =
 "                               render a Mustache template\n"
 "  preview reminder ITEM --to ADDR\n"
 "                               print a reminder email without sending\n"
+"  init DIR                     write a starter configuration\n"
 "\n"
 "Default config: $MAGPIE_CONFIG, else ./etc/magpie.ini. See magpie(1).\n";
 
@@ -136,6 +141,15 @@ parse_time_arg(const char *s, int64_t *t)
 
 /* ---- run, fetch, import, remind, digest ---- */
 
+/*
+ * The run's line on stderr, and its exit status when nothing stopped it:
+ * 75 (EX_TEMPFAIL) when some email is left to retry, so cron or systemd
+ * show that the next run has work to finish; else 65 (EX_DATAERR) when
+ * some email failed for good (a 5xx for its recipient, or given up after
+ * max_attempts/max_age): the rest was delivered, but an address or the
+ * server's policy needs a human, and each failure was named on stderr.
+ * A failed key is never retried, so the next run exits 0 again.
+ */
 static int
 summary(const struct mp_job *j, int rc)
 {
@@ -148,6 +162,8 @@ summary(const struct mp_job *j, int rc)
 		    j->perm_failed);
 	if (rc == 0 && j->temp_failed > 0)
 		rc = MP_EX_TEMPFAIL;
+	if (rc == 0 && j->perm_failed > 0)
+		rc = MP_EX_DATAERR;
 	return rc;
 }
 
@@ -714,6 +730,147 @@ cmd_preview(struct cli *c)
 	return rc;
 }
 
+/* ---- init ---- */
+
+static const char init_main[] =
+"; magpie.ini - written by `magpie init`; see magpie.ini(5).\n"
+"; Relative paths are relative to this file's folder.\n"
+"include = members.ini, deadlines.d/*.ini\n"
+"\n"
+"[store]\n"
+"; On a server, e.g. /var/lib/magpie/magpie.db (writable by magpie only).\n"
+"path = var/magpie.db\n"
+"\n"
+"[list mag]\n"
+"name = IGF MAG\n"
+"; FILL IN: where the list archive is. Over IMAP (TLS is verified):\n"
+";   source = imaps://list-archive@imap.example.org/INBOX\n"
+";   password_file = imap.pass      ; chmod 600\n"
+"; or a local Maildir or mbox that receives the list:\n"
+"source = maildir:archive\n"
+"; keep only this list's messages when the folder holds several:\n"
+"; list_id = mag.example.org\n"
+"\n"
+"[delivery]\n"
+"; FILL IN: how to send. Over SMTP submission (STARTTLS, verified):\n"
+";   transport = smtp://smtp.example.org:587\n"
+";   user = magpie\n"
+";   password_file = smtp.pass      ; chmod 600\n"
+"; or the local sendmail: transport = sendmail:/usr/sbin/sendmail\n"
+"; Until then, emails are written to the Maildir outbox/ to look at:\n"
+"transport = maildir:outbox\n"
+"from = List Secretariat <secretariat@example.org>\n"
+"\n"
+"[digest]\n"
+"; in each member's own time zone\n"
+"time = 07:00\n"
+"send_empty = no\n"
+"template = templates/digest\n";
+
+static const char init_members[] =
+"; members.ini - who gets digests and reminders. One section a member.\n"
+";   tz      IANA zone (digests arrive at [digest] time there)\n"
+";   digest  daily | weekly | off\n"
+";   groups  for 'to = group:NAME' in deadlines; 'secretariat' and\n"
+";           'chair' also get the dates found in mail that are not in\n"
+";           the calendar\n"
+"\n"
+"; FILL IN: one section per member.\n"
+"[member secretariat]\n"
+"name = List Secretariat\n"
+"email = secretariat@example.org\n"
+"tz = UTC\n"
+"digest = daily\n"
+"groups = members, secretariat\n";
+
+static const char init_deadlines[] =
+"; deadlines.ini - the secretariat's calendar: [deadline NAME],\n"
+"; [event NAME] and the chair's [reminder NAME]. See magpie.ini(5).\n"
+"\n"
+"; FILL IN: replace this example.\n"
+"[deadline example]\n"
+"title = Example deadline\n"
+"due = 2030-01-31 23:59 UTC\n"
+"remind = 7d, 1d\n"
+"to = group:members\n";
+
+/* Write text to dir/name; never over an existing file. */
+static int
+init_file(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+	FILE *f;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+	    sizeof(path)) {
+		mp_warnx("%s/%s: path too long", dir, name);
+		return MP_EX_CANTCREAT;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		mp_warn("%s", path);
+		return MP_EX_CANTCREAT;
+	}
+	f = fdopen(fd, "w");
+	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+		mp_warn("%s", path);
+		return MP_EX_IOERR;
+	}
+	return 0;
+}
+
+static int
+init_dir(const char *dir)
+{
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		mp_warn("%s", dir);
+		return MP_EX_CANTCREAT;
+	}
+	return 0;
+}
+
+static int
+cmd_init(struct cli *c)
+{
+	const struct mp_embedded *t;
+	char sub[4096];
+	const char *dir;
+	int rc;
+
+	if (c->argc != 2)
+		return usage("usage: magpie init DIR", NULL);
+	dir = c->argv[1];
+	if ((rc = init_dir(dir)) != 0)
+		return rc;
+	snprintf(sub, sizeof(sub), "%s/magpie.ini", dir);
+	if (access(sub, F_OK) == 0) {
+		mp_warnx("%s exists: not overwriting anything", sub);
+		return MP_EX_CANTCREAT;
+	}
+	if ((rc = init_file(dir, "magpie.ini", init_main)) != 0 ||
+	    (rc = init_file(dir, "members.ini", init_members)) != 0)
+		return rc;
+	snprintf(sub, sizeof(sub), "%s/deadlines.d", dir);
+	if ((rc = init_dir(sub)) != 0 ||
+	    (rc = init_file(sub, "deadlines.ini", init_deadlines)) != 0)
+		return rc;
+	snprintf(sub, sizeof(sub), "%s/templates", dir);
+	if ((rc = init_dir(sub)) != 0)
+		return rc;
+	for (t = mp_embedded_templates; t->name != NULL; t++)
+		if ((rc = init_file(sub, t->name, t->text)) != 0)
+			return rc;
+	printf("Wrote a starter configuration to %s/. Next:\n"
+	    "  1. %s/magpie.ini: the list's archive ([list]) and how to send "
+	    "([delivery]);\n"
+	    "  2. %s/members.ini: one [member] per person, with time zone;\n"
+	    "  3. %s/deadlines.d/: the deadlines and events to remind of;\n"
+	    "  4. magpie -c %s/magpie.ini check, then add the cron line of "
+	    "magpie(1).\n", dir, dir, dir, dir, dir);
+	return 0;
+}
+
 /* ---- main ---- */
 
 static void
@@ -795,6 +952,8 @@ mp_cli_main(int argc, char **argv)
 		rc = cmd_render(&c);
 	else if (strcmp(cmd, "preview") == 0)
 		rc = cmd_preview(&c);
+	else if (strcmp(cmd, "init") == 0)
+		rc = cmd_init(&c);
 	else
 		rc = usage("unknown command '%s'", cmd);
 	cleanup(&c);

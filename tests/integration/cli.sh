@@ -116,4 +116,19 @@ echo 'Hi {{name}}' > t.html
 [ "$("$MAGPIE" render t.txt --data d.json)" = "Hi <Zoë>" ] || fail "render text"
 [ "$("$MAGPIE" render t.html --data d.json)" = "Hi &lt;Zoë&gt;" ] || fail "render html"
 
+# --- init: a starter configuration that passes check, never overwritten
+out=$("$MAGPIE" init starter); rc=$?
+expect_rc 0 $rc "init"
+printf '%s\n' "$out" | grep -q 'magpie.ini' || fail "init: no next steps: $out"
+for f in magpie.ini members.ini deadlines.d/deadlines.ini templates/digest.txt \
+    templates/digest.html templates/reminder.txt templates/footer.txt; do
+	[ -s "starter/$f" ] || fail "init: no $f"
+done
+cmp -s starter/templates/digest.txt "$SRC/etc/templates/digest.txt" || fail "init: digest.txt differs"
+out=$("$MAGPIE" -c starter/magpie.ini check 2>&1); rc=$?
+expect_rc 0 $rc "check of the starter config: $out"
+echo "; mine" >> starter/members.ini
+"$MAGPIE" init starter >/dev/null 2>&1; expect_rc 73 $? "second init"
+tail -n 1 starter/members.ini | grep -q '; mine' || fail "init overwrote members.ini"
+
 [ $fails -eq 0 ] || exit 1
