@@ -42,28 +42,65 @@ struct cli {
 	struct mp_lock *lock;   /* owned */
 };
 
-static const char usage_text[] =
-"usage: magpie [-c FILE] [-n|--dry-run] [--now TIME] [-q|-v] COMMAND [ARGS]\n"
-"\n"
-"commands:\n"
-"  run                          fetch, then due reminders, then due digests\n"
-"  fetch                        sync every configured source into the store\n"
-"  import PATH...               read mbox (.gz), Maildir or message files\n"
-"  threads [--since T] [--json] list threads\n"
-"  actions [--since T] [--json] list extracted action items\n"
-"  extract [--json] FILE...     action items of message files (no store)\n"
-"  digest [--to ADDR] [--print] build the digest now\n"
-"  remind                       send the reminders that are due\n"
-"  agenda [--days N] [--tz ZONE] [--json]\n"
-"                               deadlines, events and reminders ahead\n"
-"  check                        validate configuration and templates\n"
-"  render TEMPLATE [--data FILE.json]\n"
-"                               render a Mustache template\n"
-"  preview reminder ITEM --to ADDR\n"
-"                               print a reminder email without sending\n"
-"  init DIR                     write a starter configuration\n"
-"\n"
-"Default config: $MAGPIE_CONFIG, else ./etc/magpie.ini. See magpie(1).\n";
+/* `magpie COMMAND --help`: one line of usage and what it does. */
+static const struct {
+	const char *name, *usage, *what;
+} commands[] = {
+	{ "run", "run", "fetch every source, send the reminders and "
+	    "notices that are due, then the digests that are due; what cron "
+	    "calls" },
+	{ "fetch", "fetch", "sync every [list] source into the store" },
+	{ "import", "import PATH...", "read mbox files (also .gz), Maildir "
+	    "folders and message files into the store" },
+	{ "threads", "threads [--since TIME] [--json]", "list the threads, "
+	    "most recent activity first" },
+	{ "actions", "actions [--since TIME] [--json]", "list the action "
+	    "items found in stored mail" },
+	{ "extract", "extract [--json] FILE...", "print the action items of "
+	    "message files, without the store" },
+	{ "digest", "digest [--to ADDR] [--print]", "build the digest now for "
+	    "one member or all; --print writes it to stdout, sending nothing" },
+	{ "remind", "remind", "send the reminders and notices that are due" },
+	{ "agenda", "agenda [--days N] [--tz ZONE] [--json]", "deadlines, "
+	    "events and reminders of the next N days (30), in ZONE" },
+	{ "check", "check", "validate configuration, members, deadlines and "
+	    "templates; print every problem as FILE:LINE: message" },
+	{ "render", "render TEMPLATE [--data FILE.json]", "render a Mustache "
+	    "template with JSON data to stdout" },
+	{ "preview", "preview reminder ITEM --to ADDR", "print the reminder "
+	    "email for ITEM as ADDR would get it now" },
+	{ "init", "init DIR", "write a starter configuration that passes "
+	    "check" },
+};
+
+static int
+command_help(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(commands[i].name, cmd) != 0)
+			continue;
+		printf("usage: magpie [-c FILE] [-n] [--now TIME] [-q|-v] %s\n"
+		    "%s.\n", commands[i].usage, commands[i].what);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+print_usage(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: magpie [-c FILE] [-n|--dry-run] [--now TIME] [-q|-v] "
+	    "COMMAND [ARGS]\n\ncommands (magpie COMMAND --help tells more):\n",
+	    f);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fputs("\nDefault config: $MAGPIE_CONFIG, else ./etc/magpie.ini. "
+	    "See magpie(1).\n", f);
+}
 
 static int
 usage(const char *fmt, const char *arg)
@@ -73,7 +110,7 @@ usage(const char *fmt, const char *arg)
 		fprintf(stderr, fmt, arg);
 		fputc('\n', stderr);
 	}
-	fputs(usage_text, stderr);
+	print_usage(stderr);
 	return MP_EX_USAGE;
 }
 
@@ -911,7 +948,7 @@ mp_cli_main(int argc, char **argv)
 		else if (strcmp(a, "-v") == 0)
 			mp_log_set(MP_LOG_VERBOSE);
 		else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			fputs(usage_text, stdout);
+			print_usage(stdout);
 			return 0;
 		} else if (strcmp(a, "--version") == 0) {
 			printf("magpie %s\n", MP_VERSION);
@@ -927,6 +964,11 @@ mp_cli_main(int argc, char **argv)
 	c.argc = argc - i;
 	c.argv = argv + i;
 	cmd = c.argv[0];
+	for (i = 1; i < c.argc; i++)
+		if (strcmp(c.argv[i], "--help") == 0 ||
+		    strcmp(c.argv[i], "-h") == 0)
+			return command_help(cmd) == 0 ? 0 :
+			    usage("unknown command '%s'", cmd);
 	if (strcmp(cmd, "run") == 0)
 		rc = c.argc == 1 ? cmd_run(&c, 7) : usage("run takes no "
 		    "arguments", NULL);

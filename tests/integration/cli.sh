@@ -63,6 +63,10 @@ done
 "$MAGPIE" -c etc/example.ini import >/dev/null 2>&1; expect_rc 64 $? "import without path"
 "$MAGPIE" --version | grep -q '^magpie [0-9]' || fail "--version"
 "$MAGPIE" --help | grep -q '^usage: magpie' || fail "--help"
+for c in run fetch import threads actions extract digest remind agenda check render preview init; do
+	"$MAGPIE" $c --help | grep -q "^usage: magpie .*$c" || fail "$c --help"
+done
+"$MAGPIE" frob --help >/dev/null 2>&1; expect_rc 64 $? "unknown command --help"
 
 # --- dry run sends and records nothing
 out=$("$MAGPIE" -c etc/example.ini --now 2021-06-14T12:00:00Z -n run 2>/dev/null); rc=$?
