@@ -216,7 +216,9 @@ cmd_run(struct cli *c, int steps)
 	mp_job_init(&j, c->cfg, c->st, c->now, c->dry_run);
 	if ((steps & 1) && mp_job_fetch(&j, &e) != 0)
 		rc = e.code ? e.code : MP_EX_TEMPFAIL;   /* go on */
-	if ((steps & 1) && mp_job_thread(&j, &e) != 0) {
+	/* Threads change only when mail arrives: a run with nothing new
+	 * must not read the whole archive. */
+	if ((steps & 1) && j.stored > 0 && mp_job_thread(&j, &e) != 0) {
 		mp_job_finish(&j);
 		return fail(&e);
 	}
