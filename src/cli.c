@@ -61,8 +61,9 @@ static const struct {
 	{ "digest", "digest [--to ADDR] [--print]", "build the digest now for "
 	    "one member or all; --print writes it to stdout, sending nothing" },
 	{ "remind", "remind", "send the reminders and notices that are due" },
-	{ "agenda", "agenda [--days N] [--tz ZONE] [--json]", "deadlines, "
-	    "events and reminders of the next N days (30), in ZONE" },
+	{ "agenda", "agenda [--days N] [--tz ZONE] [--to ADDR] [--json]",
+	    "deadlines, events and reminders of the next N days (30), in ZONE; "
+	    "with --to, those of one member, in the member's zone" },
 	{ "check", "check", "validate configuration, members, deadlines and "
 	    "templates; print every problem as FILE:LINE: message" },
 	{ "render", "render TEMPLATE [--data FILE.json]", "render a Mustache "
@@ -505,13 +506,31 @@ cmd_extract(struct cli *c)
 
 /* ---- agenda ---- */
 
+/* Is addr among the recipients of it? */
+static int
+agenda_for(const struct mp_config *cfg, const struct mp_item *it,
+    const char *addr)
+{
+	struct mp_rcpt *r;
+	size_t i, n;
+	int yes = 0;
+
+	if (mp_config_recipients(cfg, it, &r, &n) != 0)
+		return 0;
+	for (i = 0; i < n && !yes; i++)
+		yes = strcasecmp(r[i].email, addr) == 0;
+	free(r);
+	return yes;
+}
+
 static int
 cmd_agenda(struct cli *c)
 {
 	struct mp_agenda *items = NULL;
-	const char *tz = NULL;
+	const struct mp_member *m = NULL;
+	const char *tz = NULL, *to = NULL;
 	struct mp_buf b = MP_BUF_INIT;
-	size_t i, k, n = 0;
+	size_t i, k, n = 0, shown = 0;
 	int json = 0, days = 30, rc;
 
 	for (i = 1; i < (size_t)c->argc; i++) {
@@ -521,6 +540,8 @@ cmd_agenda(struct cli *c)
 			json = 1;
 		else if (strcmp(a, "--tz") == 0 && i + 1 < (size_t)c->argc)
 			tz = c->argv[++i];
+		else if (strcmp(a, "--to") == 0 && i + 1 < (size_t)c->argc)
+			to = c->argv[++i];
 		else if (strcmp(a, "--days") == 0 && i + 1 < (size_t)c->argc) {
 			days = atoi(c->argv[++i]);
 			if (days <= 0 || days > 3660)
@@ -529,23 +550,26 @@ cmd_agenda(struct cli *c)
 		} else
 			return usage("agenda: unknown argument '%s'", a);
 	}
+	if ((rc = load_config(c)) != 0)
+		return rc;
+	if (to != NULL && (m = mp_config_member(c->cfg, to)) != NULL)
+		to = m->email;
+	if (tz == NULL && m != NULL)
+		tz = m->tz;
 	if (tz == NULL)
 		tz = getenv("TZ") != NULL && mp_tz_valid(getenv("TZ")) ?
 		    getenv("TZ") : "UTC";
 	if (!mp_tz_valid(tz))
 		return usage("agenda: unknown time zone '%s'", tz);
-	if ((rc = load_config(c)) != 0)
-		return rc;
 	mp_schedule_agenda(c->cfg, c->now, (int64_t)days * 86400, &items, &n);
 	if (!json) {
 		char from[64];
 
 		mp_dt_format(c->now, tz, "%a %d %b %Y %H:%M %Z", from,
 		    sizeof(from));
-		mp_buf_printf(&b, "Agenda from %s, next %d days (%s)\n", from,
-		    days, tz);
-		if (n == 0)
-			mp_buf_adds(&b, "\nNothing scheduled.\n");
+		mp_buf_printf(&b, "Agenda %s%sfrom %s, next %d days (%s)\n",
+		    to != NULL ? to : "", to != NULL ? " " : "", from, days,
+		    tz);
 	}
 	for (i = 0; i < n; i++) {
 		const struct mp_item *it = items[i].item;
@@ -556,8 +580,22 @@ cmd_agenda(struct cli *c)
 		size_t nf = mp_schedule_fire_times(it, fire, MP_MAX_REMIND);
 		char when[64], utc[32], left[64], end[32];
 
+		if (to != NULL && !agenda_for(c->cfg, it, to))
+			continue;
+		shown++;
+		/* Reminder times as they will go out: moved off quiet days
+		 * and weekends, and only to pending after the first. */
+		for (k = 0; k < nf; k++) {
+			fire[k] = mp_schedule_before(&c->cfg->calendar, fire[k],
+			    tz);
+			if (to != NULL && k > 0 &&
+			    !mp_config_is_pending(c->cfg, it, to))
+				fire[k] = 0;
+		}
 		mp_dt_span(at - c->now, left, sizeof(left));
 		if (json) {
+			int first = 1;
+
 			mp_dt_iso_utc(at, utc, sizeof(utc));
 			mp_dt_format(at, tz, "%Y-%m-%dT%H:%M:%S%z", when,
 			    sizeof(when));
@@ -573,8 +611,12 @@ cmd_agenda(struct cli *c)
 			}
 			mp_buf_adds(&b, ",\"reminders\":[");
 			for (k = 0; k < nf; k++) {
+				if (fire[k] == 0)
+					continue;
 				mp_dt_iso_utc(fire[k], utc, sizeof(utc));
-				mp_buf_printf(&b, "%s\"%s\"", k ? "," : "", utc);
+				mp_buf_printf(&b, "%s\"%s\"", first ? "" : ",",
+				    utc);
+				first = 0;
 			}
 			mp_buf_adds(&b, "]}\n");
 			continue;
@@ -595,15 +637,17 @@ cmd_agenda(struct cli *c)
 		}
 		mp_buf_addc(&b, '\n');
 		for (k = 0; k < nf; k++) {
-			if (fire[k] < c->now)
+			if (fire[k] == 0 || fire[k] < c->now)
 				continue;
 			mp_dt_format(fire[k], tz, "%a %d %b %H:%M", when,
 			    sizeof(when));
-			mp_buf_printf(&b, "    reminder %s before: %s\n",
-			    (mp_dt_span(it->remind[k], left, sizeof(left)), left),
+			mp_dt_span(it->remind[k], left, sizeof(left));
+			mp_buf_printf(&b, "    reminder %s before: %s\n", left,
 			    when);
 		}
 	}
+	if (!json && shown == 0)
+		mp_buf_adds(&b, "\nNothing scheduled.\n");
 	fputs(mp_buf_str(&b), stdout);
 	mp_buf_free(&b);
 	free(items);

@@ -110,6 +110,15 @@ if command -v flock >/dev/null 2>&1; then
 	[ -z "$out" ] || fail "locked run without -v printed: $out"
 fi
 
+# --- agenda of one member: only their items, their zone, pending only
+out=$("$MAGPIE" -c etc/example.ini --now 2021-06-10T00:00:00Z agenda --to jose@example.org --days 10); rc=$?
+expect_rc 0 $rc "agenda --to"
+printf '%s\n' "$out" | grep -q 'Thu 17 Jun 2021 18:59 CDT  deadline' || fail "agenda --to: deadline in Mexico City time: $out"
+printf '%s\n' "$out" | grep -q 'wg-hybrid-call' || fail "agenda --to: jose's working group call"
+printf '%s\n' "$out" | grep -q 'reminder 3 days before' && fail "agenda --to: a reminder for a member not pending"
+n=$("$MAGPIE" -c etc/example.ini --now 2021-06-10T00:00:00Z agenda --to kenji@example.org --days 10 | grep -c wg-hybrid-call)
+[ "$n" = 0 ] || fail "agenda --to: kenji is not in the working group"
+
 # --- preview and render
 out=$("$MAGPIE" -c etc/example.ini --now 2021-06-14T12:00:00Z preview reminder workshop-evaluations --to kenji@example.org); rc=$?
 expect_rc 0 $rc "preview"
