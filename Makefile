@@ -83,6 +83,10 @@ valgrind: tests
 deps:
 	sh scripts/deps
 
+# Import benchmark against mblaze and notmuch (tests/bench/import.sh).
+bench: magpie
+	sh tests/bench/import.sh
+
 # libFuzzer targets (tests/fuzz/), built with clang under ASan/UBSan.
 # `make fuzz` builds them and runs each, seeded by tests/fuzz/seed-NAME.sh
 # when present, for FUZZ_TIME seconds (default 10; make fuzz FUZZ_TIME=120).

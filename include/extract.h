@@ -15,7 +15,10 @@ enum mp_action_kind { MP_ACT_DEADLINE = 0, MP_ACT_REQUEST, MP_ACT_EVENT };
 
 struct mp_action {
 	enum mp_action_kind kind;
-	char *assignee;         /* owned, or NULL for everyone/a group */
+	char *assignee;         /* owned: the name as written, or NULL for
+	                           everyone, a group or an organisation */
+	const char *member;     /* borrowed from opts->config: the id of the
+	                           member the assignee names, or NULL */
 	char due[32];           /* "", "2021-06-17" or "2021-06-17T23:59:00Z" */
 	char *text;             /* owned: the sentence, whitespace folded */
 };

@@ -36,11 +36,31 @@ struct mp_msg {
 	char *quoted;           /* quoted text (may be "") */
 	char *sig;              /* signature and list footer (may be "") */
 	int warnings;           /* problems survived while parsing */
+	/* Recipients, decoded, every address of every To (Cc) field:
+	 * "Name <addr>, addr, ..." (a name with a comma, quote or angle
+	 * bracket is put in double quotes); "" when none. */
+	char *to;
+	char *cc;
+	/* Parts not shown as the body: one line "name (size)\n" each, size
+	 * decoded ("512 bytes", "12 KB", "1.5 MB"), name from the
+	 * Content-Disposition filename or Content-Type name (RFC 2047
+	 * decoded), else "unnamed type/subtype"; "" when none. */
+	char *attachments;
 };
 
 /* Parse raw bytes. fallback_date is used when Date is missing or broken
- * (e.g. the archive's delivery time). Returns 0, or -1 when the bytes
- * are not a message at all (then *out is NULL). */
+ * (e.g. the archive's delivery time). Anything that is not only white
+ * space gives a message: bytes without any header field become the body
+ * of a degraded message (Message-ID synthesised from a hash of all the
+ * bytes, warnings > 0). Returns 0, or -1 with MP_EX_DATAERR for empty or
+ * blank input (then *out is NULL).
+ *
+ * The body is the first inline text/plain (format=flowed re-joined,
+ * RFC 3676), else text/html made text: block elements as line breaks,
+ * list items as "- ", links as "text [n]" with "[n] URL" lines at the
+ * end, entities decoded, scripts and styles dropped, the charset of a
+ * <meta> tag used when the part declares none. Every string is valid
+ * UTF-8. */
 int mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
     struct mp_msg **out, struct mp_err *e);
 void mp_msg_free(struct mp_msg *m);

@@ -11,7 +11,9 @@
  *
  * Syntax errors (unclosed tag or section, mismatched close, bad
  * set-delimiter tag, empty tag) are MP_EX_DATAERR with a message
- * "NAME:LINE: ...", as is a partial recursion deeper than 64.
+ * "NAME:LINE: ...", as is a partial recursion deeper than 64 and a
+ * render that visits more than 2^21 nodes or produces more than 16 MiB
+ * (partials that include themselves twice grow exponentially).
  */
 #ifndef MP_TEMPLATE_H
 #define MP_TEMPLATE_H
@@ -38,6 +40,23 @@ int mp_template_render(const char *name, const char *text,
  * MP_EX_NOINPUT. */
 int mp_template_render_file(const char *path, const struct mp_val *data,
     struct mp_buf *out, struct mp_err *e);
+
+/* A template parsed once for many renders (the digests of every member):
+ * partials are read and parsed when first used and then kept with it.
+ * Errors as for mp_template_render / mp_template_render_file. The
+ * template is owned by the caller (mp_template_free); ctx and the
+ * partial function must outlive it. */
+struct mp_template;
+
+int mp_template_compile(const char *name, const char *text, int html,
+    mp_partial_fn partial, void *ctx, struct mp_template **out,
+    struct mp_err *e);
+int mp_template_load(const char *path, struct mp_template **out,
+    struct mp_err *e);
+/* Appends to out; on an error out is left as it was. */
+int mp_template_apply(struct mp_template *t, const struct mp_val *data,
+    struct mp_buf *out, struct mp_err *e);
+void mp_template_free(struct mp_template *t);
 
 /* Check a template file (and the partials it names) for syntax errors
  * and unknown partials; each problem goes to d as FILE:LINE: message.

@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 struct mp_err;
-struct mp_tls;
+struct mp_tls_conn;
 
 /* One certificate in DER form; borrowed. */
 struct mp_tls_cert {
@@ -38,14 +38,14 @@ int mp_tls_verify(const struct mp_tls_cert *chain, size_t n,
  * for a timeout or a dropped connection, MP_EX_UNAVAILABLE for a failed
  * handshake or an untrusted server, MP_EX_CONFIG for a bad ca_file. */
 int mp_tls_open(int fd, const char *host, const char *ca_file,
-    struct mp_tls **out, struct mp_err *e);
+    struct mp_tls_conn **out, struct mp_err *e);
 
 /* As read(2)/write(2) on the session: bytes moved, 0 at the end of the
  * stream (read), -1 on error or timeout (errno ETIMEDOUT or EIO). */
-ssize_t mp_tls_read(struct mp_tls *t, void *buf, size_t n);
-ssize_t mp_tls_write(struct mp_tls *t, const void *buf, size_t n);
+ssize_t mp_tls_read(struct mp_tls_conn *t, void *buf, size_t n);
+ssize_t mp_tls_write(struct mp_tls_conn *t, const void *buf, size_t n);
 
 /* Send close_notify (best effort) and free; fd stays open. NULL is fine. */
-void mp_tls_close(struct mp_tls *t);
+void mp_tls_close(struct mp_tls_conn *t);
 
 #endif

@@ -45,6 +45,12 @@ double mp_val_get_num(const struct mp_val *v);       /* 0 unless NUM */
 size_t mp_val_len(const struct mp_val *v);           /* list/map size */
 const struct mp_val *mp_val_at(const struct mp_val *list, size_t i);
 const struct mp_val *mp_val_get(const struct mp_val *map, const char *key);
+/* The same for a key given by length (need not be NUL terminated), and a
+ * string with its length (NULL unless STR): the template engine's hot
+ * path. */
+const struct mp_val *mp_val_getn(const struct mp_val *map, const char *key,
+    size_t klen);
+const char *mp_val_get_strn(const struct mp_val *v, size_t *len);
 /* i-th entry of a map in insertion order. */
 const char *mp_val_key_at(const struct mp_val *map, size_t i);
 

@@ -413,6 +413,9 @@ print_stored_action(const struct mp_stored_action *a, void *ctx)
 {
 	const struct list_opts *o = ctx;
 
+	/* --since: items of messages written at or after T */
+	if (o->since != 0 && a->date < o->since)
+		return 0;
 	print_action(NULL, a->message_id, a->kind, a->assignee, a->due,
 	    a->text, o->json);
 	return 0;
@@ -427,8 +430,6 @@ cmd_actions(struct cli *c)
 
 	if ((rc = list_args(c, &o)) != 0)
 		return rc;
-	if (o.since != 0)
-		mp_warnx("actions: --since is not supported yet; listing all");
 	if ((rc = open_store(c, 0, &e)) != 0)
 		return rc == MP_EX_CONFIG ? rc : fail(&e);
 	return mp_store_each_action(c->st, 0, print_stored_action, &o, &e) !=

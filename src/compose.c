@@ -530,8 +530,10 @@ put_list_id(struct mp_buf *out, const char *v)
 static void
 qp_line(struct mp_buf *out, const unsigned char *p, size_t n)
 {
+	/* One output line at a time: a call per line, not per byte. */
+	char line[QP_LINE + 8];
 	size_t i, col = 0, tl;
-	char tok[3];
+	int from = n >= 5 && memcmp(p, "From ", 5) == 0;
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = p[i];
@@ -539,24 +541,25 @@ qp_line(struct mp_buf *out, const unsigned char *p, size_t n)
 
 		lit = (c >= 33 && c <= 126 && c != '=') ||
 		    ((c == ' ' || c == '\t') && !last);
-		if (i == 0 && n >= 5 && memcmp(p, "From ", 5) == 0)
+		if (i == 0 && from)
 			lit = 0;
-		if (lit) {
-			tok[0] = (char)c;
-			tl = 1;
-		} else {
-			tok[0] = '=';
-			tok[1] = hexdig[c >> 4];
-			tok[2] = hexdig[c & 15];
-			tl = 3;
-		}
+		tl = lit ? 1 : 3;
 		if (col + tl > (last ? QP_LINE : QP_LINE - 1)) {
-			mp_buf_adds(out, "=\r\n");
+			line[col++] = '=';
+			line[col++] = '\r';
+			line[col++] = '\n';
+			mp_buf_add(out, line, col);
 			col = 0;
 		}
-		mp_buf_add(out, tok, tl);
-		col += tl;
+		if (lit) {
+			line[col++] = (char)c;
+		} else {
+			line[col++] = '=';
+			line[col++] = hexdig[c >> 4];
+			line[col++] = hexdig[c & 15];
+		}
 	}
+	mp_buf_add(out, line, col);
 }
 
 static void

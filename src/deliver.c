@@ -528,6 +528,7 @@ struct smtp {
 	long code;              /* its code, 0 when none in this send */
 	int cont;               /* the last line was a continuation */
 	int nreplies;           /* replies seen in this send */
+	int quitting;           /* QUIT sent: its reply is not the answer */
 	enum smtp_phase phase;
 	const char *data;       /* borrowed: the message being sent */
 	size_t len, off;
@@ -558,6 +559,8 @@ smtp_reply_line(struct smtp *s, const char *p, size_t n)
 
 	while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
 		n--;
+	if (s->quitting)
+		return;
 	if (n < 3 || p[0] < '2' || p[0] > '5' || p[1] < '0' || p[1] > '9' ||
 	    p[2] < '0' || p[2] > '9')
 		return;
@@ -616,6 +619,9 @@ smtp_debug(CURL *c, curl_infotype type, char *p, size_t n, void *arg)
 			n -= k;
 		}
 	} else if (type == CURLINFO_HEADER_OUT) {
+		/* After a failed transaction libcurl closes the connection
+		 * with QUIT: keep the reply that made it fail. */
+		s->quitting = starts(p, n, "QUIT\r\n");
 		if (starts(p, n, "EHLO ") || starts(p, n, "HELO ") ||
 		    starts(p, n, "STARTTLS"))
 			s->phase = PH_HELLO;
@@ -869,12 +875,12 @@ smtp_fail(struct smtp *s, CURLcode rc, const char *rcpt, struct mp_err *e)
 	case PH_AUTH:
 		/* RFC 4954: 454 is temporary; 535 and other 5xx are about
 		 * the credentials, which no retry will fix. */
-		if (c4)
-			mp_err_set(de, MP_EX_TEMPFAIL, "smtp %s: "
-			    "authentication: %s", s->where, s->reply);
-		else
+		if (c5 || (rc == CURLE_LOGIN_DENIED && !c4))
 			mp_err_set(de, MP_EX_NOPERM, "smtp %s: authentication "
-			    "failed: %s", s->where, s->code ? s->reply : why);
+			    "failed: %s", s->where, c5 ? s->reply : why);
+		else
+			mp_err_set(de, MP_EX_TEMPFAIL, "smtp %s: "
+			    "authentication: %s", s->where, c4 ? s->reply : why);
 		return smtp_down(s, e);
 	case PH_MAIL:
 		/* Every email has the same sender: a refusal (or "530
@@ -912,6 +918,7 @@ smtp_perform(struct smtp *s)
 	s->code = 0;
 	s->cont = 0;
 	s->nreplies = 0;
+	s->quitting = 0;
 	s->reply[0] = '\0';
 	s->errbuf[0] = '\0';
 	s->phase = PH_CONNECT;

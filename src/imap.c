@@ -54,9 +54,9 @@ pct_decode(const char *s, size_t n, char *out, size_t max)
 	for (i = 0; i < n; i++) {
 		int c = (unsigned char)s[i];
 
-		if (c == '%' && i + 2 < n + 0 + 1 && i + 2 <= n - 1 + 1 &&
+		if (c == '%' && i + 2 < n &&
 		    isxdigit((unsigned char)s[i + 1]) &&
-		    i + 2 < n + 1 && isxdigit((unsigned char)s[i + 2])) {
+		    isxdigit((unsigned char)s[i + 2])) {
 			char hex[3] = { s[i + 1], s[i + 2], 0 };
 
 			c = (int)strtol(hex, NULL, 16);
@@ -146,7 +146,7 @@ loopback(const char *host)
 
 struct conn {
 	int fd;
-	struct mp_tls *tls;
+	struct mp_tls_conn *tls;
 	size_t budget;          /* bytes the server may still send */
 	int timed_out, over;
 };
@@ -320,6 +320,7 @@ struct sync {
 	struct mp_imap_stats stats;
 	struct cand *cands;
 	size_t ncands;
+	clist *pool;            /* FETCH data received, not yet stored */
 	/* progress */
 	int progress;
 	double t0, shown;
@@ -405,7 +406,7 @@ open_session(struct sync *s, struct mp_err *e)
 {
 	mailstream_low *low;
 	mailstream *stream;
-	int fd, r, plain_ok;
+	int fd = -1, r, plain_ok;
 
 	plain_ok = s->l->tls == MP_TLS_NONE && !s->u.implicit_tls;
 	if (plain_ok && !loopback(s->u.host))
@@ -426,11 +427,8 @@ open_session(struct sync *s, struct mp_err *e)
 	stream = low != NULL ? mailstream_new(low, STREAM_BUF) : NULL;
 	s->im = mailimap_new(0, NULL);
 	if (stream == NULL || s->im == NULL) {
-		if (stream != NULL)
-			mailstream_close(stream);
-		else if (low != NULL)
-			mailstream_low_close(low), mailstream_low_free(low);
-		return mp_err_set(e, MP_EX_OSERR, "out of memory");
+		mp_warnx("out of memory");
+		abort();
 	}
 	r = mailimap_connect(s->im, stream);
 	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED &&
@@ -439,15 +437,14 @@ open_session(struct sync *s, struct mp_err *e)
 	if (s->u.implicit_tls || plain_ok)
 		return capability(s, e);
 	/* imap:// with STARTTLS required. */
-	if (r == MAILIMAP_NO_ERROR_AUTHENTICATED || capability(s, e) != 0 ||
-	    !mailimap_has_extension(s->im, "STARTTLS")) {
-		if (e != NULL && e->code != 0)
-			return -1;
+	if (r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED && capability(s, e) != 0)
+		return -1;
+	if (r == MAILIMAP_NO_ERROR_AUTHENTICATED ||
+	    !mailimap_has_extension(s->im, "STARTTLS"))
 		return mp_err_set(e, MP_EX_UNAVAILABLE, "%s: the server does "
 		    "not offer STARTTLS; refusing to log in without TLS (use "
 		    "imaps://, or tls = none for a loopback server)",
 		    s->where);
-	}
 	r = mailimap_starttls(s->im);
 	if (r != MAILIMAP_NO_ERROR)
 		return net_err(s, r, "STARTTLS", e);
@@ -712,28 +709,21 @@ static int
 list_new(struct sync *s, uint32_t last_uid, uint32_t exists,
     struct mp_err *e)
 {
-	char cmd[64];
-	struct cand one = { last_uid + 1, 0 };
+	struct mp_buf b = MP_BUF_INIT;
 	clist *list = NULL;
 	clistiter *it;
-	int tag;
+	int tag, r;
 
-	(void)one;
-	snprintf(cmd, sizeof(cmd), "%u:*", last_uid + 1);
-	{
-		struct mp_buf b = MP_BUF_INIT;
-		int r;
-
-		mp_buf_printf(&b, "UID FETCH %s (UID RFC822.SIZE)\r\n", cmd);
-		r = mailimap_send_current_tag(s->im) != MAILIMAP_NO_ERROR ||
-		    send_raw(s, b.data, b.len) != 0 ||
-		    mailstream_flush(s->im->imap_stream) != 0;
-		mp_buf_free(&b);
-		if (r)
-			return net_err(s, MAILIMAP_ERROR_STREAM, "FETCH", e);
-		tag = s->im->imap_tag;
-		s->c->budget += SLACK + (size_t)exists * 128;
-	}
+	mp_buf_printf(&b, "UID FETCH %u:* (UID RFC822.SIZE)\r\n",
+	    last_uid + 1);
+	r = mailimap_send_current_tag(s->im) != MAILIMAP_NO_ERROR ||
+	    send_raw(s, b.data, b.len) != 0 ||
+	    mailstream_flush(s->im->imap_stream) != 0;
+	mp_buf_free(&b);
+	if (r)
+		return net_err(s, MAILIMAP_ERROR_STREAM, "FETCH", e);
+	tag = s->im->imap_tag;
+	s->c->budget += SLACK + (size_t)exists * 128;
 	if (read_fetch(s, tag, &list, e) != 0)
 		return -1;
 	s->cands = mp_xcalloc((size_t)clist_count(list) + 1,
@@ -796,10 +786,12 @@ send_batch(struct sync *s, struct batch *b)
 	    &b->tag);
 }
 
-/* Store one batch and its high-water mark in one transaction. */
+/* Store one batch and its high-water mark in one transaction. The
+ * server may send the data of a later pipelined FETCH before the tagged
+ * end of an earlier one (Dovecot runs them in parallel), so the data is
+ * pooled and each batch takes its own UIDs from the pool. */
 static int
-store_batch(struct sync *s, const struct batch *b, clist *list,
-    struct mp_err *e)
+store_batch(struct sync *s, const struct batch *b, struct mp_err *e)
 {
 	uint32_t lo = s->cands[b->from].uid, hi = s->cands[b->to - 1].uid;
 	clistiter *it;
@@ -807,19 +799,28 @@ store_batch(struct sync *s, const struct batch *b, clist *list,
 
 	if (mp_store_begin(s->st, e) != 0)
 		return -1;
-	for (it = list != NULL ? clist_begin(list) : NULL; it != NULL;
-	    it = clist_next(it)) {
+	for (it = clist_begin(s->pool); it != NULL;) {
+		struct mailimap_msg_att *m = clist_content(it);
 		struct att a;
 		char origin[300];
+		int rc = 0;
 
-		att_of(clist_content(it), &a);
-		if (a.uid < lo || a.uid > hi || a.body == NULL)
+		att_of(m, &a);
+		if (a.uid > hi) {
+			it = clist_next(it);
 			continue;
-		snprintf(origin, sizeof(origin), "%s:%u", s->l->id, a.uid);
-		if (s->cb(a.body, a.len, a.date, origin, s->ctx) != 0)
+		}
+		if (a.uid >= lo && a.body != NULL) {
+			snprintf(origin, sizeof(origin), "%s:%u", s->l->id,
+			    a.uid);
+			rc = s->cb(a.body, a.len, a.date, origin, s->ctx);
+			s->stats.fetched += rc == 0;
+			progress(s, 0);
+		}
+		mailimap_msg_att_free(m);
+		it = clist_delete(s->pool, it);
+		if (rc != 0)
 			goto fail;
-		s->stats.fetched++;
-		progress(s, 0);
 	}
 	for (i = b->from; i < b->to; i++) {
 		if ((int64_t)s->cands[i].size <= s->l->max_size)
@@ -851,6 +852,7 @@ fetch_all(struct sync *s, struct mp_err *e)
 	int rc = -1;
 
 	b = plan(s, &nb);
+	s->pool = clist_new();
 	s->t0 = mono();
 	for (; sent < nb && sent < 2; sent++)
 		if (send_batch(s, &b[sent]) != 0) {
@@ -860,23 +862,26 @@ fetch_all(struct sync *s, struct mp_err *e)
 	for (k = 0; k < nb; k++) {
 		clist *list = NULL;
 
-		if (b[k].tag != 0 && read_fetch(s, b[k].tag, &list, e) != 0)
-			goto out;
+		if (b[k].tag != 0) {
+			if (read_fetch(s, b[k].tag, &list, e) != 0)
+				goto out;
+			if (list != NULL) {
+				clist_concat(s->pool, list);
+				clist_free(list);
+			}
+		}
 		if (sent < nb && send_batch(s, &b[sent++]) != 0) {
-			mailimap_fetch_list_free(list);
 			net_err(s, MAILIMAP_ERROR_STREAM, "FETCH", e);
 			goto out;
 		}
-		if (store_batch(s, &b[k], list, e) != 0) {
-			if (list != NULL)
-				mailimap_fetch_list_free(list);
+		if (store_batch(s, &b[k], e) != 0)
 			goto out;
-		}
-		if (list != NULL)
-			mailimap_fetch_list_free(list);
 	}
 	rc = 0;
 out:
+	if (s->pool != NULL)
+		mailimap_fetch_list_free(s->pool);
+	s->pool = NULL;
 	free(b);
 	return rc;
 }
@@ -970,13 +975,12 @@ out:
 	if (s.progress && s.stats.total > 0)
 		fputc('\n', stderr);
 	if (s.im != NULL) {
-		if (rc == 0)
-			mailimap_logout(s.im);
-		if (s.im->imap_stream == NULL && s.c != NULL) {
-			/* never handed to libetpan */
-			mp_tls_close(s.c->tls);
-			close(s.c->fd);
-			free(s.c);
+		/* After a failure leave without a word: the server may be
+		 * gone, hung or not to be trusted (mailimap_free would say
+		 * LOGOUT and wait for the answer). */
+		if (rc != 0 && s.im->imap_stream != NULL) {
+			mailstream_close(s.im->imap_stream);
+			s.im->imap_stream = NULL;
 		}
 		mailimap_free(s.im);
 	}

@@ -18,6 +18,7 @@
 #include "deliver.h"
 #include "err.h"
 #include "extract.h"
+#include "imap.h"
 #include "job.h"
 #include "log.h"
 #include "mime.h"
@@ -156,6 +157,32 @@ mp_job_import(struct mp_job *j, const char *path, const char *list_id,
 	return mp_store_commit(j->st, e);
 }
 
+/* The IMAP source commits per batch itself: import_one must not. */
+static int
+imap_one(const char *raw, size_t len, int64_t delivered, const char *origin,
+    void *ctx)
+{
+	struct import_ctx *ic = ctx;
+
+	ic->in_batch = 0;
+	return import_one(raw, len, delivered, origin, ctx);
+}
+
+static int
+fetch_imap(struct mp_job *j, const struct mp_list_cfg *l, struct mp_err *e)
+{
+	struct import_ctx ic;
+
+	memset(&ic, 0, sizeof(ic));
+	ic.j = j;
+	ic.list_id = l->list_id;
+	ic.source = l->id;
+	ic.xo.config = j->cfg;
+	ic.xo.month_first = j->cfg->extract.date_order == MP_DATE_MDY;
+	ic.e = e;
+	return mp_imap_sync(l, j->st, j->now, imap_one, &ic, NULL, e);
+}
+
 int
 mp_job_fetch(struct mp_job *j, struct mp_err *e)
 {
@@ -173,10 +200,8 @@ mp_job_fetch(struct mp_job *j, struct mp_err *e)
 		else if (strncmp(l->source, "maildir:", 8) == 0)
 			path = l->source + 8;
 		if (path == NULL) {
-			mp_err_set(&one, MP_EX_UNAVAILABLE,
-			    "%s:%d: [list %s]: IMAP sources are not supported "
-			    "by this build yet", l->where.file, l->where.line,
-			    l->id);
+			if (fetch_imap(j, l, &one) == 0)
+				continue;
 		} else if (mp_job_import(j, path, l->list_id, l->id, &one) ==
 		    0) {
 			mp_info("list %s: %ld stored, %ld already known",
@@ -505,7 +530,8 @@ deliver_one(struct mp_job *j, const struct mp_ledger_key *k,
 		if (retry && attempts < c->delivery.max_attempts && !stale) {
 			j->temp_failed++;
 			if (down) {
-				*e = de;
+				if (e != NULL)
+					*e = de;
 				return -2;
 			}
 			mp_warnx("%s to %s: %s (will retry)", k->kind, k->rcpt,
@@ -525,7 +551,8 @@ deliver_one(struct mp_job *j, const struct mp_ledger_key *k,
 		if (mp_store_ledger_failed(j->st, k, de.msg, j->now, e) != 0)
 			return -2;
 		if (down) {
-			*e = de;
+			if (e != NULL)
+				*e = de;
 			return -2;
 		}
 		return -1;

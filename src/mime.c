@@ -300,30 +300,153 @@ add_converted(struct mp_buf *b, const char *p, size_t n, const char *cs,
 
 /* ---- header values ---------------------------------------------------- */
 
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int
+b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* An encoded word "=?cs[*lang]?B|Q?text?=" at p: its length, or 0. The
+ * charset label and the decoded bytes are appended to cs and out. */
+static size_t
+encoded_word(const char *p, size_t n, struct mp_buf *cs, struct mp_buf *out)
+{
+	size_t i = 2, c0, c1, t0, t1, k;
+	unsigned acc = 0;
+	int bits = 0, enc, v;
+
+	if (n < 8 || p[0] != '=' || p[1] != '?')
+		return 0;
+	c0 = i;
+	while (i < n && p[i] != '?' && p[i] > 0x20 && p[i] < 0x7f)
+		i++;
+	if (i >= n || p[i] != '?' || i == c0 || i - c0 > MAX_CHARSET)
+		return 0;
+	c1 = i;
+	for (k = c0; k < c1; k++)
+		if (p[k] == '*')	/* RFC 2231 language */
+			c1 = k;
+	if (i + 2 >= n || p[i + 2] != '?')
+		return 0;
+	enc = p[i + 1] | 0x20;
+	if (enc != 'b' && enc != 'q')
+		return 0;
+	t0 = i + 3;
+	for (t1 = t0; t1 + 1 < n && !(p[t1] == '?' && p[t1 + 1] == '=');
+	    t1++)
+		if (p[t1] <= 0x20 || p[t1] >= 0x7f)
+			return 0;
+	if (t1 + 1 >= n)
+		return 0;
+	mp_buf_add(cs, p + c0, c1 - c0);
+	for (k = t0; k < t1; k++) {
+		if (enc == 'b') {
+			if ((v = b64val((unsigned char)p[k])) < 0)
+				continue;
+			acc = (acc << 6) | (unsigned)v;
+			if ((bits += 6) >= 8) {
+				bits -= 8;
+				mp_buf_addc(out, (char)(acc >> bits & 0xff));
+			}
+		} else if (p[k] == '_') {
+			mp_buf_addc(out, ' ');
+		} else if (p[k] == '=' && k + 2 < t1 &&
+		    hexval((unsigned char)p[k + 1]) >= 0 &&
+		    hexval((unsigned char)p[k + 2]) >= 0) {
+			mp_buf_addc(out, (char)(hexval((unsigned char)p[k + 1])
+			    * 16 + hexval((unsigned char)p[k + 2])));
+			k += 2;
+		} else {
+			mp_buf_addc(out, p[k]);
+		}
+	}
+	return t1 + 2;
+}
+
+static int
+only_space(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' &&
+		    p[i] != '\n')
+			return 0;
+	return 1;
+}
+
 /*
- * RFC 2047 words in a Subject or display name, via libetpan. Raw 8-bit
- * bytes around them are read as UTF-8 when they are valid UTF-8, else as
- * windows-1252. Result: UTF-8 on one line, spaces folded.
+ * RFC 2047 words in a Subject or display name. Written here rather than
+ * taken from libetpan, which converts each word on its own: a UTF-8
+ * character split across two words (as many mailers split long
+ * subjects) then comes out as two invalid halves. Adjacent words of one
+ * charset are joined as bytes before the conversion; white space
+ * between words goes (6.2). Raw 8-bit bytes outside words are read as
+ * UTF-8 when valid, else as windows-1252. Result: UTF-8 on one line,
+ * spaces folded.
  */
 static char *
 decode_phrase(const char *raw, int *warnings)
 {
-	struct mp_buf b = MP_BUF_INIT;
-	size_t n = strlen(raw), idx = 0;
-	char *dec = NULL, *out;
-	const char *def = utf8_valid(raw, n) ? "utf-8" : "windows-1252";
-	int r;
+	struct mp_buf b = MP_BUF_INIT, pend = MP_BUF_INIT, pcs = MP_BUF_INIT;
+	struct mp_buf cs = MP_BUF_INIT, w = MP_BUF_INIT;
+	size_t n = strlen(raw), i = 0, j, k, from = 0;
+	int after_word = 0;
+	char *out;
 
-	r = mailmime_encoded_phrase_parse(def, raw, n, &idx, "utf-8", &dec);
-	if (r == MAILIMF_NO_ERROR && dec != NULL && idx == n) {
-		mp_buf_adds(&b, dec);
-	} else {
-		(*warnings)++;
-		add_utf8_or_1252(&b, raw, n);
+	while (i < n) {
+		const char *q = memchr(raw + i, '=', n - i);
+
+		if (q == NULL)
+			break;
+		j = (size_t)(q - raw);
+		mp_buf_reset(&cs);
+		mp_buf_reset(&w);
+		if ((k = encoded_word(raw + j, n - j, &cs, &w)) == 0) {
+			i = j + 1;
+			continue;
+		}
+		if (!(after_word && only_space(raw + from, j - from))) {
+			add_converted(&b, mp_buf_str(&pend), pend.len,
+			    mp_buf_str(&pcs), warnings);
+			mp_buf_reset(&pend);
+			add_utf8_or_1252(&b, raw + from, j - from);
+		} else if (strcasecmp(mp_buf_str(&cs), mp_buf_str(&pcs)) != 0) {
+			add_converted(&b, mp_buf_str(&pend), pend.len,
+			    mp_buf_str(&pcs), warnings);
+			mp_buf_reset(&pend);
+		}
+		mp_buf_reset(&pcs);
+		mp_buf_add(&pcs, mp_buf_str(&cs), cs.len);
+		if (w.len > 0)
+			mp_buf_add(&pend, w.data, w.len);
+		i = from = j + k;
+		after_word = 1;
 	}
-	free(dec);
-	out = clean_text(b.data ? b.data : "", b.len, 0);
+	add_converted(&b, mp_buf_str(&pend), pend.len, mp_buf_str(&pcs),
+	    warnings);
+	add_utf8_or_1252(&b, raw + from, n - from);
+	out = clean_text(mp_buf_str(&b), b.len, 0);
 	mp_buf_free(&b);
+	mp_buf_free(&pend);
+	mp_buf_free(&pcs);
+	mp_buf_free(&cs);
+	mp_buf_free(&w);
 	fold_spaces(out);
 	return out;
 }
@@ -795,17 +918,18 @@ find_part(struct mailmime *mm, const char *sub, int in_msg, int depth)
 	return NULL;
 }
 
-/* One entity's content: transfer-decoded, converted, appended. */
-static void
-add_part_text(struct mp_buf *b, struct mailmime *mm, int *warnings)
+/* A part's content transfer-decoded (owned, *len bytes), or NULL. */
+static char *
+part_bytes(struct mailmime *mm, size_t *len, int *warnings)
 {
 	struct mailmime_data *d = mm->mm_data.mm_single;
-	const char *cs = mailmime_content_param_get(mm->mm_content_type,
-	    "charset");
-	char *dec = NULL;
+	char *dec = NULL, *out;
 	size_t idx = 0, dlen = 0;
-	int enc = d->dt_encoding;
+	int enc;
 
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
+		return NULL;
+	enc = d->dt_encoding;
 	if (!d->dt_encoded || enc == MAILMIME_MECHANISM_TOKEN ||
 	    enc == MAILMIME_MECHANISM_ERROR)
 		enc = MAILMIME_MECHANISM_8BIT;
@@ -814,16 +938,131 @@ add_part_text(struct mp_buf *b, struct mailmime *mm, int *warnings)
 	    MAILIMF_NO_ERROR || dec == NULL) {
 		(*warnings)++;
 		dlen = d->dt_data.dt_text.dt_length;
-		add_converted(b, d->dt_data.dt_text.dt_data,
-		    dlen < MAX_BODY ? dlen : MAX_BODY, cs, warnings);
-		return;
+		*len = dlen < MAX_BODY ? dlen : MAX_BODY;
+		return mp_xstrndup(d->dt_data.dt_text.dt_data, *len);
 	}
 	if (dlen > MAX_BODY) {
 		dlen = MAX_BODY;
 		(*warnings)++;
 	}
-	add_converted(b, dec, dlen, cs, warnings);
+	out = mp_xmalloc(dlen + 1);
+	memcpy(out, dec, dlen);
+	out[dlen] = '\0';
 	mmap_string_unref(dec);
+	*len = dlen;
+	return out;
+}
+
+/* charset="..." of <meta> in the first bytes of an HTML part, or "". */
+static void
+meta_charset(const char *p, size_t n, char *cs, size_t size)
+{
+	size_t i, k;
+
+	cs[0] = '\0';
+	if (n > 4096)
+		n = 4096;
+	for (i = 0; i + 8 < n; i++) {
+		if (strncasecmp(p + i, "charset=", 8) != 0)
+			continue;
+		i += 8;
+		while (i < n && (p[i] == '"' || p[i] == '\'' || p[i] == ' '))
+			i++;
+		for (k = 0; i < n && k + 1 < size &&
+		    (isalnum((unsigned char)p[i]) || p[i] == '-' ||
+		    p[i] == '_' || p[i] == '.' || p[i] == ':'); i++)
+			cs[k++] = p[i];
+		cs[k] = '\0';
+		return;
+	}
+}
+
+/*
+ * RFC 3676 format=flowed: a line ending in a space continues on the next
+ * line of the same quote depth; space-stuffing is undone, and with
+ * DelSp=yes the trailing space goes too. Quoted lines come out as
+ * "> " per level.
+ */
+static char *
+unflow(const char *p, int delsp)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	size_t depth, pdepth = 0, n;
+	const char *e;
+	int open = 0, flowed;
+
+	while (*p) {
+		e = strchr(p, '\n');
+		n = e ? (size_t)(e - p) : strlen(p);
+		for (depth = 0; depth < n && p[depth] == '>'; depth++)
+			;
+		if (open && depth != pdepth) {
+			mp_buf_addc(&b, '\n');	/* RFC 3676 4.5 */
+			open = 0;
+		}
+		if (!open) {
+			size_t k;
+
+			for (k = 0; k < depth; k++)
+				mp_buf_addc(&b, '>');
+			if (depth > 0)
+				mp_buf_addc(&b, ' ');
+		}
+		p += depth;
+		n -= depth;
+		if (n > 0 && *p == ' ') {
+			p++;
+			n--;
+		}
+		flowed = n > 0 && p[n - 1] == ' ' &&
+		    !(n == 3 && memcmp(p, "-- ", 3) == 0);
+		mp_buf_add(&b, p, flowed && delsp ? n - 1 : n);
+		if (!flowed)
+			mp_buf_addc(&b, '\n');
+		open = flowed;
+		pdepth = depth;
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+	if (open)
+		mp_buf_addc(&b, '\n');
+	return mp_buf_detach(&b);
+}
+
+/* One entity's text: transfer-decoded, converted to UTF-8, cleaned,
+ * format=flowed re-joined. html: take a <meta> charset when the part
+ * declares none. Returns an owned string. */
+static char *
+part_text(struct mailmime *mm, int html, int *warnings)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	const char *cs = mailmime_content_param_get(mm->mm_content_type,
+	    "charset");
+	const char *fmt = mailmime_content_param_get(mm->mm_content_type,
+	    "format");
+	const char *dsp = mailmime_content_param_get(mm->mm_content_type,
+	    "delsp");
+	char meta[MAX_CHARSET + 1], *raw, *text, *fl;
+	size_t len = 0;
+
+	if ((raw = part_bytes(mm, &len, warnings)) == NULL)
+		return mp_xstrdup("");
+	if (html && (cs == NULL || *cs == '\0')) {
+		meta_charset(raw, len, meta, sizeof(meta));
+		if (meta[0] != '\0')
+			cs = meta;
+	}
+	add_converted(&b, raw, len, cs, warnings);
+	free(raw);
+	text = clean_text(mp_buf_str(&b), b.len, 1);
+	mp_buf_free(&b);
+	if (!html && fmt != NULL && strcasecmp(fmt, "flowed") == 0) {
+		fl = unflow(text, dsp != NULL && strcasecmp(dsp, "yes") == 0);
+		free(text);
+		text = fl;
+	}
+	return text;
 }
 
 /* ---- crude HTML to text ----------------------------------------------- */
@@ -850,7 +1089,37 @@ html_entity(const char *p, size_t n, size_t *len)
 		{ "ndash;", 0x2013 }, { "mdash;", 0x2014 },
 		{ "hellip;", 0x2026 }, { "rsquo;", 0x2019 },
 		{ "lsquo;", 0x2018 }, { "rdquo;", 0x201d },
-		{ "ldquo;", 0x201c }, { "euro;", 0x20ac }, { "copy;", 0xa9 }
+		{ "ldquo;", 0x201c }, { "sbquo;", 0x201a },
+		{ "bdquo;", 0x201e }, { "euro;", 0x20ac }, { "copy;", 0xa9 },
+		{ "reg;", 0xae }, { "trade;", 0x2122 }, { "bull;", 0x2022 },
+		{ "middot;", 0xb7 }, { "laquo;", 0xab }, { "raquo;", 0xbb },
+		{ "deg;", 0xb0 }, { "plusmn;", 0xb1 }, { "times;", 0xd7 },
+		{ "divide;", 0xf7 }, { "frac12;", 0xbd }, { "sect;", 0xa7 },
+		{ "para;", 0xb6 }, { "pound;", 0xa3 }, { "yen;", 0xa5 },
+		{ "cent;", 0xa2 }, { "iexcl;", 0xa1 }, { "iquest;", 0xbf },
+		{ "shy;", 0xad }, { "zwnj;", 0x200c }, { "zwj;", 0x200d },
+		{ "thinsp;", 0x2009 }, { "ensp;", 0x2002 },
+		{ "emsp;", 0x2003 }, { "larr;", 0x2190 },
+		{ "rarr;", 0x2192 }, { "szlig;", 0xdf },
+		{ "Agrave;", 0xc0 }, { "Aacute;", 0xc1 }, { "Acirc;", 0xc2 },
+		{ "Atilde;", 0xc3 }, { "Auml;", 0xc4 }, { "Aring;", 0xc5 },
+		{ "AElig;", 0xc6 }, { "Ccedil;", 0xc7 }, { "Egrave;", 0xc8 },
+		{ "Eacute;", 0xc9 }, { "Ecirc;", 0xca }, { "Euml;", 0xcb },
+		{ "Igrave;", 0xcc }, { "Iacute;", 0xcd }, { "Icirc;", 0xce },
+		{ "Iuml;", 0xcf }, { "Ntilde;", 0xd1 }, { "Ograve;", 0xd2 },
+		{ "Oacute;", 0xd3 }, { "Ocirc;", 0xd4 }, { "Otilde;", 0xd5 },
+		{ "Ouml;", 0xd6 }, { "Oslash;", 0xd8 }, { "Ugrave;", 0xd9 },
+		{ "Uacute;", 0xda }, { "Ucirc;", 0xdb }, { "Uuml;", 0xdc },
+		{ "Yacute;", 0xdd }, { "agrave;", 0xe0 }, { "aacute;", 0xe1 },
+		{ "acirc;", 0xe2 }, { "atilde;", 0xe3 }, { "auml;", 0xe4 },
+		{ "aring;", 0xe5 }, { "aelig;", 0xe6 }, { "ccedil;", 0xe7 },
+		{ "egrave;", 0xe8 }, { "eacute;", 0xe9 }, { "ecirc;", 0xea },
+		{ "euml;", 0xeb }, { "igrave;", 0xec }, { "iacute;", 0xed },
+		{ "icirc;", 0xee }, { "iuml;", 0xef }, { "ntilde;", 0xf1 },
+		{ "ograve;", 0xf2 }, { "oacute;", 0xf3 }, { "ocirc;", 0xf4 },
+		{ "otilde;", 0xf5 }, { "ouml;", 0xf6 }, { "oslash;", 0xf8 },
+		{ "ugrave;", 0xf9 }, { "uacute;", 0xfa }, { "ucirc;", 0xfb },
+		{ "uuml;", 0xfc }, { "yacute;", 0xfd }, { "yuml;", 0xff }
 	};
 	uint32_t cp = 0;
 	size_t i, k;
@@ -903,25 +1172,86 @@ find_close(const char *p, size_t n, size_t i, const char *name)
 	return n;
 }
 
+/* The value of attribute name in the tag text p[0..n), or NULL. */
+static char *
+tag_attr(const char *p, size_t n, const char *name)
+{
+	size_t k = strlen(name), i, s;
+	char q;
+
+	for (i = 1; i + k < n; i++) {
+		if (!isspace((unsigned char)p[i - 1]) ||
+		    strncasecmp(p + i, name, k) != 0)
+			continue;
+		s = i + k;
+		while (s < n && isspace((unsigned char)p[s]))
+			s++;
+		if (s >= n || p[s] != '=')
+			continue;
+		s++;
+		while (s < n && isspace((unsigned char)p[s]))
+			s++;
+		if (s < n && (p[s] == '"' || p[s] == '\'')) {
+			q = p[s++];
+			for (i = s; i < n && p[i] != q; i++)
+				;
+		} else {
+			for (i = s; i < n && !isspace((unsigned char)p[i]) &&
+			    p[i] != '>'; i++)
+				;
+		}
+		return mp_xstrndup(p + s, i - s);
+	}
+	return NULL;
+}
+
+/* Entities in an attribute value (URLs carry &amp;), in place. */
+static void
+decode_entities(char *s)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	size_t i = 0, n = strlen(s), k;
+	uint32_t cp;
+
+	while (i < n) {
+		if (s[i] == '&' && (cp = html_entity(s + i, n - i, &k)) != 0) {
+			put_cp(&b, cp);
+			i += k;
+		} else {
+			mp_buf_addc(&b, s[i++]);
+		}
+	}
+	memcpy(s, mp_buf_str(&b), b.len + 1);
+	mp_buf_free(&b);
+}
+
+#define MAX_LINKS 500
+
 /*
- * Tags dropped, block tags as line breaks, a few entities decoded,
- * whitespace folded as a browser would. Deliberately crude: the body
- * only needs to be readable text for the digest and the extractor.
+ * HTML made readable text: tags dropped, block elements as line breaks,
+ * list items as "- ", links as "text [n]" with the URLs listed at the
+ * end, entities decoded, white space folded as a browser would, script,
+ * style and head dropped. The body only needs to be readable text for
+ * the digest and the extractor: this is no layout engine.
  */
 static char *
 html_to_text(const char *p, size_t n)
 {
 	static const char *const breaks[] = {
-		"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5",
-		"h6", "ul", "ol", "table", "blockquote", "pre", "hr",
-		"title", NULL
+		"br", "div", "tr", "title", "dt", "dd", "section", "article",
+		"header", "footer", "address", "center", "form", "fieldset",
+		NULL
+	};
+	static const char *const paragraphs[] = {
+		"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl",
+		"table", "blockquote", "pre", "hr", NULL
 	};
 	static const char *const skipped[] = { "script", "style", "head",
-		NULL };
-	struct mp_buf b = MP_BUF_INIT;
-	char name[16], *out, *w, *r;
-	size_t i = 0, k, j, gt = 0;
-	int sp = 0, nl = 0;
+		"template", "noscript", NULL };
+	struct mp_buf b = MP_BUF_INIT, urls = MP_BUF_INIT;
+	char name[16], *out, *w, *r, *href = NULL;
+	size_t i = 0, k, j, gt = 0, link_start = 0;
+	int sp = 0, nl = 0, nlinks = 0, closing;
 
 	while (i < n) {
 		if (p[i] == '<' && gt <= i) {
@@ -941,21 +1271,57 @@ html_to_text(const char *p, size_t n)
 				i = e ? (size_t)(e - p) + 3 : n;
 				continue;
 			}
-			j = i + 1 + (p[i + 1] == '/');
+			closing = p[i + 1] == '/';
+			j = i + 1 + closing;
 			for (k = 0; j < n && k < sizeof(name) - 1 &&
 			    isalnum((unsigned char)p[j]); j++)
 				name[k++] = (char)tolower((unsigned char)p[j]);
 			name[k] = '\0';
-			j = gt;
-			if (p[i + 1] != '/' && tag_is(name, skipped)) {
-				j = find_close(p, n, j, name);
+			if (!closing && tag_is(name, skipped)) {
+				j = find_close(p, n, gt, name);
 				while (j < n && p[j] != '>')
 					j++;
+			} else {
+				j = gt;
 			}
-			if (tag_is(name, breaks)) {
+			if (tag_is(name, paragraphs)) {
+				mp_buf_adds(&b, "\n\n");
+				nl = 1;
+				sp = 0;
+			} else if (tag_is(name, breaks) ||
+			    (strcmp(name, "li") == 0 && !closing)) {
 				mp_buf_addc(&b, '\n');
 				nl = 1;
 				sp = 0;
+			}
+			if (!closing && strcmp(name, "li") == 0) {
+				mp_buf_adds(&b, "- ");
+				nl = 0;
+			} else if ((strcmp(name, "td") == 0 ||
+			    strcmp(name, "th") == 0) && !closing) {
+				sp = 1;
+			} else if (strcmp(name, "a") == 0 && !closing) {
+				free(href);
+				href = tag_attr(p + i, gt - i, "href");
+				if (href != NULL)
+					decode_entities(href);
+				link_start = b.len;
+			} else if (strcmp(name, "a") == 0 && href != NULL) {
+				/* a link whose text is its address needs no
+				 * note; nor do anchors and scripts */
+				if (*href != '\0' && *href != '#' &&
+				    strncasecmp(href, "javascript:", 11) &&
+				    nlinks < MAX_LINKS &&
+				    strcmp(mp_buf_str(&b) + link_start +
+				    strspn(mp_buf_str(&b) + link_start, " \n"),
+				    href) != 0 && b.len > link_start) {
+					nlinks++;
+					mp_buf_printf(&b, " [%d]", nlinks);
+					mp_buf_printf(&urls, "[%d] %s\n", nlinks,
+					    href);
+				}
+				free(href);
+				href = NULL;
 			}
 			i = j < n ? j + 1 : n;
 			continue;
@@ -966,7 +1332,7 @@ html_to_text(const char *p, size_t n)
 			i++;
 			continue;
 		}
-		if (sp && !nl && b.len > 0)
+		if (sp && !nl && b.len > 0 && b.data[b.len - 1] != ' ')
 			mp_buf_addc(&b, ' ');
 		sp = nl = 0;
 		if (p[i] == '&') {
@@ -980,6 +1346,12 @@ html_to_text(const char *p, size_t n)
 		}
 		mp_buf_addc(&b, p[i++]);
 	}
+	free(href);
+	if (urls.len > 0) {
+		mp_buf_adds(&b, "\n\n");
+		mp_buf_add(&b, urls.data, urls.len);
+	}
+	mp_buf_free(&urls);
 	/* trim each line, at most one empty line in a row, none at ends */
 	out = mp_buf_detach(&b);
 	w = out;
@@ -1012,15 +1384,163 @@ html_to_text(const char *p, size_t n)
 	return out;
 }
 
+/* "12 KB": sizes as a mail client shows them. */
+static void
+add_size(struct mp_buf *b, size_t n)
+{
+	if (n == 1)
+		mp_buf_adds(b, "1 byte");
+	else if (n < 1024)
+		mp_buf_printf(b, "%zu bytes", n);
+	else if (n < (size_t)1024 * 1024)
+		mp_buf_printf(b, "%zu KB", (n + 1023) / 1024);
+	else
+		mp_buf_printf(b, "%.1f MB", (double)n / (1024.0 * 1024.0));
+}
+
+/* The file name of a part: Content-Disposition filename, else the
+ * Content-Type name parameter; NULL when none. */
+static const char *
+part_filename(const struct mailmime *mm)
+{
+	const char *nm = NULL;
+	clistiter *c, *d;
+
+	if (mm->mm_mime_fields != NULL) {
+		for (c = clist_begin(mm->mm_mime_fields->fld_list); c != NULL;
+		    c = clist_next(c)) {
+			struct mailmime_field *f = clist_content(c);
+
+			if (f->fld_type != MAILMIME_FIELD_DISPOSITION ||
+			    f->fld_data.fld_disposition == NULL)
+				continue;
+			for (d = clist_begin(f->fld_data.fld_disposition->
+			    dsp_parms); d != NULL; d = clist_next(d)) {
+				struct mailmime_disposition_parm *dp =
+				    clist_content(d);
+
+				if (dp->pa_type ==
+				    MAILMIME_DISPOSITION_PARM_FILENAME &&
+				    dp->pa_data.pa_filename != NULL)
+					return dp->pa_data.pa_filename;
+			}
+		}
+	}
+	if (mm->mm_content_type != NULL)
+		nm = mailmime_content_param_get(mm->mm_content_type, "name");
+	return nm;
+}
+
+static void
+type_name(const struct mailmime_content *ct, struct mp_buf *b)
+{
+	const struct mailmime_type *t = ct != NULL ? ct->ct_type : NULL;
+	static const char *const discrete[] = { "", "text", "image", "audio",
+		"video", "application" };
+	const char *major = "application";
+
+	if (t != NULL && t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
+	    t->tp_data.tp_discrete_type != NULL) {
+		int dt = t->tp_data.tp_discrete_type->dt_type;
+
+		if (dt >= MAILMIME_DISCRETE_TYPE_TEXT &&
+		    dt <= MAILMIME_DISCRETE_TYPE_APPLICATION)
+			major = discrete[dt];
+		else if (t->tp_data.tp_discrete_type->dt_extension != NULL)
+			major = t->tp_data.tp_discrete_type->dt_extension;
+	} else if (t != NULL) {
+		major = "message";
+	}
+	mp_buf_printf(b, "%s/%s", major, ct != NULL && ct->ct_subtype ?
+	    ct->ct_subtype : "octet-stream");
+}
+
 /*
- * The body: the first inline text/plain, else text/html made crude
- * text; forwarded messages are searched only when the message itself
- * has neither.
+ * Every part but the body that a reader would see as an attachment:
+ * marked so, or named, or not text. Embedded messages are listed, not
+ * entered.
+ */
+static void
+list_attachments(struct mailmime *mm, const struct mailmime *body,
+    struct mp_buf *b, int depth, int *warnings)
+{
+	struct mp_buf name = MP_BUF_INIT;
+	const char *fn;
+	clistiter *c;
+	char *dec, *raw;
+	size_t len = 0;
+
+	if (mm == NULL || depth > MAX_WALK || b->len > 64 * 1024)
+		return;
+	switch (mm->mm_type) {
+	case MAILMIME_MULTIPLE:
+		for (c = clist_begin(mm->mm_data.mm_multipart.mm_mp_list);
+		    c != NULL; c = clist_next(c))
+			list_attachments(clist_content(c), body, b,
+			    depth + 1, warnings);
+		return;
+	case MAILMIME_MESSAGE:
+		if (depth == 0) {
+			list_attachments(mm->mm_data.mm_message.mm_msg_mime,
+			    body, b, depth + 1, warnings);
+			return;
+		}
+		fn = part_filename(mm);
+		if (fn != NULL) {
+			dec = decode_phrase(fn, warnings);
+			mp_buf_adds(b, dec);
+			free(dec);
+		} else {
+			mp_buf_adds(b, "forwarded message");
+		}
+		mp_buf_adds(b, " (");
+		add_size(b, mm->mm_length);
+		mp_buf_adds(b, ")\n");
+		return;
+	case MAILMIME_SINGLE:
+		break;
+	default:
+		return;
+	}
+	if (mm == body)
+		return;
+	fn = part_filename(mm);
+	if (fn == NULL && !is_attachment(mm) &&
+	    (mm->mm_content_type == NULL || is_text(mm->mm_content_type,
+	    "plain") || is_text(mm->mm_content_type, "html") ||
+	    (mm->mm_content_type->ct_type != NULL &&
+	    mm->mm_content_type->ct_type->tp_type ==
+	    MAILMIME_TYPE_DISCRETE_TYPE &&
+	    mm->mm_content_type->ct_type->tp_data.tp_discrete_type != NULL &&
+	    mm->mm_content_type->ct_type->tp_data.tp_discrete_type->dt_type
+	    == MAILMIME_DISCRETE_TYPE_TEXT)))
+		return;
+	if (fn != NULL && *fn != '\0') {
+		dec = decode_phrase(fn, warnings);
+		mp_buf_adds(&name, dec);
+		free(dec);
+	} else {
+		mp_buf_adds(&name, "unnamed ");
+		type_name(mm->mm_content_type, &name);
+	}
+	raw = part_bytes(mm, &len, warnings);
+	free(raw);
+	mp_buf_add(b, name.data, name.len);
+	mp_buf_adds(b, " (");
+	add_size(b, len);
+	mp_buf_adds(b, ")\n");
+	mp_buf_free(&name);
+}
+
+/*
+ * The body: the first inline text/plain, else text/html made text;
+ * forwarded messages are searched only when the message itself has
+ * neither. *attachments lists the other parts.
  */
 static char *
-extract_body(struct mailmime *root, int *warnings)
+extract_body(struct mailmime *root, char **attachments, int *warnings)
 {
-	struct mp_buf b = MP_BUF_INIT;
+	struct mp_buf att = MP_BUF_INIT;
 	struct mailmime *part;
 	char *text, *out;
 	int html = 0;
@@ -1031,11 +1551,12 @@ extract_body(struct mailmime *root, int *warnings)
 	if (part == NULL && (part = find_part(root, "plain", 1, 0)) == NULL &&
 	    (part = find_part(root, "html", 1, 0)) != NULL)
 		html = 1;
+	list_attachments(root, part, &att, 0, warnings);
+	*attachments = clean_text(mp_buf_str(&att), att.len, 1);
+	mp_buf_free(&att);
 	if (part == NULL)
 		return mp_xstrdup("");
-	add_part_text(&b, part, warnings);
-	text = clean_text(b.data ? b.data : "", b.len, 1);
-	mp_buf_free(&b);
+	text = part_text(part, html, warnings);
 	if (!html)
 		return text;
 	out = html_to_text(text, strlen(text));
@@ -1171,6 +1692,112 @@ set_from(struct mp_msg *m, struct mailimf_mailbox_list *l, const char *raw,
 	}
 }
 
+/* Recipient lists are bounded: a To of thousands of encoded words is a
+ * known attack on parsers (mimekit's stack-overflow.txt). */
+#define MAX_RCPT_LEN (16 * 1024)
+
+static void
+add_rcpt(struct mp_buf *b, const char *name, const char *addr)
+{
+	int quote = strpbrk(name, ",;<>\"") != NULL;
+	const char *q;
+
+	if (b->len >= MAX_RCPT_LEN || (*name == '\0' && *addr == '\0'))
+		return;
+	if (b->len > 0)
+		mp_buf_adds(b, ", ");
+	if (*name != '\0') {
+		if (quote) {
+			mp_buf_addc(b, '"');
+			for (q = name; *q; q++) {
+				if (*q == '"' || *q == '\\')
+					mp_buf_addc(b, '\\');
+				mp_buf_addc(b, *q);
+			}
+			mp_buf_addc(b, '"');
+		} else {
+			mp_buf_adds(b, name);
+		}
+		if (*addr != '\0')
+			mp_buf_printf(b, " <%s>", addr);
+	} else {
+		mp_buf_adds(b, addr);
+	}
+}
+
+static void
+add_mailbox(struct mp_buf *b, const struct mailimf_mailbox *mb,
+    int *warnings)
+{
+	char *name, *addr;
+
+	if (mb == NULL || b->len >= MAX_RCPT_LEN)
+		return;
+	name = mb->mb_display_name != NULL ?
+	    decode_phrase(mb->mb_display_name, warnings) : mp_xstrdup("");
+	addr = mb->mb_addr_spec != NULL ? clean_addr(mb->mb_addr_spec) : NULL;
+	add_rcpt(b, name, addr != NULL ? addr : "");
+	free(name);
+	free(addr);
+}
+
+/* Every mailbox of an address list, groups flattened. */
+static void
+add_addresses(char **dst, const struct mailimf_address_list *l,
+    int *warnings)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	clistiter *c, *d;
+
+	if (*dst != NULL)
+		mp_buf_adds(&b, *dst);
+	for (c = l != NULL ? clist_begin(l->ad_list) : NULL; c != NULL;
+	    c = clist_next(c)) {
+		const struct mailimf_address *a = clist_content(c);
+
+		if (a->ad_type == MAILIMF_ADDRESS_MAILBOX) {
+			add_mailbox(&b, a->ad_data.ad_mailbox, warnings);
+		} else if (a->ad_data.ad_group != NULL &&
+		    a->ad_data.ad_group->grp_mb_list != NULL) {
+			for (d = clist_begin(a->ad_data.ad_group->grp_mb_list->
+			    mb_list); d != NULL; d = clist_next(d))
+				add_mailbox(&b, clist_content(d), warnings);
+		}
+	}
+	free(*dst);
+	*dst = mp_buf_detach(&b);
+}
+
+/* A To/Cc libetpan could not parse: the decoded text as it is. */
+static void
+add_raw_rcpt(char **dst, const char *v, int *warnings)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	char *dec;
+
+	if (*dst != NULL)
+		mp_buf_adds(&b, *dst);
+	if (strlen(v) > MAX_RCPT_LEN) {
+		(*warnings)++;
+		dec = mp_xstrndup(v, MAX_RCPT_LEN);
+	} else {
+		dec = mp_xstrdup(v);
+	}
+	{
+		char *d = decode_phrase(dec, warnings);
+
+		if (*d != '\0' && b.len < MAX_RCPT_LEN) {
+			if (b.len > 0)
+				mp_buf_adds(&b, ", ");
+			mp_buf_adds(&b, d);
+		}
+		free(d);
+	}
+	free(dec);
+	free(*dst);
+	*dst = mp_buf_detach(&b);
+}
+
 /* The part of a List-Id inside <>, or a bare id (RFC 2919 2). */
 static char *
 list_id_raw(const char *v)
@@ -1207,6 +1834,12 @@ take_optional(struct mp_msg *m, struct hdrstate *h,
 	if (strcasecmp(n, "List-Id") == 0) {
 		if (m->list_id == NULL)
 			m->list_id = list_id_raw(v);
+	} else if (strcasecmp(n, "To") == 0) {
+		(*warnings)++;
+		add_raw_rcpt(&m->to, v, warnings);
+	} else if (strcasecmp(n, "Cc") == 0) {
+		(*warnings)++;
+		add_raw_rcpt(&m->cc, v, warnings);
 	} else if (strcasecmp(n, "Message-ID") == 0 && !h->has_mid) {
 		h->has_mid = 1;
 		(*warnings)++;
@@ -1275,6 +1908,14 @@ take_fields(struct mp_msg *m, struct mailimf_fields *f,
 				break;
 			set_from(m, fl->fld_data.fld_from->frm_mb_list,
 			    rh->from, warnings);
+			break;
+		case MAILIMF_FIELD_TO:
+			add_addresses(&m->to, fl->fld_data.fld_to->to_addr_list,
+			    warnings);
+			break;
+		case MAILIMF_FIELD_CC:
+			add_addresses(&m->cc, fl->fld_data.fld_cc->cc_addr_list,
+			    warnings);
 			break;
 		case MAILIMF_FIELD_SUBJECT:
 			if (h.has_subject++)
@@ -1780,6 +2421,9 @@ mp_msg_free(struct mp_msg *m)
 	free(m->own);
 	free(m->quoted);
 	free(m->sig);
+	free(m->to);
+	free(m->cc);
+	free(m->attachments);
 	free(m);
 }
 
@@ -1807,8 +2451,9 @@ parse_body(struct mp_msg *m, const char *p, size_t n, size_t hend, int sep)
 	struct mailmime *mime = NULL;
 	size_t idx = 0;
 
-	if (count_word(p, n, "multipart/") + count_word(p, n, "message/") >
-	    MAX_MIME_TYPES) {
+	/* each mention takes at least 8 bytes: small messages need no count */
+	if (n > MAX_MIME_TYPES * 8 && count_word(p, n, "multipart/") +
+	    count_word(p, n, "message/") > MAX_MIME_TYPES) {
 		m->warnings++;
 		m->body = raw_body(p, n, hend, sep, &m->warnings);
 		return;
@@ -1819,8 +2464,37 @@ parse_body(struct mp_msg *m, const char *p, size_t n, size_t hend, int sep)
 		m->body = raw_body(p, n, hend, sep, &m->warnings);
 		return;
 	}
-	m->body = extract_body(mime, &m->warnings);
+	free(m->attachments);
+	m->body = extract_body(mime, &m->attachments, &m->warnings);
 	mailmime_free(mime);
+}
+
+/* Bytes without any header field: kept as the body of a message that
+ * says nothing else, so that an import counts it instead of losing it. */
+static struct mp_msg *
+degraded(const char *p, size_t n, int64_t fallback_date)
+{
+	struct mp_msg *m = mp_xcalloc(1, sizeof(*m));
+	struct mp_buf b = MP_BUF_INIT;
+
+	if (n > MIME_MAX_INPUT)
+		n = MIME_MAX_INPUT;
+	m->warnings = 1;
+	m->message_id = synth_id(p, n);
+	m->from.name = mp_xstrdup("");
+	m->from.addr = mp_xstrdup("");
+	m->subject = mp_xstrdup("");
+	m->subject_norm = mp_xstrdup("");
+	m->to = mp_xstrdup("");
+	m->cc = mp_xstrdup("");
+	m->attachments = mp_xstrdup("");
+	m->date = fallback_date;
+	m->date_fallback = 1;
+	add_utf8_or_1252(&b, p, n < MAX_BODY ? n : MAX_BODY);
+	m->body = clean_text(mp_buf_str(&b), b.len, 1);
+	mp_buf_free(&b);
+	mp_mime_split_body(m->body, &m->own, &m->quoted, &m->sig);
+	return m;
 }
 
 int
@@ -1861,9 +2535,10 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 		skipped = 1;
 	}
 	hend = header_end(p, n, &sep);
-	if (!header_line(p, line_end(p, n, 0)) && !sep)
-		return mp_err_set(e, MP_EX_DATAERR,
-		    "not a message: no header fields");
+	if (!header_line(p, line_end(p, n, 0)) && !sep) {
+		*out = degraded(p, n, fallback_date);
+		return 0;
+	}
 
 	m = mp_xcalloc(1, sizeof(*m));
 	m->warnings += skipped;
@@ -1896,6 +2571,11 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 		m->from.addr = mp_xstrdup("");
 	if (m->subject == NULL)
 		m->subject = mp_xstrdup("");
+	if (m->to == NULL)
+		m->to = mp_xstrdup("");
+	if (m->cc == NULL)
+		m->cc = mp_xstrdup("");
+	m->attachments = mp_xstrdup("");
 	m->subject_norm = mp_mime_subject_norm(m->subject);
 	if (!date_ok) {
 		m->date = fallback_date;

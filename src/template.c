@@ -20,6 +20,11 @@
 #define MAX_PARTIAL_DEPTH 64
 /* Rendering recurses once per nested section: bound the nesting. */
 #define MAX_SECTION_DEPTH 100
+/* A partial that includes itself twice doubles the work at every level:
+ * bound the nodes visited and the text produced, so a template can fail
+ * but never hang or exhaust memory. */
+#define MAX_STEPS (1L << 21)
+#define MAX_OUTPUT (16L << 20)
 
 enum node_type { N_TEXT, N_VAR, N_SECTION, N_INVERTED, N_PARTIAL };
 
@@ -369,14 +374,21 @@ struct partial {
 	struct nodes tree;
 };
 
+/* Partials parsed so far, per (name, indentation). */
+struct pcache {
+	struct partial **v; /* owned */
+	size_t n, cap;
+};
+
 struct render {
 	int html;
 	loader_fn load;
 	void *lctx;
-	struct partial **cache; /* owned */
-	size_t ncache, capcache;
+	struct pcache *cache;
 	struct mp_buf *out;
+	size_t start;       /* of this render's text in out */
 	struct mp_err *e;
+	long steps;
 };
 
 struct stack {
@@ -387,18 +399,7 @@ struct stack {
 static const struct mp_val *
 get_n(const struct mp_val *map, const char *key, size_t klen)
 {
-	size_t i, n;
-	const char *k;
-
-	if (mp_val_type(map) != MP_V_MAP)
-		return NULL;
-	n = mp_val_len(map);
-	for (i = 0; i < n; i++) {
-		k = mp_val_key_at(map, i);
-		if (strlen(k) == klen && memcmp(k, key, klen) == 0)
-			return mp_val_at(map, i);
-	}
-	return NULL;
+	return mp_val_getn(map, key, klen);
 }
 
 /* Dotted names: the first part is looked up through the context stack,
@@ -453,25 +454,30 @@ format_num(double d, char *buf, size_t size)
 static void
 add_escaped(struct mp_buf *b, const char *s)
 {
+	const char *run = s, *rep;
+
 	for (; *s; s++) {
 		switch (*s) {
 		case '&':
-			mp_buf_adds(b, "&amp;");
+			rep = "&amp;";
 			break;
 		case '<':
-			mp_buf_adds(b, "&lt;");
+			rep = "&lt;";
 			break;
 		case '>':
-			mp_buf_adds(b, "&gt;");
+			rep = "&gt;";
 			break;
 		case '"':
-			mp_buf_adds(b, "&quot;");
+			rep = "&quot;";
 			break;
 		default:
-			mp_buf_addc(b, *s);
-			break;
+			continue;
 		}
+		mp_buf_add(b, run, (size_t)(s - run));
+		mp_buf_adds(b, rep);
+		run = s + 1;
 	}
+	mp_buf_add(b, run, (size_t)(s - run));
 }
 
 static void
@@ -479,10 +485,15 @@ interpolate(struct render *r, const struct mp_val *v, int escape)
 {
 	char num[64];
 	const char *s;
+	size_t len;
 
 	switch (mp_val_type(v)) {
 	case MP_V_STR:
-		s = mp_val_get_str(v);
+		s = mp_val_get_strn(v, &len);
+		if (!(escape && r->html)) {
+			mp_buf_add(r->out, s, len);
+			return;
+		}
 		break;
 	case MP_V_NUM:
 		format_num(mp_val_get_num(v), num, sizeof(num));
@@ -520,8 +531,8 @@ get_partial(struct render *r, const struct node *n)
 	char *text, *ind;
 	size_t i;
 
-	for (i = 0; i < r->ncache; i++) {
-		p = r->cache[i];
+	for (i = 0; i < r->cache->n; i++) {
+		p = r->cache->v[i];
 		if (strcmp(p->name, n->text) == 0 &&
 		    strcmp(p->indent, indent) == 0)
 			return p;
@@ -547,12 +558,12 @@ get_partial(struct render *r, const struct node *n)
 		}
 		free(text);
 	}
-	if (r->ncache == r->capcache) {
-		r->capcache = r->capcache ? r->capcache * 2 : 4;
-		r->cache =
-		    mp_xrealloc(r->cache, r->capcache * sizeof(*r->cache));
+	if (r->cache->n == r->cache->cap) {
+		r->cache->cap = r->cache->cap ? r->cache->cap * 2 : 4;
+		r->cache->v = mp_xrealloc(r->cache->v,
+		                          r->cache->cap * sizeof(*r->cache->v));
 	}
-	r->cache[r->ncache++] = p;
+	r->cache->v[r->cache->n++] = p;
 	return p;
 }
 
@@ -598,6 +609,12 @@ render_nodes(struct render *r, const char *label, const struct nodes *l,
 
 	for (i = 0; i < l->n; i++) {
 		n = l->v[i];
+		if (++r->steps > MAX_STEPS ||
+		    r->out->len - r->start > MAX_OUTPUT)
+			return mp_err_set(r->e, MP_EX_DATAERR,
+			                  "%s:%d: template too costly to render "
+			                  "(recursive partials?)",
+			                  label, n->line);
 		switch (n->type) {
 		case N_TEXT:
 			mp_buf_add(r->out, n->text, n->len);
@@ -628,35 +645,60 @@ render_nodes(struct render *r, const char *label, const struct nodes *l,
 	return 0;
 }
 
-static int
-render(const char *name, const char *text, const struct mp_val *data, int html,
-       loader_fn load, void *lctx, struct mp_buf *out, struct mp_err *e)
+static void
+pcache_free(struct pcache *c)
 {
-	struct mp_buf tmp = MP_BUF_INIT;
-	struct nodes root = {NULL, 0, 0};
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		partial_free(c->v[i]);
+	free(c->v);
+	c->v = NULL;
+	c->n = c->cap = 0;
+}
+
+/* Renders straight into out; on an error out is cut back to where it
+ * was, so a failed render never leaves half a text behind. */
+static int
+render_tree(const char *name, const struct nodes *root,
+            const struct mp_val *data, int html, loader_fn load, void *lctx,
+            struct pcache *cache, struct mp_buf *out, struct mp_err *e)
+{
 	struct render r;
 	struct stack s;
-	size_t i;
 	int rc;
 
-	if (parse_or_err(name, text, &root, e) < 0)
-		return -1;
 	memset(&r, 0, sizeof(r));
 	r.html = html;
 	r.load = load;
 	r.lctx = lctx;
-	r.out = &tmp;
+	r.cache = cache;
+	r.out = out;
+	r.start = out->len;
 	r.e = e;
 	s.v = data;
 	s.up = NULL;
-	rc = render_nodes(&r, name, &root, &s, 0);
-	if (rc == 0)
-		mp_buf_add(out, tmp.data != NULL ? tmp.data : "", tmp.len);
-	for (i = 0; i < r.ncache; i++)
-		partial_free(r.cache[i]);
-	free(r.cache);
+	rc = render_nodes(&r, name, root, &s, 0);
+	if (rc != 0 && out->data != NULL) {
+		out->len = r.start;
+		out->data[out->len] = '\0';
+	}
+	return rc;
+}
+
+static int
+render(const char *name, const char *text, const struct mp_val *data, int html,
+       loader_fn load, void *lctx, struct mp_buf *out, struct mp_err *e)
+{
+	struct nodes root = {NULL, 0, 0};
+	struct pcache cache = {NULL, 0, 0};
+	int rc;
+
+	if (parse_or_err(name, text, &root, e) < 0)
+		return -1;
+	rc = render_tree(name, &root, data, html, load, lctx, &cache, out, e);
+	pcache_free(&cache);
 	nodes_free(&root);
-	mp_buf_free(&tmp);
 	return rc;
 }
 
@@ -766,6 +808,90 @@ mp_template_render_file(const char *path, const struct mp_val *data,
 	free(f.dir);
 	free(text);
 	return rc;
+}
+
+/* ---- compiled templates ---- */
+
+struct mp_template {
+	char *name;  /* owned: the label of its errors */
+	char *path;  /* owned, or NULL: f.ext points into it */
+	int html;
+	struct nodes root;
+	loader_fn load;
+	void *lctx; /* &u or &f */
+	struct user_loader u;
+	struct tfile f; /* f.dir owned when path is set */
+	struct pcache cache;
+};
+
+int
+mp_template_compile(const char *name, const char *text, int html,
+                    mp_partial_fn partial, void *ctx,
+                    struct mp_template **out, struct mp_err *e)
+{
+	struct mp_template *t = mp_xcalloc(1, sizeof(*t));
+
+	*out = NULL;
+	t->name = mp_xstrdup(name);
+	t->html = html;
+	t->u.fn = partial;
+	t->u.ctx = ctx;
+	t->load = partial != NULL ? user_load : NULL;
+	t->lctx = &t->u;
+	if (parse_or_err(name, text != NULL ? text : "", &t->root, e) < 0) {
+		mp_template_free(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+int
+mp_template_load(const char *path, struct mp_template **out,
+                 struct mp_err *e)
+{
+	struct mp_template *t;
+	char *text;
+
+	*out = NULL;
+	if (read_template(path, &text, e) < 0)
+		return -1;
+	t = mp_xcalloc(1, sizeof(*t));
+	t->name = mp_xstrdup(path);
+	t->path = mp_xstrdup(path);
+	tfile_init(&t->f, t->path);
+	t->html = t->f.html;
+	t->load = load_file_partial;
+	t->lctx = &t->f;
+	if (parse_or_err(path, text, &t->root, e) < 0) {
+		free(text);
+		mp_template_free(t);
+		return -1;
+	}
+	free(text);
+	*out = t;
+	return 0;
+}
+
+int
+mp_template_apply(struct mp_template *t, const struct mp_val *data,
+                  struct mp_buf *out, struct mp_err *e)
+{
+	return render_tree(t->name, &t->root, data, t->html, t->load, t->lctx,
+	                   &t->cache, out, e);
+}
+
+void
+mp_template_free(struct mp_template *t)
+{
+	if (t == NULL)
+		return;
+	pcache_free(&t->cache);
+	nodes_free(&t->root);
+	free(t->f.dir);
+	free(t->path);
+	free(t->name);
+	free(t);
 }
 
 struct seen {

@@ -8,7 +8,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -19,9 +22,11 @@
 
 #define MAX_CHAIN 16
 
-struct mp_tls {
+struct mp_tls_conn {
 	gnutls_session_t s;
 	gnutls_certificate_credentials_t cred;
+	int fd;
+	int ms;                 /* read timeout, from SO_RCVTIMEO; -1: none */
 };
 
 static int
@@ -180,17 +185,19 @@ io_error(int r, const char *host, const char *what, struct mp_err *e)
 
 int
 mp_tls_open(int fd, const char *host, const char *ca_file,
-    struct mp_tls **out, struct mp_err *e)
+    struct mp_tls_conn **out, struct mp_err *e)
 {
-	struct mp_tls *t = mp_xcalloc(1, sizeof(*t));
+	struct mp_tls_conn *t = mp_xcalloc(1, sizeof(*t));
 	struct mp_tls_cert chain[MAX_CHAIN];
 	const gnutls_datum_t *peers;
+	struct timeval tv;
+	socklen_t tvlen = sizeof(tv);
 	unsigned i, np = 0;
 	int r;
 
 	*out = NULL;
 	if (gnutls_certificate_allocate_credentials(&t->cred) < 0 ||
-	    gnutls_init(&t->s, GNUTLS_CLIENT) < 0) {
+	    gnutls_init(&t->s, GNUTLS_CLIENT | GNUTLS_NO_SIGNAL) < 0) {
 		mp_tls_close(t);
 		return mp_err_set(e, MP_EX_SOFTWARE, "out of memory");
 	}
@@ -204,6 +211,11 @@ mp_tls_open(int fd, const char *host, const char *ca_file,
 		    host, gnutls_strerror(r));
 	}
 	gnutls_transport_set_int(t->s, fd);
+	t->fd = fd;
+	t->ms = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tvlen) == 0 &&
+	    (tv.tv_sec > 0 || tv.tv_usec > 0))
+		t->ms = (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000);
 	do {
 		r = gnutls_handshake(t->s);
 	} while (r < 0 && r != GNUTLS_E_AGAIN && !gnutls_error_is_fatal(r));
@@ -234,24 +246,43 @@ mp_tls_open(int fd, const char *host, const char *ca_file,
 	return 0;
 }
 
+/* GNUTLS_E_AGAIN is not only a timeout: TLS 1.3 post-handshake messages
+ * (session tickets) end a gnutls_record_recv() with it too. So wait with
+ * poll() and go round again; only poll tells a timeout. */
 ssize_t
-mp_tls_read(struct mp_tls *t, void *buf, size_t n)
+mp_tls_read(struct mp_tls_conn *t, void *buf, size_t n)
 {
+	struct pollfd p;
 	ssize_t r;
+	int pr;
 
-	do {
+	for (;;) {
+		if (gnutls_record_check_pending(t->s) == 0) {
+			p.fd = t->fd;
+			p.events = POLLIN;
+			p.revents = 0;
+			do {
+				pr = poll(&p, 1, t->ms);
+			} while (pr < 0 && errno == EINTR);
+			if (pr == 0)
+				errno = ETIMEDOUT;
+			if (pr <= 0)
+				return -1;
+		}
 		r = gnutls_record_recv(t->s, buf, n);
-	} while (r == GNUTLS_E_INTERRUPTED);
-	if (r >= 0)
-		return r;
-	if (r == GNUTLS_E_PREMATURE_TERMINATION)
-		return 0;
-	errno = r == GNUTLS_E_AGAIN ? ETIMEDOUT : EIO;
-	return -1;
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (r >= 0)
+			return r;
+		if (r == GNUTLS_E_PREMATURE_TERMINATION)
+			return 0;
+		errno = EIO;
+		return -1;
+	}
 }
 
 ssize_t
-mp_tls_write(struct mp_tls *t, const void *buf, size_t n)
+mp_tls_write(struct mp_tls_conn *t, const void *buf, size_t n)
 {
 	ssize_t r;
 
@@ -265,7 +296,7 @@ mp_tls_write(struct mp_tls *t, const void *buf, size_t n)
 }
 
 void
-mp_tls_close(struct mp_tls *t)
+mp_tls_close(struct mp_tls_conn *t)
 {
 	if (t == NULL)
 		return;

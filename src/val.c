@@ -225,6 +225,32 @@ mp_val_get(const struct mp_val *map, const char *key)
 	return i != SIZE_MAX ? map->items[i] : NULL;
 }
 
+const struct mp_val *
+mp_val_getn(const struct mp_val *map, const char *key, size_t klen)
+{
+	size_t i;
+
+	if (map == NULL || map->type != MP_V_MAP || key == NULL)
+		return NULL;
+	for (i = 0; i < map->n; i++)
+		if ((klen == 0 || map->keys[i][0] == key[0]) &&
+		    strncmp(map->keys[i], key, klen) == 0 &&
+		    map->keys[i][klen] == '\0')
+			return map->items[i];
+	return NULL;
+}
+
+const char *
+mp_val_get_strn(const struct mp_val *v, size_t *len)
+{
+	if (v == NULL || v->type != MP_V_STR) {
+		*len = 0;
+		return NULL;
+	}
+	*len = v->slen;
+	return v->str;
+}
+
 const char *
 mp_val_key_at(const struct mp_val *map, size_t i)
 {

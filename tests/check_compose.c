@@ -7,7 +7,13 @@
 
 #include "buf.h"
 #include "compose.h"
+#include "config.h"
+#include "datetime.h"
 #include "err.h"
+#include "mime.h"
+#include "render.h"
+#include "schedule.h"
+#include "store.h"
 #include "testutil.h"
 
 /* 2021-06-14T08:00:00Z */
@@ -1181,6 +1187,431 @@ START_TEST(test_message_id)
 }
 END_TEST
 
+/* ---- golden messages: the real digest, reminder and change notice ---- */
+
+static char *gdir;
+static struct mp_config *gcfg;
+static struct mp_store *gst;
+
+static int64_t
+at(const char *s)
+{
+	int64_t v;
+
+	ck_assert_int_eq(mp_dt_parse(s, "UTC", &v, NULL, 0, NULL), 0);
+	return v;
+}
+
+static void
+gadd(const char *id, const char *thread, const char *from, const char *subj,
+    const char *when, const char *own)
+{
+	struct mp_msg m;
+	struct mp_err e = { 0 };
+	int added;
+
+	memset(&m, 0, sizeof(m));
+	m.message_id = (char *)id;
+	m.from.name = (char *)from;
+	m.from.addr = (char *)"someone@example.org";
+	m.subject = (char *)subj;
+	m.subject_norm = (char *)subj;
+	m.date = at(when);
+	m.own = (char *)own;
+	m.body = (char *)own;
+	ck_assert_int_eq(mp_store_add_msg(gst, &m, "mag", 0, &added, &e), 0);
+	ck_assert_int_eq(mp_store_set_thread(gst, id, thread, &e), 0);
+}
+
+static void
+golden_setup(void)
+{
+	struct mp_diag d = { 0 };
+	struct mp_err e = { 0 };
+	char path[4096], text[4096], cwd[2048];
+
+	gdir = tu_tmpdir();
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	snprintf(text, sizeof(text),
+	    "[store]\npath = s.db\n"
+	    "[list mag]\nname = IGF MAG\nsource = mbox:x.mbox\n"
+	    "list_id = mag.intgovforum.org\n"
+	    "[delivery]\ntransport = maildir:out\n"
+	    "from = Secretaría del MAG <mag-secretariat@example.org>\n"
+	    "[digest]\ntemplate = %s/%s/etc/templates/digest\n"
+	    "[member dmitry]\nname = Дмитрий Шостакович\n"
+	    "email = dmitry@example.org\ntz = Europe/Moscow\ngroups = mag\n"
+	    "[member fang]\nname = 王芳\nemail = fang@example.org\n"
+	    "tz = Asia/Shanghai\ngroups = mag\n"
+	    "[deadline evals]\ntitle = Workshop proposal evaluations\n"
+	    "due = 2021-06-17 23:59 UTC\nremind = 7d, 3d\nto = group:mag\n"
+	    "url = https://www.intgovforum.org/mag-dashboard?a=1&b=2\n"
+	    "note = There is no room to extend the deadline this year.\n"
+	    "[event consult]\ntitle = IGF 2021 Open Consultations\n"
+	    "starts = 2021-06-22 13:00 UTC\nends = 2021-06-22 16:00 UTC\n"
+	    "remind = 2d\nto = group:mag\nlocation = Online <Zoom>\n",
+	    tu_srcdir()[0] == '/' ? "" : cwd, tu_srcdir());
+	snprintf(path, sizeof(path), "%s/m.ini", gdir);
+	tu_write(path, text);
+	ck_assert_msg(mp_config_load(path, &gcfg, &d) == 0, "%s",
+	    d.n ? d.lines[0] : "");
+	mp_diag_free(&d);
+	ck_assert_int_eq(mp_store_open(gcfg->store_path, &gst, &e), 0);
+}
+
+static void
+golden_teardown(void)
+{
+	mp_store_close(gst);
+	mp_config_free(gcfg);
+	tu_rmtree(gdir);
+	free(gdir);
+}
+
+/* The mail of r as job.c composes it for ledger key `key`. */
+static char *
+golden_compose(const struct mp_rendered *r, const struct mp_rcpt *to,
+    const char *kind, const char *item, const char *key,
+    const char *thread_key, int64_t now, char *msgid, size_t idlen)
+{
+	struct mp_mail m;
+	char ref[256];
+
+	mp_compose_message_id(key, gcfg->delivery.from_addr, msgid, idlen);
+	memset(&m, 0, sizeof(m));
+	m.from_name = gcfg->delivery.from_name;
+	m.from_addr = gcfg->delivery.from_addr;
+	m.to_name = to->name;
+	m.to_addr = to->email;
+	m.subject = r->subject;
+	m.date = now;
+	m.zone = to->tz;
+	m.message_id = msgid;
+	if (thread_key != NULL) {
+		mp_compose_message_id(thread_key, gcfg->delivery.from_addr,
+		    ref, sizeof(ref));
+		m.in_reply_to = ref;
+		m.references = ref;
+	}
+	m.list_id = "IGF MAG <mag.intgovforum.org>";
+	m.kind = kind;
+	m.item = item;
+	m.text = r->text;
+	m.html = r->html;
+	m.ics = r->ics;
+	m.ics_method = r->ics != NULL ? "PUBLISH" : NULL;
+	return compose_ok(&m);
+}
+
+/* Byte for byte against tests/data/compose/NAME.eml; with
+ * MAGPIE_UPDATE_GOLDEN=1 in the environment the file is rewritten. */
+static void
+assert_golden(const char *name, const char *msg)
+{
+	char path[4096], *want = NULL;
+	const char *upd = getenv("MAGPIE_UPDATE_GOLDEN");
+
+	snprintf(path, sizeof(path), "%s/tests/data/compose/%s.eml",
+	    tu_srcdir(), name);
+	if (upd != NULL && strcmp(upd, "1") == 0)
+		tu_write(path, msg);
+	ck_assert_msg(mp_read_file(path, 1 << 20, &want, NULL) == 0,
+	    "cannot read %s", path);
+	ck_assert_msg(strcmp(want, msg) == 0, "%s differs from the composed "
+	    "message (MAGPIE_UPDATE_GOLDEN=1 rewrites it after review):\n%s",
+	    path, msg);
+	free(want);
+}
+
+static struct mailimf_field *
+imf_field(struct mailmime *top, int type, const char *opt_name)
+{
+	struct mailimf_fields *f = top->mm_data.mm_message.mm_fields;
+	clistiter *it;
+
+	ck_assert_ptr_nonnull(f);
+	for (it = clist_begin(f->fld_list); it != NULL; it = clist_next(it)) {
+		struct mailimf_field *x = clist_content(it);
+
+		if (x->fld_type != type)
+			continue;
+		if (type != MAILIMF_FIELD_OPTIONAL_FIELD || strcasecmp(
+		    x->fld_data.fld_optional_field->fld_name, opt_name) == 0)
+			return x;
+	}
+	return NULL;
+}
+
+static const char *
+opt_value(struct mailmime *top, const char *name)
+{
+	struct mailimf_field *x = imf_field(top,
+	    MAILIMF_FIELD_OPTIONAL_FIELD, name);
+
+	ck_assert_msg(x != NULL, "no %s", name);
+	return x->fld_data.fld_optional_field->fld_value;
+}
+
+static void
+assert_decoded(const char *raw, const char *want)
+{
+	assert_etpan_decodes(raw, want);
+}
+
+static void
+assert_mailbox(struct mailimf_mailbox_list *l, const char *name,
+    const char *addr)
+{
+	struct mailimf_mailbox *mb;
+
+	ck_assert_int_eq(clist_count(l->mb_list), 1);
+	mb = clist_content(clist_begin(l->mb_list));
+	ck_assert_str_eq(mb->mb_addr_spec, addr);
+	assert_decoded(mb->mb_display_name, name);
+}
+
+/* Parse msg with libetpan and check it says what went in: headers,
+ * the MIME tree, and each part's decoded text. */
+static void
+assert_parses_back(const char *msg, const struct mp_rendered *r,
+    const struct mp_rcpt *to, const char *kind, const char *item,
+    const char *msgid, const char *ref)
+{
+	struct mailmime *top = parse_message(msg), *body, *alt;
+	struct mailimf_field *x;
+	char t[64], *s, *want;
+
+	x = imf_field(top, MAILIMF_FIELD_FROM, NULL);
+	ck_assert_ptr_nonnull(x);
+	assert_mailbox(x->fld_data.fld_from->frm_mb_list,
+	    gcfg->delivery.from_name, gcfg->delivery.from_addr);
+	x = imf_field(top, MAILIMF_FIELD_TO, NULL);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(clist_count(x->fld_data.fld_to->to_addr_list->
+	    ad_list), 1);
+	{
+		struct mailimf_address *a = clist_content(clist_begin(
+		    x->fld_data.fld_to->to_addr_list->ad_list));
+		struct mailimf_mailbox *mb = a->ad_data.ad_mailbox;
+
+		ck_assert_int_eq(a->ad_type, MAILIMF_ADDRESS_MAILBOX);
+		ck_assert_str_eq(mb->mb_addr_spec, to->email);
+		assert_decoded(mb->mb_display_name, to->name);
+	}
+	x = imf_field(top, MAILIMF_FIELD_SUBJECT, NULL);
+	ck_assert_ptr_nonnull(x);
+	assert_decoded(x->fld_data.fld_subject->sbj_value, r->subject);
+	x = imf_field(top, MAILIMF_FIELD_MESSAGE_ID, NULL);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_str_eq(x->fld_data.fld_message_id->mid_value, msgid);
+	x = imf_field(top, MAILIMF_FIELD_ORIG_DATE, NULL);
+	ck_assert_ptr_nonnull(x);
+	x = imf_field(top, MAILIMF_FIELD_REFERENCES, NULL);
+	if (ref == NULL) {
+		ck_assert_ptr_null(x);
+	} else {
+		ck_assert_ptr_nonnull(x);
+		ck_assert_int_eq(clist_count(x->fld_data.fld_references->
+		    mid_list), 1);
+		ck_assert_str_eq(clist_content(clist_begin(
+		    x->fld_data.fld_references->mid_list)), ref);
+		x = imf_field(top, MAILIMF_FIELD_IN_REPLY_TO, NULL);
+		ck_assert_ptr_nonnull(x);
+	}
+	ck_assert_str_eq(opt_value(top, "List-Id"),
+	    "IGF MAG <mag.intgovforum.org>");
+	ck_assert_str_eq(opt_value(top, "Auto-Submitted"), "auto-generated");
+	ck_assert_str_eq(opt_value(top, "Precedence"), "bulk");
+	ck_assert_str_eq(opt_value(top, "X-Auto-Response-Suppress"), "All");
+	ck_assert_str_eq(opt_value(top, "X-Magpie-Kind"), kind);
+	if (item != NULL)
+		ck_assert_str_eq(opt_value(top, "X-Magpie-Item"), item);
+	else
+		ck_assert_ptr_null(imf_field(top, MAILIMF_FIELD_OPTIONAL_FIELD,
+		    "X-Magpie-Item"));
+
+	body = top->mm_data.mm_message.mm_msg_mime;
+	ctype(body, t, sizeof(t));
+	if (r->ics != NULL) {
+		ck_assert_str_eq(t, "multipart/mixed");
+		ck_assert_int_eq(nparts(body), 2);
+		alt = nth_part(body, 0);
+		s = part_text(nth_part(body, 1), "text/calendar",
+		    MAILMIME_MECHANISM_BASE64);
+		ck_assert_str_eq(s, r->ics);
+		free(s);
+		ck_assert_str_eq(mailmime_content_param_get(nth_part(body, 1)->
+		    mm_content_type, "method"), "PUBLISH");
+	} else {
+		alt = body;
+	}
+	ctype(alt, t, sizeof(t));
+	ck_assert_str_eq(t, "multipart/alternative");
+	ck_assert_int_eq(nparts(alt), 2);
+	s = part_text(nth_part(alt, 0), "text/plain",
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE);
+	want = crlf(r->text);
+	ck_assert_str_eq(s, want);
+	free(s);
+	free(want);
+	s = part_text(nth_part(alt, 1), "text/html",
+	    MAILMIME_MECHANISM_QUOTED_PRINTABLE);
+	want = crlf(r->html);
+	ck_assert_str_eq(s, want);
+	free(s);
+	free(want);
+	mailmime_free(top);
+}
+
+START_TEST(test_golden_digest)
+{
+	const struct mp_member *mem = mp_config_member(gcfg, "dmitry");
+	struct mp_rcpt to = { mem, mem->name, mem->email, mem->tz };
+	struct mp_err e = { 0 };
+	struct mp_rendered r;
+	char *msg, msgid[256];
+	int64_t now = at("2021-06-15T04:00:00Z");
+
+	gadd("1@x", "1@x", "Ана Петрова", "Бюджет на 2022 год",
+	    "2021-06-14T08:00:00Z", "Прошу прислать замечания до пятницы.");
+	gadd("2@x", "2@x", "李明", "会议议程 <draft> & notes",
+	    "2021-06-14T09:00:00Z", "我同意。");
+	gadd("3@x", "2@x", "سارة", "Re: 会议议程 <draft> & notes",
+	    "2021-06-14T10:00:00Z", "موافقة، مع تغيير واحد: \"<b>\" 👍");
+	ck_assert_int_eq(mp_store_add_action(gst, "1@x", "request", NULL,
+	    "2021-06-18", "Send comments on the budget", &e), 0);
+	ck_assert_int_eq(mp_render_digest(gcfg, gst, mem, 0, now, &r, &e), 0);
+	ck_assert_ptr_nonnull(r.html);
+	ck_assert_ptr_null(r.ics);
+	/* The HTML escapes what came from mail; the text does not. */
+	ck_assert_ptr_nonnull(strstr(r.html, "会议议程 &lt;draft&gt; &amp; "
+	    "notes"));
+	ck_assert_ptr_nonnull(strstr(r.html, "&quot;&lt;b&gt;&quot;"));
+	ck_assert_ptr_nonnull(strstr(r.text, "会议议程 <draft> & notes"));
+	msg = golden_compose(&r, &to, "digest", NULL,
+	    "digest//0/dmitry@example.org/1623729600", NULL, now, msgid,
+	    sizeof(msgid));
+	assert_lines(msg);
+	assert_golden("digest", msg);
+	assert_parses_back(msg, &r, &to, "digest", NULL, msgid, NULL);
+	free(msg);
+	mp_rendered_free(&r);
+}
+END_TEST
+
+START_TEST(test_golden_reminder)
+{
+	struct mp_plan *p;
+	struct mp_err e = { 0 };
+	struct mp_rendered r;
+	char *msg, msgid[256], ref[256];
+	int64_t now = at("2021-06-15T00:00:00Z");
+	size_t n;
+
+	ck_assert_int_eq(mp_schedule_reminders(gcfg, now, &p, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(p[1].rcpt.email, "fang@example.org");
+	ck_assert_int_eq(mp_render_reminder(gcfg, &p[1], now, &r, &e), 0);
+	ck_assert_ptr_nonnull(r.ics);
+	ck_assert_ptr_nonnull(strstr(r.html,
+	    "mag-dashboard?a=1&amp;b=2\""));
+	msg = golden_compose(&r, &p[1].rcpt, "reminder", "evals",
+	    "reminder/evals/259200/fang@example.org/1623974340",
+	    "reminder/evals/604800/fang@example.org/1623974340", now, msgid,
+	    sizeof(msgid));
+	assert_lines(msg);
+	assert_golden("reminder", msg);
+	mp_compose_message_id("reminder/evals/604800/fang@example.org/"
+	    "1623974340", gcfg->delivery.from_addr, ref, sizeof(ref));
+	assert_parses_back(msg, &r, &p[1].rcpt, "reminder", "evals", msgid,
+	    ref);
+	free(msg);
+	mp_rendered_free(&r);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_golden_changed)
+{
+	const struct mp_member *mem = mp_config_member(gcfg, "fang");
+	struct mp_rcpt to = { mem, mem->name, mem->email, mem->tz };
+	struct mp_notice nt = { MP_NOTICE_CHANGED,
+		mp_config_item(gcfg, "consult"), 0, 0, 1 };
+	struct mp_err e = { 0 };
+	struct mp_rendered r;
+	char *msg, msgid[256];
+	int64_t now = at("2021-06-16T09:30:00Z");
+
+	nt.old_due = at("2021-06-21T13:00:00Z");
+	nt.old_ends = at("2021-06-21T15:00:00Z");
+	ck_assert_int_eq(mp_render_notice(gcfg, &nt, &to, now, &r, &e), 0);
+	ck_assert_str_eq(r.subject, "Changed: IGF 2021 Open Consultations now "
+	    "starts Tue 22 Jun 21:00 CST");
+	ck_assert_msg(strstr(r.text, "  Now:  Tue 22 Jun 2021 21:00 CST "
+	    "(until 00:00 CST)\n        Tue 22 Jun 13:00 UTC\n"
+	    "  Was:  Mon 21 Jun 2021 21:00 CST (until 23:00 CST)\n"
+	    "        Mon 21 Jun 13:00 UTC\n") != NULL, "%s", r.text);
+	ck_assert_ptr_nonnull(strstr(r.ics, "\r\nSEQUENCE:1\r\n"));
+	ck_assert_ptr_nonnull(strstr(r.html, "Online &lt;Zoom&gt;"));
+	msg = golden_compose(&r, &to, "changed", "consult",
+	    "changed/consult/0/fang@example.org/1624366800", NULL, now, msgid,
+	    sizeof(msgid));
+	assert_lines(msg);
+	assert_golden("changed", msg);
+	assert_parses_back(msg, &r, &to, "changed", "consult", msgid, NULL);
+	free(msg);
+	mp_rendered_free(&r);
+
+	/* Cancelled: same UID, STATUS:CANCELLED, no alarm. */
+	nt.kind = MP_NOTICE_CANCELLED;
+	nt.sequence = 2;
+	ck_assert_int_eq(mp_render_notice(gcfg, &nt, &to, now, &r, &e), 0);
+	ck_assert_str_eq(r.subject, "Cancelled: IGF 2021 Open Consultations "
+	    "(Tue 22 Jun 21:00 CST)");
+	ck_assert_ptr_nonnull(strstr(r.ics, "\r\nSTATUS:CANCELLED\r\n"));
+	ck_assert_ptr_nonnull(strstr(r.ics, "\r\nUID:consult@example.org\r\n"));
+	ck_assert_ptr_null(strstr(r.ics, "VALARM"));
+	ck_assert_ptr_nonnull(strstr(r.text, "IGF 2021 Open Consultations "
+	    "(Tue 22 Jun 2021 21:00 CST) is cancelled."));
+	mp_rendered_free(&r);
+}
+END_TEST
+
+/* A title with a line break (config) cannot break the subject line. */
+START_TEST(test_render_subject_one_line)
+{
+	struct mp_item it = *mp_config_item(gcfg, "evals");
+	const struct mp_member *mem = mp_config_member(gcfg, "fang");
+	struct mp_plan p;
+	struct mp_err e = { 0 };
+	struct mp_rendered r;
+	char *msg, msgid[256];
+
+	memset(&p, 0, sizeof(p));
+	it.title = (char *)"Evals\r\nBcc: victim@example.org";
+	p.item = &it;
+	p.due = it.due;
+	p.offset = 259200;
+	p.rcpt.member = mem;
+	p.rcpt.name = mem->name;
+	p.rcpt.email = mem->email;
+	p.rcpt.tz = mem->tz;
+	ck_assert_int_eq(mp_render_reminder(gcfg, &p, at("2021-06-15T00:00:00Z"),
+	    &r, &e), 0);
+	ck_assert_ptr_null(strpbrk(r.subject, "\r\n"));
+	msg = golden_compose(&r, &p.rcpt, "reminder", "evals", "k", NULL,
+	    at("2021-06-15T00:00:00Z"), msgid, sizeof(msgid));
+	assert_lines(msg);
+	/* In the header block only: the body may say what it likes. */
+	*strstr(msg, "\r\n\r\n") = '\0';
+	ck_assert_ptr_null(strstr(msg, "\r\nBcc:"));
+	ck_assert_ptr_nonnull(strstr(msg, "\r\nSubject: Reminder: Evals  Bcc: "
+	    "victim@example.org due in"));
+	free(msg);
+	mp_rendered_free(&r);
+}
+END_TEST
+
 static Suite *
 compose_suite(void)
 {
@@ -1207,6 +1638,13 @@ compose_suite(void)
 	tcase_add_test(tc, test_mixed_with_alternative_and_ics);
 	tcase_add_test(tc, test_mixed_text_and_ics);
 	tcase_add_test(tc, test_message_id);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("golden");
+	tcase_add_checked_fixture(tc, golden_setup, golden_teardown);
+	tcase_add_test(tc, test_golden_digest);
+	tcase_add_test(tc, test_golden_reminder);
+	tcase_add_test(tc, test_golden_changed);
+	tcase_add_test(tc, test_render_subject_one_line);
 	suite_add_tcase(s, tc);
 	return s;
 }

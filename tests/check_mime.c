@@ -445,7 +445,7 @@ START_TEST(test_html_only)
 
 	ck_assert_str_eq(m->body,
 	    "Dear all,\n\nFish & chips <3 \"q\" é€\n\nline one\nline two\n\n"
-	    "first\n\nsecond\n\na &unknown; b < c");
+	    "- first\n- second\n\na &unknown; b < c");
 	mp_msg_free(m);
 }
 END_TEST
@@ -804,10 +804,7 @@ static const struct {
 } garbage[] = {
 	{ "", 0 },
 	{ "   \r\n\n\t ", 8 },
-	{ "just some words without any structure", 37 },
-	{ "\x01\x02\x03\xff\xfe binary", 12 },
 	{ "From someone@example.org Mon Jun 14 2021\n", 41 },
-	{ "no colon here\nnor here\n", 23 },
 };
 
 START_TEST(test_garbage)
@@ -822,6 +819,49 @@ START_TEST(test_garbage)
 	ck_assert_int_eq(e.code, MP_EX_DATAERR);
 	ck_assert_str_ne(e.msg, "");
 	ck_assert_int_eq(mp_mime_parse(NULL, 0, FALLBACK, &m, NULL), -1);
+}
+END_TEST
+
+/* Anything else is a message, degraded: stored with a warning. */
+static const struct {
+	const char *raw;
+	size_t len;
+	const char *body;
+} degraded[] = {
+	{ "just some words without any structure", 37,
+	    "just some words without any structure" },
+	{ "\x01\x02\x03\xff\xfe binary", 12, "\xc3\xbf\xc3\xbe binary" },
+	{ "no colon here\r\nnor here\n", 24, "no colon here\nnor here\n" },
+	{ "From x Mon Jun 14 10:00:00 2021\nplain words\n", 44,
+	    "plain words\n" },
+};
+
+START_TEST(test_degraded)
+{
+	struct mp_err e;
+	struct mp_msg *m = NULL, *m2 = NULL;
+
+	mp_err_clear(&e);
+	ck_assert_int_eq(mp_mime_parse(degraded[_i].raw, degraded[_i].len,
+	    FALLBACK, &m, &e), 0);
+	ck_assert_ptr_nonnull(m);
+	ck_assert_int_ge(m->warnings, 1);
+	ck_assert_str_eq(m->body, degraded[_i].body);
+	ck_assert_str_eq(m->subject, "");
+	ck_assert_str_eq(m->from.addr, "");
+	ck_assert_str_eq(m->to, "");
+	ck_assert_str_eq(m->attachments, "");
+	ck_assert_int_eq(m->date, FALLBACK);
+	ck_assert_int_eq(m->date_fallback, 1);
+	ck_assert_uint_eq(strlen(m->message_id), 32 + 15);
+	ck_assert_str_eq(m->message_id + 32, "@magpie.invalid");
+	ck_assert_ptr_nonnull(m->own);
+	/* the same bytes, the same id */
+	ck_assert_int_eq(mp_mime_parse(degraded[_i].raw, degraded[_i].len,
+	    0, &m2, &e), 0);
+	ck_assert_str_eq(m->message_id, m2->message_id);
+	mp_msg_free(m);
+	mp_msg_free(m2);
 }
 END_TEST
 
@@ -1090,6 +1130,150 @@ START_TEST(test_corpus)
 }
 END_TEST
 
+/*
+ * Tricky real-world shapes: the exact decoded subject, sender, new text
+ * (and recipients/attachments where they matter) a reader expects.
+ */
+static const struct {
+	const char *what, *raw;
+	const char *subject, *name, *addr, *own;
+	const char *to, *cc, *attachments;     /* NULL: not checked */
+} tricky[] = {
+	{ "UTF-8 character split across two encoded words",
+	    "From: =?UTF-8?B?Sm9zw6k=?= <jose@example.org>\n"
+	    "Subject: =?UTF-8?B?Q2Fmw6kgw6AgbGEgY3LD?=\n"
+	    " =?UTF-8?B?qG1l?=\n\nOui.\n",
+	    "Café à la crème", "José", "jose@example.org", "Oui.",
+	    NULL, NULL, NULL },
+	{ "Q words of two charsets, space between words dropped",
+	    "From: =?iso-8859-1?Q?Fran=E7ois?= =?utf-8?Q?_M=C3=BCller?= "
+	    "<fm@example.org>\n"
+	    "Subject: =?iso-8859-2?Q?Pawe=B3?= and =?koi8-r?B?8NLJ18XU?=\n"
+	    "\nhi\n",
+	    "Paweł and Привет", "François Müller", "fm@example.org", "hi",
+	    NULL, NULL, NULL },
+	{ "Outlook reply in windows-1252 base64 with Original Message",
+	    "From: \"Smith, John\" <js@example.org>\n"
+	    "To: \"Doe, Jane\" <jd@example.org>, bob@example.org\n"
+	    "Cc: MAG: a@example.org, =?utf-8?Q?Zo=C3=AB?= <z@example.org>;\n"
+	    "Subject: RE: [MAG] Budget\n"
+	    "Content-Type: text/plain; charset=windows-1252\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "SSBhZ3JlZSDWIGxldJJzIG1vdmUuDQoNCi0tLS0tT3JpZ2luYWwgTWVzc2Fn"
+	    "ZS0tLS0tDQpGcm9tOiBKYW5lDQpTZW50OiBNb25kYXkNClN1YmplY3Q6IEJ1"
+	    "ZGdldA0KDQpJIHByb3Bvc2UgYSBjdXQuDQo=\n",
+	    "RE: [MAG] Budget", "Smith, John", "js@example.org",
+	    "I agree \xc3\x96 let\xe2\x80\x99s move.",
+	    "\"Doe, Jane\" <jd@example.org>, bob@example.org",
+	    "a@example.org, Zoë <z@example.org>", "" },
+	{ "HTML-only phone mail with links, list and meta charset",
+	    "From: Ana <ana@example.org>\nSubject: Re: plan\n"
+	    "Content-Type: text/html\n\n"
+	    "<html><head><meta http-equiv=\"Content-Type\" "
+	    "content=\"text/html; charset=iso-8859-1\"></head><body>"
+	    "<div>Voil\xe0 the <a href=\"https://x.example/a?b=1&amp;c=2\">"
+	    "draft</a>:</div><ol><li>read</li><li>comment</li></ol>"
+	    "<p>See <a href=\"https://y.example/\">https://y.example/</a>"
+	    "</p></body></html>\n",
+	    "Re: plan", "Ana", "ana@example.org",
+	    "Voilà the draft [1]:\n\n- read\n- comment\n\n"
+	    "See https://y.example/\n\n[1] https://x.example/a?b=1&c=2",
+	    "", "", "" },
+	{ "format=flowed with DelSp and a quoted flowed paragraph",
+	    "From: f@example.org\nSubject: flowed\n"
+	    "Content-Type: text/plain; charset=utf-8; format=flowed; "
+	    "delsp=yes\n\n"
+	    "This is one long paragraph that the sender's cli \n"
+	    "ent wrapped.  \n"
+	    "Next line.\n"
+	    " From a stuffed line\n\n"
+	    "On Mon, 14 Jun 2021, Bob wrote:\n"
+	    "> quoted first half \n"
+	    "> second half\n",
+	    "flowed", "", "f@example.org",
+	    "This is one long paragraph that the sender's client wrapped. "
+	    "Next line.\nFrom a stuffed line", NULL, NULL, NULL },
+	{ "attachments listed, not inlined; names RFC 2047 encoded",
+	    "From: a@example.org\nSubject: files\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+	    "--b\nContent-Type: text/plain\n\nSee attached.\n"
+	    "--b\nContent-Type: application/pdf; name=\"r.pdf\"\n"
+	    "Content-Disposition: attachment; "
+	    "filename=\"=?utf-8?Q?Rapport_=C3=A9t=C3=A9.pdf?=\"\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "JVBERi0xLjQK\n"
+	    "--b\nContent-Type: image/png\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "iVBORw0KGgoAAAANSUhEUgAA\n"
+	    "--b\nContent-Type: text/plain; name=\"notes.txt\"\n\n"
+	    "n\n--b--\n",
+	    "files", "", "a@example.org", "See attached.", NULL, NULL,
+	    "Rapport été.pdf (9 bytes)\nunnamed image/png (18 bytes)\n"
+	    "notes.txt (1 byte)\n" },
+	{ "German Outlook header block quoted, Mailman footer",
+	    "From: =?utf-8?q?J=C3=BCrgen?= <j@example.de>\n"
+	    "Subject: AW: [MAG] Termin\n\n"
+	    "Einverstanden.\n\n"
+	    "Von: Anna <anna@example.org>\nGesendet: Montag\n"
+	    "An: mag\nBetreff: Termin\n\nWann?\n"
+	    "_______________________________________________\n"
+	    "MAG mailing list\nhttps://lists.example.org/mag\n",
+	    "AW: [MAG] Termin", "Jürgen", "j@example.de", "Einverstanden.",
+	    NULL, NULL, NULL },
+	{ "pipermail obfuscation and lying utf-8 charset",
+	    "From: jane at example.org (Jane Q)\n"
+	    "Subject: caf\xe9\n"
+	    "Content-Type: text/plain; charset=utf-8\n\n"
+	    "na\xefve\n",
+	    "café", "Jane Q", "jane@example.org", "naïve", NULL, NULL,
+	    NULL },
+};
+
+START_TEST(test_tricky)
+{
+	struct mp_msg *m = parse(tricky[_i].raw);
+
+	ck_assert_msg(strcmp(m->subject, tricky[_i].subject) == 0,
+	    "%s: subject %s", tricky[_i].what, m->subject);
+	ck_assert_msg(strcmp(m->from.name, tricky[_i].name) == 0,
+	    "%s: name %s", tricky[_i].what, m->from.name);
+	ck_assert_msg(strcmp(m->from.addr, tricky[_i].addr) == 0,
+	    "%s: addr %s", tricky[_i].what, m->from.addr);
+	ck_assert_msg(strcmp(m->own, tricky[_i].own) == 0,
+	    "%s: own [%s]", tricky[_i].what, m->own);
+	if (tricky[_i].to != NULL)
+		ck_assert_msg(strcmp(m->to, tricky[_i].to) == 0,
+		    "%s: to [%s]", tricky[_i].what, m->to);
+	if (tricky[_i].cc != NULL)
+		ck_assert_msg(strcmp(m->cc, tricky[_i].cc) == 0,
+		    "%s: cc [%s]", tricky[_i].what, m->cc);
+	if (tricky[_i].attachments != NULL)
+		ck_assert_msg(strcmp(m->attachments,
+		    tricky[_i].attachments) == 0, "%s: attachments [%s]",
+		    tricky[_i].what, m->attachments);
+	ck_assert(valid_utf8(m->body));
+	mp_msg_free(m);
+}
+END_TEST
+
+START_TEST(test_subject_is_reply)
+{
+	ck_assert_int_eq(mp_mime_subject_is_reply("Re: x"), 1);
+	ck_assert_int_eq(mp_mime_subject_is_reply("[MAG] AW: x"), 1);
+	ck_assert_int_eq(mp_mime_subject_is_reply("SV: [MAG] x"), 1);
+	ck_assert_int_eq(mp_mime_subject_is_reply("Fwd: Re: x"), 1);
+	ck_assert_int_eq(mp_mime_subject_is_reply("Re[2]: x"), 1);
+	ck_assert_int_eq(mp_mime_subject_is_reply("R: x"), 1);
+	ck_assert_int_eq(mp_mime_subject_is_reply("Odp: x"), 1);
+	ck_assert_int_eq(mp_mime_subject_is_reply("Fwd: x"), 0);
+	ck_assert_int_eq(mp_mime_subject_is_reply("[MAG] x"), 0);
+	ck_assert_int_eq(mp_mime_subject_is_reply("Rental: x"), 0);
+	ck_assert_int_eq(mp_mime_subject_is_reply("Regarding re: x"), 0);
+	ck_assert_int_eq(mp_mime_subject_is_reply(""), 0);
+	ck_assert_int_eq(mp_mime_subject_is_reply(NULL), 0);
+}
+END_TEST
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static Suite *
@@ -1123,6 +1307,9 @@ mime_suite(void)
 	tcase_add_test(tc, test_references);
 	tcase_add_test(tc, test_references_messy);
 	tcase_add_test(tc, test_list_id);
+	tcase_add_loop_test(tc, test_degraded, 0, N(degraded));
+	tcase_add_loop_test(tc, test_tricky, 0, N(tricky));
+	tcase_add_test(tc, test_subject_is_reply);
 	tcase_add_loop_test(tc, test_garbage, 0, N(garbage));
 	tcase_add_test(tc, test_lenient);
 	tcase_add_test(tc, test_deep_nesting);

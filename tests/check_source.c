@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -9,6 +10,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "mime.h"
 #include "source.h"
 #include "testutil.h"
 
@@ -733,6 +735,89 @@ START_TEST(test_shared_notmuch)
 }
 END_TEST
 
+/* Every file under threads/ read as the import reads it and every
+ * message parsed: no crash, valid UTF-8, an id for each. */
+static size_t tp_msgs, tp_files;
+
+static int
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t k, i;
+
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		k = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : *p >= 0xc2 ? 1 : 0;
+		if (k == 0 || *p > 0xf4)
+			return 0;
+		for (i = 1; i <= k; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+		p += k + 1;
+	}
+	return 1;
+}
+
+static int
+parse_each(const char *raw, size_t len, int64_t delivered,
+    const char *origin, void *ctx)
+{
+	struct mp_msg *m = NULL;
+	struct mp_err e = { 0 };
+	size_t i;
+
+	if (mp_mime_parse(raw, len, delivered, &m, &e) != 0) {
+		ck_assert_int_eq(e.code, MP_EX_DATAERR);
+		return 0;
+	}
+	tp_msgs++;
+	ck_assert_msg(*m->message_id != '\0', "%s: no id", origin);
+	ck_assert_msg(utf8_ok(m->subject) && utf8_ok(m->subject_norm) &&
+	    utf8_ok(m->from.name) && utf8_ok(m->from.addr) &&
+	    utf8_ok(m->to) && utf8_ok(m->cc) && utf8_ok(m->attachments) &&
+	    utf8_ok(m->body) && utf8_ok(m->own) && utf8_ok(m->quoted) &&
+	    utf8_ok(m->sig) && utf8_ok(m->message_id), "%s: bad UTF-8",
+	    origin);
+	for (i = 0; i < m->nrefs; i++)
+		ck_assert_msg(utf8_ok(m->refs[i]), "%s: ref", origin);
+	mp_msg_free(m);
+	return 0;
+}
+
+static int
+visit_thread_file(const char *path, const struct stat *st, int type,
+    struct FTW *f)
+{
+	struct mp_err e = { 0 };
+
+	if (type != FTW_F)
+		return 0;
+	tp_files++;
+	ck_assert_msg(mp_source_read(path, parse_each, NULL, &e) == 0,
+	    "%s: %s", path, e.msg);
+	return 0;
+}
+
+START_TEST(test_shared_threads_parse)
+{
+	char *p;
+
+	if (tu_shared() == NULL)
+		return;
+	p = shared_path("threads");
+	tp_msgs = tp_files = 0;
+	ck_assert_int_eq(nftw(p, visit_thread_file, 16, FTW_PHYS), 0);
+	/* 263 Maildir files, 292 + 292 (.gz) + 5 in mboxes, and the
+	 * READMEs, licenses and expected splits as single messages */
+	ck_assert_uint_ge(tp_msgs, 263 + 292 * 2 + 5);
+	ck_assert_uint_ge(tp_files, 270);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_shared_rlug)
 {
 	struct got g = { 0 };
@@ -793,6 +878,7 @@ source_suite(void)
 	tcase_add_test(tc, test_shared_fedora);
 	tcase_add_test(tc, test_shared_notmuch);
 	tcase_add_test(tc, test_shared_rlug);
+	tcase_add_test(tc, test_shared_threads_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

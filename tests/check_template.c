@@ -214,6 +214,19 @@ self_partial(const char *name, void *ctx)
 		return strdup("x{{>self}}");
 	if (strcmp(name, "bad") == 0)
 		return strdup("\n{{#open}}");
+	/* e0 includes e1 twice, e1 e2 twice, ... e60 is "x": 2^60 x's */
+	if (name[0] == 'e' && name[1] >= '0' && name[1] <= '9') {
+		char buf[64];
+		int k = atoi(name + 1);
+
+		if (k >= 60)
+			return strdup("x");
+		snprintf(buf, sizeof(buf), "{{>e%d}}{{>e%d}}", k + 1, k + 1);
+		return strdup(buf);
+	}
+	if (strcmp(name, "big") == 0)
+		return strdup("{{#l}}{{#l}}{{#l}}{{#l}}{{s}}{{/l}}{{/l}}{{/l}}"
+		    "{{/l}}");
 	if (strcmp(name, "list") == 0)
 		return strdup("<{{#kids}}{{>list}}{{/kids}}>");
 	return NULL;
@@ -239,6 +252,33 @@ START_TEST(test_partials)
 	ck_assert_ptr_nonnull(s);
 	ck_assert_str_eq(s, "<<<>><>>");
 	free(s);
+
+	/* Partials that each include the next twice would take 2^60 steps:
+	 * the render stops at its budget instead of hanging. */
+	s = render_json("a\n{{>e0}}", NULL, 0, self_partial, NULL, &e);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(e.msg, ":1: template too costly to render "
+	    "(recursive partials?)") != NULL && e.msg[0] == 'e', "%s", e.msg);
+	/* So does output that would grow past 16 MiB: 100^4 copies of a
+	 * 10 KiB string. */
+	{
+		struct mp_buf json = MP_BUF_INIT;
+		int i;
+
+		mp_buf_adds(&json, "{\"s\":\"");
+		for (i = 0; i < 10240; i++)
+			mp_buf_addc(&json, 'x');
+		mp_buf_adds(&json, "\",\"l\":[");
+		for (i = 0; i < 100; i++)
+			mp_buf_adds(&json, i ? ",1" : "1");
+		mp_buf_adds(&json, "]}");
+		s = render_json("{{>big}}", json.data, 0, self_partial, NULL,
+		    &e);
+		ck_assert_ptr_null(s);
+		ck_assert_str_eq(e.msg, "big:1: template too costly to render "
+		    "(recursive partials?)");
+		mp_buf_free(&json);
+	}
 
 	/* No loader: partials are empty. */
 	s = render_json("[{{>list}}]", NULL, 0, NULL, NULL, &e);
@@ -433,6 +473,104 @@ START_TEST(test_check)
 }
 END_TEST
 
+static int loads;
+
+static char *
+counting_partial(const char *name, void *ctx)
+{
+	(void)ctx;
+	loads++;
+	if (strcmp(name, "p") == 0)
+		return strdup("<{{x}}>");
+	return NULL;
+}
+
+/* Parsed once, rendered many times; partials loaded once; an error
+ * leaves out as it was. */
+START_TEST(test_compiled)
+{
+	struct mp_template *t = NULL;
+	struct mp_buf out = MP_BUF_INIT;
+	struct mp_err e;
+	struct mp_val *d = mp_val_map();
+	char *dir = tu_tmpdir();
+	int i;
+
+	loads = 0;
+	ck_assert_int_eq(mp_template_compile("t", "{{x}}{{>p}}\n{{>p}}", 1,
+	    counting_partial, NULL, &t, &e), 0);
+	for (i = 0; i < 3; i++) {
+		mp_val_set_str(d, "x", i == 1 ? "&" : "a");
+		mp_buf_reset(&out);
+		ck_assert_int_eq(mp_template_apply(t, d, &out, &e), 0);
+		ck_assert_str_eq(mp_buf_str(&out), i == 1 ?
+		    "&amp;<&amp;>\n<&amp;>" : "a<a>\n<a>");
+	}
+	ck_assert_int_eq(loads, 1);
+	mp_template_free(t);
+	mp_template_free(NULL);
+
+	ck_assert_int_eq(mp_template_compile("bad", "x\n{{#a}}", 0, NULL,
+	    NULL, &t, &e), -1);
+	ck_assert_ptr_null(t);
+	ck_assert_str_eq(e.msg, "bad:2: unclosed section 'a'");
+
+	/* from a file, partials from its folder; failures keep out */
+	write_in(dir, "m.html", "{{x}}{{>f}}");
+	write_in(dir, "f.html", "[{{>g}}]");
+	write_in(dir, "g.html", "{{#x}}");
+	ck_assert_int_eq(mp_template_load(dir, &t, &e), -1);
+	ck_assert_ptr_null(t);
+	{
+		char *p = path_in(dir, "m.html");
+
+		ck_assert_int_eq(mp_template_load(p, &t, &e), 0);
+		free(p);
+	}
+	mp_buf_reset(&out);
+	mp_buf_adds(&out, "kept");
+	ck_assert_int_eq(mp_template_apply(t, d, &out, &e), -1);
+	ck_assert_msg(strstr(e.msg, "g.html:1: unclosed section 'x'") !=
+	    NULL, "%s", e.msg);
+	ck_assert_str_eq(mp_buf_str(&out), "kept");
+	write_in(dir, "g.html", "ok");
+	mp_template_free(t);
+	{
+		char *p = path_in(dir, "m.html");
+
+		ck_assert_int_eq(mp_template_load(p, &t, &e), 0);
+		free(p);
+	}
+	ck_assert_int_eq(mp_template_apply(t, d, &out, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&out), "kepta[ok]");
+	mp_template_free(t);
+	mp_buf_free(&out);
+	mp_val_free(d);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Every template magpie ships parses and names only partials it has. */
+START_TEST(test_shipped_templates)
+{
+	static const char *const names[] = { "digest", "reminder", "adhoc",
+		"changed", "cancelled" };
+	struct mp_diag d = { 0 };
+	char path[4096];
+	size_t i, k;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (k = 0; k < 2; k++) {
+			snprintf(path, sizeof(path), "%s/etc/templates/%s%s",
+			    tu_srcdir(), names[i], k ? ".html" : ".txt");
+			ck_assert_msg(mp_template_check(path, &d) == 0, "%s",
+			    d.n ? d.lines[0] : path);
+		}
+	mp_diag_free(&d);
+}
+END_TEST
+
 static Suite *
 template_suite(void)
 {
@@ -449,6 +587,8 @@ template_suite(void)
 	tcase_add_test(tc, test_render_file);
 	tcase_add_test(tc, test_render_file_too_big);
 	tcase_add_test(tc, test_check);
+	tcase_add_test(tc, test_shipped_templates);
+	tcase_add_test(tc, test_compiled);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -223,6 +223,32 @@ START_TEST(test_json_errors)
 }
 END_TEST
 
+START_TEST(test_getn_strn)
+{
+	struct mp_val *m = mp_val_map();
+	const char *s;
+	size_t len = 99;
+
+	mp_val_set_str(m, "name", "Ana");
+	mp_val_set_str(m, "na", "short");
+	mp_val_set_str(m, "", "empty key");
+	mp_val_set(m, "s", mp_val_strn("a\0b", 3));
+	ck_assert_str_eq(mp_val_get_str(mp_val_getn(m, "name.x", 4)), "Ana");
+	ck_assert_str_eq(mp_val_get_str(mp_val_getn(m, "name", 2)), "short");
+	ck_assert_ptr_null(mp_val_getn(m, "nam", 3));
+	ck_assert_ptr_null(mp_val_getn(m, "names", 5));
+	ck_assert_str_eq(mp_val_get_str(mp_val_getn(m, ".x", 0)), "empty key");
+	ck_assert_ptr_null(mp_val_getn(NULL, "x", 1));
+	ck_assert_ptr_null(mp_val_getn(mp_val_getn(m, "name", 4), "x", 1));
+	s = mp_val_get_strn(mp_val_get(m, "s"), &len);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(memcmp(s, "a\0b", 3), 0);
+	ck_assert_ptr_null(mp_val_get_strn(m, &len));
+	ck_assert_uint_eq(len, 0);
+	mp_val_free(m);
+}
+END_TEST
+
 static Suite *
 val_suite(void)
 {
@@ -234,6 +260,7 @@ val_suite(void)
 	tcase_add_test(tc, test_map);
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_json_errors);
+	tcase_add_test(tc, test_getn_strn);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -19,12 +19,15 @@ Modes (options) make it misbehave the way real servers do:
   --drop N           drop the connection after the first N messages'
                      data, without a reply (nothing stored)
   --delay S          store the message, then wait S seconds before 250
+  --idle S           close a connection idle for S seconds (421)
 """
 import argparse
 import asyncio
+import logging
 import os
 import ssl
 import sys
+import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult
 
@@ -94,7 +97,12 @@ def main():
     ap.add_argument("--reject")
     ap.add_argument("--drop", type=int, default=0)
     ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--idle", type=float, default=30.0)
     opts = ap.parse_args()
+    # aiosmtpd itself uses a deprecated attribute and says so.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    # AUTH without TLS is what the plain-SMTP unit tests want.
+    warnings.filterwarnings("ignore", message="Requiring AUTH")
     os.makedirs(os.path.join(opts.dir, "msgs"), exist_ok=True)
     st = State(opts)
 
@@ -107,19 +115,22 @@ def main():
         ok = (opts.user is not None and
               data.login == opts.user.encode() and
               data.password == opts.password.encode())
-        return AuthResult(success=ok, auth_data=data.login if ok else None)
+        # handled=False: aiosmtpd then answers 535 itself.
+        return AuthResult(success=ok, handled=False,
+                          auth_data=data.login if ok else None)
 
     def factory():
         st.conns += 1
         with open(os.path.join(opts.dir, "connections"), "a") as f:
             f.write("%d\n" % st.conns)
         kw = dict(hostname="mx.test", ident="magpie test smtpd",
-                  timeout=30, decode_data=False)
+                  timeout=opts.idle, decode_data=False)
         if ctx is not None and not opts.implicit:
             kw.update(tls_context=ctx, require_starttls=True)
         if opts.user:
             kw.update(authenticator=authenticator, auth_required=True,
-                      auth_require_tls=not opts.implicit)
+                      auth_require_tls=ctx is not None and
+                      not opts.implicit)
         proto = SMTP(Handler(st), **kw)
         proto.session_conn_no = st.conns
         return proto

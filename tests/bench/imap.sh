@@ -1,0 +1,120 @@
+#!/bin/sh
+# IMAP sync benchmark: magpie against mbsync (Debian isync), the same
+# folder from the same local Dovecot (imaps:// on 127.0.0.1, test CA).
+#
+#   sh tests/bench/imap.sh [COUNT...]        default: 10000 100000
+#
+# For each COUNT: a Maildir of COUNT messages from ../shared/tools/gen-corpus
+# (plus 100 held back), then, each timed with /usr/bin/time -v:
+#   full sync into an empty store (magpie: fetch + parse + store + extract;
+#   mbsync: fetch + write files into an empty Maildir), a no-op re-sync,
+#   and the sync of 100 new messages. Not part of `make check`.
+set -u
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+MAGPIE=${MAGPIE_BIN:-$SRC/magpie}
+LIBDIR=$SRC/tests/integration/lib
+. "$LIBDIR/dovecot.sh"
+GEN=$SRC/../shared/tools/gen-corpus
+[ -x "$MAGPIE" ] || { echo "build magpie first (make)"; exit 1; }
+[ -f "$GEN" ] || dv_skip "no $GEN"
+command -v mbsync >/dev/null || echo "mbsync not installed (apt-get install isync): magpie only"
+[ $# -gt 0 ] || set -- 10000 100000
+
+T=$(mktemp -d /tmp/magpie-bench-imap-XXXXXX)
+chmod 755 "$T"
+trap 'dv_stop; rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM
+
+# timed LABEL CMD...: one line "LABEL  elapsed s  max RSS MB"
+timed() {
+	label=$1
+	shift
+	/usr/bin/time -v -o "$T/time" "$@" >"$T/cmd.out" 2>&1 ||
+		{ echo "$label: FAILED"; tail -5 "$T/cmd.out"; }
+	el=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$T/time" |
+	    awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
+	rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/time")
+	printf '%-34s %9.3f s %8.1f MB\n' "$label" "$el" "$((rss / 1024)).$((rss % 1024 * 10 / 1024))"
+}
+
+for n in "$@"; do
+	echo "== $n messages =="
+	rm -rf "$T/dv" "$T/hold" "$T/m" "$T/mb"
+	mkdir -p "$T/dv" "$T/m" "$T/mb"
+	dv_init "$T/dv"
+	rm -rf "$DV_MAILDIR"
+	/usr/bin/python3 "$GEN" -q -n "$n" -f maildir -o "$DV_MAILDIR" \
+	    --hold-back 100 --hold-back-out "$T/hold" || exit 1
+	dv_start good
+	# Let Dovecot build its index once, as on a live server.
+	printf '%s\n' "$DV_PASS" >"$T/pass"
+	chmod 600 "$T/pass"
+	cat >"$T/m/magpie.ini" <<INI
+[store]
+path = magpie.db
+[list mag]
+source = imaps://mag@127.0.0.1:$DV_IMAPS/INBOX
+password_file = $T/pass
+ca_file = $T/dv/certs/ca.pem
+[delivery]
+transport = maildir:out
+from = Secretariat <sec@example.org>
+INI
+	cat >"$T/mbsyncrc" <<RC
+IMAPAccount dv
+Host localhost
+Port $DV_IMAPS
+User mag
+PassCmd "cat $T/pass"
+SSLType IMAPS
+CertificateFile $T/dv/certs/ca.pem
+
+IMAPStore remote
+Account dv
+
+MaildirStore local
+Path $T/mb/
+Inbox $T/mb/INBOX
+
+Channel c
+Far :remote:INBOX
+Near :local:INBOX
+Sync Pull
+Create Near
+SyncState *
+RC
+	# warm Dovecot's index and the page cache, untimed
+	"$MAGPIE" -q -c "$T/m/magpie.ini" check >/dev/null 2>&1
+	/usr/bin/python3 - "$DV_IMAPS" "$T/dv/certs/ca.pem" "$DV_PASS" <<'PY'
+import imaplib, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+m = imaplib.IMAP4_SSL("127.0.0.1", int(sys.argv[1]), ssl_context=ctx)
+m.login("mag", sys.argv[3]); m.select("INBOX", readonly=True)
+m.uid("FETCH", "1:*", "(UID RFC822.SIZE)"); m.logout()
+PY
+	timed "magpie full sync" "$MAGPIE" -q -c "$T/m/magpie.ini" fetch
+	# the same messages from the Maildir itself: parse + store alone
+	(cd "$T/m" && timed "(magpie import of the Maildir)" "$MAGPIE" -q \
+	    -c magpie.ini import "$DV_MAILDIR") | sed 's/^/  /'
+	rm -f "$T/m/magpie.db" "$T/m/magpie.db-"*
+	(cd "$T/m" && timed "magpie full sync (2nd run)" "$MAGPIE" -q -c magpie.ini fetch)
+	command -v mbsync >/dev/null &&
+		timed "mbsync full sync" mbsync -q -c "$T/mbsyncrc" c
+	timed "magpie no-op sync" "$MAGPIE" -q -c "$T/m/magpie.ini" fetch
+	command -v mbsync >/dev/null &&
+		timed "mbsync no-op sync" mbsync -q -c "$T/mbsyncrc" c
+	cp "$T/hold/new/"* "$T/hold/cur/"* "$DV_MAILDIR/new/" 2>/dev/null
+	chown -R "$DV_USER:$DV_GROUP" "$DV/mail"
+	timed "magpie 100 new" "$MAGPIE" -q -c "$T/m/magpie.ini" fetch
+	command -v mbsync >/dev/null &&
+		timed "mbsync 100 new" mbsync -q -c "$T/mbsyncrc" c
+	echo "stored: $(/usr/bin/python3 -c 'import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("select count(*) from msg").fetchone()[0])' "$T/m/magpie.db") messages (magpie), $(find "$T/mb" -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l) files (mbsync)"
+	if command -v hyperfine >/dev/null; then
+		hyperfine -N -w 2 -r 10 --export-markdown "$T/hf.md" \
+		    "$MAGPIE -q -c $T/m/magpie.ini fetch" \
+		    "$(command -v mbsync) -q -c $T/mbsyncrc c" >/dev/null 2>&1 &&
+			sed 's|/tmp/magpie-bench-imap-[^ ]*/||g' "$T/hf.md"
+	fi
+	dv_stop
+done

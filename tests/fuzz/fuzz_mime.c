@@ -1,0 +1,89 @@
+/*
+ * fuzz_mime.c - libFuzzer target for the message parser: any bytes must
+ * give a message (or the empty-input error) whose every string is valid
+ * UTF-8, without a crash, leak or undefined behaviour.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "mime.h"
+#include "thread.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned cp;
+	int k, i;
+
+	while (*p) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		k = *p >= 0xf0 ? 3 : *p >= 0xe0 ? 2 : *p >= 0xc2 ? 1 : 0;
+		if (k == 0 || *p > 0xf4)
+			return 0;
+		cp = *p & (0x3f >> k);
+		for (i = 1; i <= k; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += k + 1;
+	}
+	return 1;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mp_msg *m = NULL;
+	struct mp_err e;
+	struct mp_thread_in in;
+	struct mp_thread *t = NULL;
+	size_t nt = 0, i;
+	char *copy;
+
+	/* the source promises a NUL after the message */
+	copy = malloc(size + 1);
+	if (copy == NULL)
+		return 0;
+	memcpy(copy, data, size);
+	copy[size] = '\0';
+	if (mp_mime_parse(copy, size, 0, &m, &e) != 0) {
+		free(copy);
+		return 0;
+	}
+	if (!utf8_ok(m->message_id) || !utf8_ok(m->subject) ||
+	    !utf8_ok(m->subject_norm) || !utf8_ok(m->from.name) ||
+	    !utf8_ok(m->from.addr) || !utf8_ok(m->to) || !utf8_ok(m->cc) ||
+	    !utf8_ok(m->attachments) || !utf8_ok(m->body) ||
+	    !utf8_ok(m->own) || !utf8_ok(m->quoted) || !utf8_ok(m->sig) ||
+	    *m->message_id == '\0' || strpbrk(m->subject, "\r\n") != NULL)
+		abort();
+	for (i = 0; i < m->nrefs; i++)
+		if (!utf8_ok(m->refs[i]))
+			abort();
+	/* the threader takes what the parser gives */
+	memset(&in, 0, sizeof(in));
+	in.message_id = m->message_id;
+	in.in_reply_to = m->in_reply_to;
+	in.refs = (const char *const *)m->refs;
+	in.nrefs = m->nrefs;
+	in.subject_norm = m->subject_norm;
+	in.is_reply = mp_mime_subject_is_reply(m->subject);
+	in.date = m->date;
+	mp_thread_build(&in, 1, &t, &nt);
+	mp_threads_free(t, nt);
+	mp_msg_free(m);
+	free(copy);
+	return 0;
+}
