@@ -82,4 +82,8 @@ char *mp_render_template_path(const struct mp_config *c, const char *name,
 
 void mp_rendered_free(struct mp_rendered *r);
 
+/* Templates are parsed once per process and kept; this forgets them
+ * (for a changed template, and at exit so nothing is left allocated). */
+void mp_render_cache_clear(void);
+
 #endif

@@ -963,6 +963,7 @@ cleanup(struct cli *c)
 	mp_store_close(c->st);
 	mp_lock_release(c->lock);
 	mp_config_free(c->cfg);
+	mp_render_cache_clear();
 }
 
 int

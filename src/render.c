@@ -418,22 +418,74 @@ mp_render_template_path(const struct mp_config *c, const char *name,
 }
 
 /* Render base.txt (required) and base.html (when present). */
+/* Templates are parsed once per process: a run renders the same few
+ * templates for every member. */
+#define CACHE_MAX 32
+
+static struct {
+	char *path;
+	struct mp_template *t;          /* NULL: the file does not exist */
+} cache[CACHE_MAX];
+static size_t ncache;
+
+void
+mp_render_cache_clear(void)
+{
+	size_t i;
+
+	for (i = 0; i < ncache; i++) {
+		free(cache[i].path);
+		mp_template_free(cache[i].t);
+	}
+	ncache = 0;
+}
+
+/* The compiled template at path; *t NULL when optional and missing. */
+static int
+template_at(const char *path, int optional, struct mp_template **t,
+    struct mp_err *e)
+{
+	size_t i;
+
+	*t = NULL;
+	for (i = 0; i < ncache; i++)
+		if (strcmp(cache[i].path, path) == 0) {
+			*t = cache[i].t;
+			return 0;
+		}
+	if (optional && access(path, R_OK) != 0)
+		;
+	else if (mp_template_load(path, t, e) != 0)
+		return -1;
+	if (ncache == CACHE_MAX)
+		mp_render_cache_clear();
+	cache[ncache].path = mp_xstrdup(path);
+	cache[ncache].t = *t;
+	ncache++;
+	return 0;
+}
+
+/* Render base.txt (required) and base.html (when present). */
 static int
 render_pair(const char *base, const struct mp_val *data,
     struct mp_rendered *out, struct mp_err *e)
 {
 	struct mp_buf b = MP_BUF_INIT;
+	struct mp_template *t;
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s.txt", base);
-	if (mp_template_render_file(path, data, &b, e) != 0) {
+	if (template_at(path, 0, &t, e) != 0 ||
+	    mp_template_apply(t, data, &b, e) != 0) {
 		mp_buf_free(&b);
 		return -1;
 	}
 	out->text = mp_buf_detach(&b);
 	snprintf(path, sizeof(path), "%s.html", base);
-	if (access(path, R_OK) == 0) {
-		if (mp_template_render_file(path, data, &b, e) != 0) {
+	if (template_at(path, 1, &t, e) != 0)
+		return -1;
+	if (t != NULL) {
+		if (mp_template_apply(t, data, &b, e) != 0) {
 			mp_buf_free(&b);
 			return -1;
 		}
