@@ -20,6 +20,9 @@ struct mp_store;
 struct mp_err;
 struct mp_val;
 
+/* Text parts are wrapped at this many columns. */
+#define MP_RENDER_WIDTH 72
+
 struct mp_rendered {
 	char *subject;          /* owned, UTF-8, one line */
 	char *text;             /* owned */

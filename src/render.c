@@ -417,7 +417,6 @@ mp_render_template_path(const struct mp_config *c, const char *name,
 	return mp_buf_detach(&b);
 }
 
-/* Render base.txt (required) and base.html (when present). */
 /* Templates are parsed once per process: a run renders the same few
  * templates for every member. */
 #define CACHE_MAX 32
@@ -465,6 +464,86 @@ template_at(const char *path, int optional, struct mp_template **t,
 	return 0;
 }
 
+/* Columns of a UTF-8 string of n bytes (code points; wide scripts count
+ * one, which errs on the side of shorter lines). */
+static size_t
+columns(const char *p, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += ((unsigned char)p[i] & 0xc0) != 0x80;
+	return c;
+}
+
+/* Lines wrapped at width columns for mail readers (RFC 3676 suggests 72
+ * or less; format=flowed is not used, so lines are really broken).
+ * Continuation lines keep the indentation, plus the width of a "- " or
+ * "12. " list marker; a word longer than the line (a URL) stands alone
+ * and is never cut. The signature separator "-- " is kept as it is. */
+static char *
+wrap_text(const char *in, size_t width)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	const char *line = in, *end;
+
+	while (*line != '\0') {
+		size_t len, ind = 0, hang, col, n;
+		const char *p, *w;
+
+		end = strchr(line, '\n');
+		len = end != NULL ? (size_t)(end - line) : strlen(line);
+		if (columns(line, len) <= width) {
+			mp_buf_add(&b, line, len);
+			goto next;
+		}
+		while (ind < len && line[ind] == ' ')
+			ind++;
+		hang = ind;
+		if (ind + 1 < len && (line[ind] == '-' || line[ind] == '*') &&
+		    line[ind + 1] == ' ')
+			hang = ind + 2;
+		else {
+			size_t k = ind;
+
+			while (k < len && line[k] >= '0' && line[k] <= '9')
+				k++;
+			if (k > ind && k + 1 < len && line[k] == '.' &&
+			    line[k + 1] == ' ')
+				hang = k + 2;
+		}
+		mp_buf_add(&b, line, ind);
+		col = ind;
+		p = line + ind;
+		while (p < line + len) {
+			for (w = p; w < line + len && *w != ' '; w++)
+				;
+			n = (size_t)(w - p);
+			if (col > hang && col + 1 + columns(p, n) > width) {
+				size_t k;
+
+				mp_buf_addc(&b, '\n');
+				for (k = 0; k < hang; k++)
+					mp_buf_addc(&b, ' ');
+				col = hang;
+			} else if (col > ind && p > line + ind) {
+				mp_buf_addc(&b, ' ');
+				col++;
+			}
+			mp_buf_add(&b, p, n);
+			col += columns(p, n);
+			for (p = w; p < line + len && *p == ' '; p++)
+				;
+		}
+next:
+		if (end == NULL)
+			break;
+		mp_buf_addc(&b, '\n');
+		line = end + 1;
+	}
+	return mp_buf_detach(&b);
+}
+
 /* Render base.txt (required) and base.html (when present). */
 static int
 render_pair(const char *base, const struct mp_val *data,
@@ -480,7 +559,8 @@ render_pair(const char *base, const struct mp_val *data,
 		mp_buf_free(&b);
 		return -1;
 	}
-	out->text = mp_buf_detach(&b);
+	out->text = wrap_text(mp_buf_str(&b), MP_RENDER_WIDTH);
+	mp_buf_free(&b);
 	snprintf(path, sizeof(path), "%s.html", base);
 	if (template_at(path, 1, &t, e) != 0)
 		return -1;

@@ -117,8 +117,8 @@ START_TEST(test_digest)
 	ck_assert_msg(strstr(r.text, "\"Agreed, with one change: move item 3 "
 	    "up.\"") != NULL, "%s", r.text);
 	/* the deadline ahead in Kenji's zone; the event is not his */
-	ck_assert_msg(strstr(r.text, "Fri 18 Jun 2021 08:59 JST: Workshop "
-	    "evaluations (deadline), in 2 days 23 hours") != NULL, "%s",
+	ck_assert_msg(strstr(r.text, "- Fri 18 Jun 2021 08:59 JST: Workshop "
+	    "evaluations (deadline), in 2 days\n  23 hours") != NULL, "%s",
 	    r.text);
 	ck_assert_msg(strstr(r.text, "WG call") == NULL, "%s", r.text);
 	ck_assert_msg(strstr(r.text, "Hello Kenji,") == r.text, "%s", r.text);
@@ -190,8 +190,8 @@ START_TEST(test_digest_actions)
 	char path[4096], text[2048];
 
 	snprintf(path, sizeof(path), "%s/digest.txt", dir);
-	tu_write(path, "{{#action_threads}}[{{subject}}]{{#items}} {{kind}}"
-	    "@{{when}}{{/items}}{{/action_threads}}|{{#unlisted}}{{text}};"
+	tu_write(path, "{{#action_threads}}[{{subject}}]\n{{#items}}{{kind}}"
+	    "@{{when}}\n{{/items}}{{/action_threads}}|\n{{#unlisted}}{{text}}\n"
 	    "{{/unlisted}}");
 	snprintf(text, sizeof(text),
 	    "[delivery]\ntransport = maildir:out\nfrom = s@example.org\n"
@@ -218,15 +218,63 @@ START_TEST(test_digest_actions)
 	 * calendar, the 17 June deadline is. */
 	ck_assert_int_eq(mp_render_digest(c2, st, mp_config_member(c2, "k"), 0,
 	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
-	ck_assert_str_eq(r.text, "[Agenda] deadline@Fri 18 Jun 08:59 JST "
-	    "deadline@Sun 20 Jun 21:00 JST[Budget] event@Fri 25 Jun request@|"
-	    "Agenda by 20 June.;Budget call on 25 June.;");
+	ck_assert_str_eq(r.text, "[Agenda]\ndeadline@Fri 18 Jun 08:59 JST\n"
+	    "deadline@Sun 20 Jun 21:00 JST\n[Budget]\nevent@Fri 25 Jun\n"
+	    "request@\n|\nAgenda by 20 June.\nBudget call on 25 June.\n");
 	mp_rendered_free(&r);
 	/* Paul is not staff: no unlisted dates */
 	ck_assert_int_eq(mp_render_digest(c2, st, mp_config_member(c2, "p"), 0,
 	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
-	ck_assert_msg(strstr(r.text, "|") != NULL && strstr(r.text, "|")[1] ==
-	    '\0', "%s", r.text);
+	ck_assert_msg(strstr(r.text, "|") != NULL && strcmp(strstr(r.text,
+	    "|"), "|\n") == 0, "%s", r.text);
+	mp_rendered_free(&r);
+	mp_diag_free(&d);
+	mp_config_free(c2);
+}
+END_TEST
+
+/* Text parts wrap at 72 columns, with list markers hanging, and never
+ * cut a long word. */
+START_TEST(test_wrap)
+{
+	struct mp_config *c2 = NULL;
+	struct mp_diag d = { 0 };
+	struct mp_rendered r;
+	struct mp_err e = { 0 };
+	char path[4096], text[2048];
+
+	snprintf(path, sizeof(path), "%s/wrap.txt", dir);
+	tu_write(path, "{{#threads}}{{rank}}. {{snippet}}\n{{/threads}}"
+	    "- a list item whose text goes on and on well past the end of one "
+	    "line of mail\nhttps://example.org/a/very/long/path/that/is/much/"
+	    "longer/than/the/line/and/must/not/be/cut/anywhere.html end\n-- \n"
+	    "short\n");
+	snprintf(text, sizeof(text),
+	    "[delivery]\ntransport = maildir:out\nfrom = s@example.org\n"
+	    "[digest]\ntemplate = wrap\n"
+	    "[member k]\nemail = k@example.org\n");
+	snprintf(path, sizeof(path), "%s/w.ini", dir);
+	tu_write(path, text);
+	ck_assert_msg(mp_config_load(path, &c2, &d) == 0, "%s",
+	    d.n ? d.lines[0] : "");
+	add("1@x", "1@x", "Ana", "Budget", "2021-06-14T08:00:00Z",
+	    "Zoë wrote a long message about the budget of the meeting in "
+	    "Katowice, with many words so that the line wraps twice at least "
+	    "in the digest.");
+	ck_assert_int_eq(mp_render_digest(c2, st, mp_config_member(c2, "k"), 0,
+	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	/* 72 columns (Zoë's ë is one), greedy */
+	ck_assert_str_eq(r.text,
+	    "1. Zoë wrote a long message about the budget of the meeting in "
+	    "Katowice,\n"
+	    "   with many words so that the line wraps twice at least in the "
+	    "digest.\n"
+	    "- a list item whose text goes on and on well past the end of one "
+	    "line of\n"
+	    "  mail\n"
+	    "https://example.org/a/very/long/path/that/is/much/longer/than/the/"
+	    "line/and/must/not/be/cut/anywhere.html\n"
+	    "end\n-- \nshort\n");
 	mp_rendered_free(&r);
 	mp_diag_free(&d);
 	mp_config_free(c2);
@@ -244,6 +292,7 @@ suite(void)
 	tcase_add_test(tc, test_reminder);
 	tcase_add_test(tc, test_template_path);
 	tcase_add_test(tc, test_digest_actions);
+	tcase_add_test(tc, test_wrap);
 	suite_add_tcase(s, tc);
 	return s;
 }
