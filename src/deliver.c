@@ -880,7 +880,8 @@ smtp_fail(struct smtp *s, CURLcode rc, const char *rcpt, struct mp_err *e)
 			    "failed: %s", s->where, c5 ? s->reply : why);
 		else
 			mp_err_set(de, MP_EX_TEMPFAIL, "smtp %s: "
-			    "authentication: %s", s->where, c4 ? s->reply : why);
+			    "authentication: %s", s->where,
+			    c4 ? s->reply : why);
 		return smtp_down(s, e);
 	case PH_MAIL:
 		/* Every email has the same sender: a refusal (or "530
@@ -893,8 +894,9 @@ smtp_fail(struct smtp *s, CURLcode rc, const char *rcpt, struct mp_err *e)
 		break;
 	case PH_RCPT:
 		if (c5)
-			return mp_err_set(e, MP_EX_DATAERR, "smtp %s: recipient "
-			    "<%s> refused: %s", s->where, rcpt, s->reply);
+			return mp_err_set(e, MP_EX_DATAERR, "smtp %s: "
+			    "recipient <%s> refused: %s", s->where, rcpt,
+			    s->reply);
 		break;
 	case PH_DATA:
 	case PH_BODY:

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -446,6 +447,9 @@ start_server(const char *const *args)
 	server_pid = fork();
 	ck_assert_int_ge(server_pid, 0);
 	if (server_pid == 0) {
+		/* A failed assertion exits without teardown: the server
+		 * must not outlive the test. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
