@@ -62,6 +62,12 @@ int64_t mp_schedule_digest_slot(const struct mp_member *m,
 int mp_schedule_reminders(const struct mp_config *c, int64_t now,
     struct mp_plan **out, size_t *n);
 
+/* The same, where not_before[i] (for c->items[i]; 0 = none) is the time
+ * item i got its current due time by a change: a reminder whose time was
+ * already past then is not sent, as the change notice told it all. */
+int mp_schedule_reminders_since(const struct mp_config *c, int64_t now,
+    const int64_t *not_before, struct mp_plan **out, size_t *n);
+
 /* One entry of the agenda: an item and the time it happens (for a
  * repeating reminder, its next occurrence). */
 struct mp_agenda {

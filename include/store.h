@@ -198,6 +198,7 @@ struct mp_item_state {
 	int sequence;           /* iCalendar SEQUENCE: grows with each change */
 	const char *title;      /* for a notice once the item is gone; borrowed,
 	                           NULL from mp_store_item_get */
+	int64_t updated;        /* when this state was saved (read only) */
 };
 
 typedef int (*mp_store_item_cb)(const struct mp_item_state *is, void *ctx);

@@ -568,14 +568,28 @@ int
 mp_job_remind(struct mp_job *j, struct mp_err *e)
 {
 	struct mp_plan *p = NULL;
+	int64_t *since;
 	size_t i, n = 0;
 	int rc = 0;
 
-	if (mp_schedule_reminders(j->cfg, j->now, &p, &n) != 0)
+	/* Reminders already past when an item moved are not sent late:
+	 * its change notice said it all. */
+	since = mp_xcalloc(j->cfg->nitems + 1, sizeof(*since));
+	for (i = 0; i < j->cfg->nitems; i++) {
+		struct mp_item_state is;
+
+		if (mp_store_item_get(j->st, j->cfg->items[i].id, &is) == 0 &&
+		    is.sequence > 0)
+			since[i] = is.updated;
+	}
+	rc = mp_schedule_reminders_since(j->cfg, j->now, since, &p, &n);
+	free(since);
+	if (rc != 0)
 		return mp_err_set(e, MP_EX_SOFTWARE, "cannot plan reminders");
 	for (i = 0; i < n && rc != -2; i++) {
-		struct mp_ledger_key k = { "reminder", p[i].item->id,
-			p[i].offset, p[i].rcpt.email, p[i].due };
+		struct mp_ledger_key k = { p[i].kind == MP_PLAN_OVERDUE ?
+			"notice" : "reminder", p[i].item->id, p[i].offset,
+			p[i].rcpt.email, p[i].due };
 		struct mp_ledger_key first = k;
 		struct mp_buf mail = MP_BUF_INIT;
 		struct mp_rendered r;
@@ -833,7 +847,7 @@ mp_job_changes(struct mp_job *j, struct mp_err *e)
 	for (i = 0; i < c->nitems && rc == 0; i++) {
 		const struct mp_item *it = &c->items[i];
 		struct mp_item_state old, now = { it->id, it->due, it->ends, 0,
-			it->title };
+			it->title, 0 };
 		struct mp_notice n;
 		int known, incomplete = 0;
 

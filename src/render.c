@@ -808,7 +808,14 @@ mp_render_reminder(const struct mp_config *c, const struct mp_plan *p,
 	mp_dt_span(it->due - now, left, sizeof(left));
 	mp_dt_format(it->due, p->rcpt.tz, "%a %d %b %H:%M %Z", when,
 	    sizeof(when));
-	if (it->kind == MP_ITEM_REMINDER)
+	mp_val_set_bool(d, "is_overdue", p->kind == MP_PLAN_OVERDUE);
+	if (p->kind == MP_PLAN_OVERDUE) {
+		/* after the deadline: the deadline block must not say
+		 * "due in" */
+		mp_val_set_bool(d, "is_deadline", 0);
+		snprintf(subj, sizeof(subj), "Overdue: %s was due %s", it->title,
+		    when);
+	} else if (it->kind == MP_ITEM_REMINDER)
 		snprintf(subj, sizeof(subj), "%s", it->subject != NULL ?
 		    it->subject : it->title);
 	else if (it->kind == MP_ITEM_DEADLINE)

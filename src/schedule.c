@@ -142,8 +142,8 @@ occurrence(const struct mp_item *it, int64_t now)
 /* Plan one item for one recipient. */
 static void
 plan_rcpt(const struct mp_config *c, const struct mp_item *it,
-    const struct mp_rcpt *r, int64_t now, struct mp_plan **out, size_t *n,
-    size_t *cap)
+    const struct mp_rcpt *r, int64_t now, int64_t not_before,
+    struct mp_plan **out, size_t *n, size_t *cap)
 {
 	const struct mp_calendar_cfg *cal = &c->calendar;
 	struct mp_plan p;
@@ -188,7 +188,7 @@ plan_rcpt(const struct mp_config *c, const struct mp_item *it,
 			if (fire <= now)
 				break;
 		}
-		if (k == (size_t)-1)
+		if (k == (size_t)-1 || fire < not_before)
 			return;
 		p.kind = MP_PLAN_REMINDER;
 		p.offset = it->remind[k];
@@ -214,6 +214,13 @@ int
 mp_schedule_reminders(const struct mp_config *c, int64_t now,
     struct mp_plan **out, size_t *n)
 {
+	return mp_schedule_reminders_since(c, now, NULL, out, n);
+}
+
+int
+mp_schedule_reminders_since(const struct mp_config *c, int64_t now,
+    const int64_t *not_before, struct mp_plan **out, size_t *n)
+{
 	struct mp_rcpt *r = NULL;
 	size_t i, j, nr, cap = 0;
 
@@ -234,7 +241,8 @@ mp_schedule_reminders(const struct mp_config *c, int64_t now,
 		if (mp_config_recipients(c, it, &r, &nr) != 0)
 			return -1;
 		for (j = 0; j < nr; j++)
-			plan_rcpt(c, it, &r[j], now, out, n, &cap);
+			plan_rcpt(c, it, &r[j], now, not_before != NULL ?
+			    not_before[i] : 0, out, n, &cap);
 		free(r);
 		r = NULL;
 	}

@@ -162,7 +162,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SKIP_ADD] = "INSERT OR REPLACE INTO skipped (source, uid, size,"
 	    " reason, at) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_SKIP_COUNT] = "SELECT COUNT(*) FROM skipped WHERE source = ?1",
-	[S_ITEM_GET] = "SELECT due, ends, sequence FROM item_state"
+	[S_ITEM_GET] = "SELECT due, ends, sequence, updated FROM item_state"
 	    " WHERE item = ?1",
 	[S_ITEM_SET] = "INSERT INTO item_state (item, due, ends, sequence,"
 	    " title, updated) VALUES (?1, ?2, ?3, ?4, ?6, ?5)"
@@ -1016,6 +1016,7 @@ mp_store_item_get(struct mp_store *st, const char *item,
 		out->due = sqlite3_column_int64(s, 0);
 		out->ends = sqlite3_column_int64(s, 1);
 		out->sequence = sqlite3_column_int(s, 2);
+		out->updated = sqlite3_column_int64(s, 3);
 	}
 	stmt_done(s);
 	if (rc == SQLITE_ROW)

@@ -410,6 +410,47 @@ START_TEST(test_change_before_any_reminder)
 }
 END_TEST
 
+/* A deadline moved earlier: the reminder whose time is already past at
+ * the change is not sent late (the notice said it); the next one is. */
+START_TEST(test_change_no_stale_reminder)
+{
+	changes_and_remind("2021-06-15T12:00:00Z", 2);     /* 3d, both */
+	write_items("[deadline evals]\ndue = 2021-06-16 23:59 UTC\n"
+	    "remind = 3d, 1d\nto = group:mag\npending = b\n");
+	reload();
+	/* notices only: the new 3d time (13 June) passed before the change */
+	changes_and_remind("2021-06-15T13:00:00Z", 2);
+	ck_assert_int_eq(count_kind("changed"), 2);
+	ck_assert_int_eq(count_kind("reminder"), 2);
+	/* the new 1d time (15 June 23:59), pending b only */
+	changes_and_remind("2021-06-16T00:00:00Z", 1);
+	ck_assert_int_eq(count_kind("reminder"), 3);
+}
+END_TEST
+
+/* A day after the deadline, those still pending get one notice. */
+START_TEST(test_overdue_notice)
+{
+	char *m;
+
+	write_items("[deadline evals]\ndue = 2021-06-17 23:59 UTC\n"
+	    "remind = 3d\noverdue = 1d\nto = group:mag\npending = b\n");
+	reload();
+	changes_and_remind("2021-06-18T23:58:00Z", 0);
+	changes_and_remind("2021-06-19T00:00:00Z", 1);
+	changes_and_remind("2021-06-19T00:15:00Z", 0);
+	ck_assert_int_eq(count_mails(), 1);
+	m = mail(0);
+	ck_assert_msg(strstr(m, "X-Magpie-Kind: notice\n") != NULL, "%.1500s",
+	    m);
+	ck_assert_msg(strstr(m, "-- b@example.org") != NULL, "%.300s", m);
+	ck_assert_msg(strstr(m, "Subject: Overdue: evals was due") != NULL,
+	    "%.1500s", m);
+	ck_assert_msg(strstr(m, "was due 1 day ago") != NULL, "%.3000s", m);
+	free(m);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -423,6 +464,8 @@ suite(void)
 	tcase_add_test(tc, test_digests_cover_only_new);
 	tcase_add_test(tc, test_changed_and_cancelled);
 	tcase_add_test(tc, test_change_before_any_reminder);
+	tcase_add_test(tc, test_change_no_stale_reminder);
+	tcase_add_test(tc, test_overdue_notice);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -882,7 +882,7 @@ START_TEST(test_skipped_and_items)
 {
 	char *path = tpath("i.db");
 	struct mp_store *st = open_ok(path);
-	struct mp_item_state is = { "evals", 100, 0, 0, "Evaluations" }, got;
+	struct mp_item_state is = { "evals", 100, 0, 0, "Evaluations", 0 }, got;
 	struct mp_buf b = MP_BUF_INIT;
 	struct mp_err e = { 0 };
 
