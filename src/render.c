@@ -11,6 +11,7 @@
 #include "datetime.h"
 #include "err.h"
 #include "ics.h"
+#include "mime.h"
 #include "render.h"
 #include "schedule.h"
 #include "store.h"
@@ -156,7 +157,9 @@ collect_action(const struct mp_stored_action *a, void *ctx)
 	d = &ac->v[ac->n++];
 	memset(d, 0, sizeof(*d));
 	d->thread = mp_xstrdup(a->thread != NULL ? a->thread : a->message_id);
-	d->subject = mp_xstrdup(a->subject != NULL ? a->subject : "");
+	/* the thread's subject, without Re:/Fwd: and list tags */
+	d->subject = mp_mime_subject_norm(a->subject != NULL ? a->subject :
+	    "");
 	d->kind = mp_xstrdup(a->kind);
 	d->text = mp_xstrdup(a->text != NULL ? a->text : "");
 	d->due = mp_xstrdup(a->due != NULL ? a->due : "");
