@@ -573,7 +573,7 @@ login(struct sync *s, struct mp_err *e)
 	}
 	mp_secret_free(pass);
 	if (r == MAILIMAP_ERROR_LOGIN)
-		return mp_err_set(e, MP_EX_CONFIG, "%s: login as %s refused "
+		return mp_err_set(e, MP_EX_NOPERM, "%s: login as %s refused "
 		    "(%s): %s; check the password", s->where, user, how,
 		    s->im->imap_response != NULL ? s->im->imap_response : "");
 	if (r != MAILIMAP_NO_ERROR)

@@ -109,7 +109,8 @@ START_TEST(test_refused)
 	/* a CA file that is missing or holds no certificate */
 	refused("good", "localhost", ca("nonexistent"), MP_EX_CONFIG,
 	    "cannot use ca_file");
-	refused("good", "localhost", ca("ca.tmpl"), MP_EX_CONFIG,
+	tu_write(ca("empty"), "no certificate here\n");
+	refused("good", "localhost", ca("empty"), MP_EX_CONFIG,
 	    "cannot use ca_file");
 }
 END_TEST

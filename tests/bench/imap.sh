@@ -23,7 +23,7 @@ command -v mbsync >/dev/null || echo "mbsync not installed (apt-get install isyn
 T=$(mktemp -d /tmp/magpie-bench-imap-XXXXXX)
 chmod 755 "$T"
 trap 'dv_stop; rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT PIPE TERM
 
 # timed LABEL CMD...: one line "LABEL  elapsed s  max RSS MB"
 timed() {

@@ -21,7 +21,7 @@ stop_proxy() {
 	PROXY_PID=
 }
 trap 'stop_proxy; dv_stop; rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT PIPE TERM
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 expect_rc() { [ "$1" = "$2" ] || fail "$3: exit $2, wanted $1; output: $(cat "$T/err" 2>/dev/null)"; }
@@ -187,13 +187,13 @@ sk=$(sql "$T/m.db" "select count(*) from skipped")
 	fail "max_size: $sk skipped, $(msgs "$T/m.db") stored"
 has "$T/err" "over max_size; skipped"
 
-# --- wrong password: exit 78 at once, one attempt only
+# --- wrong password: exit 77 at once, as for SMTP, one attempt only
 before=$(dv_log_logins)
 printf 'wrong\n' >"$T/bad.pass"
 chmod 600 "$T/bad.pass"
 ini w "imaps://mag@127.0.0.1:$DV_IMAPS/INBOX"
 sed -i 's|^password_file = .*|password_file = bad.pass|' "$T/w.ini"
-run w fetch; expect_rc 78 $? "wrong password"
+run w fetch; expect_rc 77 $? "wrong password"
 has "$T/err" "login as mag refused"
 grep -q wrong "$T/err" && fail "the password appears in the message"
 [ $(($(dv_log_logins) - before)) -le 2 ] || fail "more than one login attempt"
