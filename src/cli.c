@@ -466,8 +466,9 @@ extract_one(const char *raw, size_t len, int64_t delivered,
 	o.month_first = x->cfg != NULL &&
 	    x->cfg->extract.date_order == MP_DATE_MDY;
 	mp_extract(m, &o, &a, &n);
-	base = strrchr(x->file, '/');
-	base = base != NULL ? base + 1 : x->file;
+	/* "017.eml", or "archive.mbox:17" for a message of an mbox */
+	base = strrchr(origin, '/');
+	base = base != NULL ? base + 1 : origin;
 	for (i = 0; i < n; i++)
 		print_action(base, m->message_id,
 		    mp_action_kind_name(a[i].kind), a[i].assignee, a[i].due,
@@ -497,7 +498,7 @@ cmd_extract(struct cli *c)
 		}
 		nfiles++;
 		x.file = c->argv[i];
-		if (mp_source_read_file(c->argv[i], extract_one, &x, &e) != 0)
+		if (mp_source_read(c->argv[i], extract_one, &x, &e) != 0)
 			rc = fail(&e);
 	}
 	if (nfiles == 0)

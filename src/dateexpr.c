@@ -91,12 +91,14 @@ utf8_special(const unsigned char *p, size_t left, int *kind)
 	return 0;
 }
 
+/* Tokens go to stack (n slots) first, to the heap beyond. */
 static int
-tokenize(const char *s, size_t len, struct tok **out)
+tokenize(const char *s, size_t len, struct tok **out, struct tok *stack,
+    size_t nstack)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	struct tok *t = NULL;
-	size_t i = 0, cap = 0;
+	struct tok *t = stack;
+	size_t i = 0, cap = nstack;
 	int n = 0, sp = 1, k, m;
 
 	while (i < len) {
@@ -116,10 +118,17 @@ tokenize(const char *s, size_t len, struct tok **out)
 			continue;
 		}
 		if ((size_t)n == cap) {
+			struct tok *nt;
+
 			cap = cap ? cap * 2 : 64;
-			t = realloc(t, cap * sizeof(*t));
-			if (t == NULL)
+			nt = malloc(cap * sizeof(*t));
+			if (nt == NULL)
 				abort();
+			if (n > 0)
+				memcpy(nt, t, (size_t)n * sizeof(*t));
+			if (t != stack)
+				free(t);
+			t = nt;
 		}
 		x = &t[n++];
 		memset(x, 0, sizeof(*x));
@@ -183,7 +192,7 @@ static int
 W(const struct px *P, int i, const char *w)
 {
 	return i >= 0 && i < P->n && P->t[i].type == TK_WORD &&
-	    strcmp(P->t[i].w, w) == 0;
+	    P->t[i].w[0] == w[0] && strcmp(P->t[i].w, w) == 0;
 }
 
 static int
@@ -241,7 +250,11 @@ month_at(const struct px *P, int i, int *next)
 	if (!P->t[i].cap && (strcmp(w, "may") == 0 || strcmp(w, "march") == 0 ||
 	    strcmp(w, "mar") == 0))
 		return 0;
+	if (strchr("jfmasond", w[0]) == NULL || n < 3)
+		return 0;
 	for (k = 0; k < 12; k++) {
+		if (w[0] != month_names[k][0])
+			continue;
 		if (strcmp(w, month_names[k]) == 0 || (n == 3 &&
 		    strncmp(w, month_names[k], 3) == 0) ||
 		    (k == 8 && strcmp(w, "sept") == 0)) {
@@ -268,8 +281,10 @@ wday_at(const struct px *P, int i, int *next)
 	if (i < 0 || i >= P->n || P->t[i].type != TK_WORD)
 		return -1;
 	w = P->t[i].w;
+	if (strchr("smtwf", w[0]) == NULL)
+		return -1;
 	for (k = 0; k < 7; k++) {
-		if (strcmp(w, wday_names[k]) == 0) {
+		if (w[0] == wday_names[k][0] && strcmp(w, wday_names[k]) == 0) {
 			*next = i + 1;
 			return k;
 		}
@@ -1551,6 +1566,41 @@ expr_at(const struct px *P, int i, struct dx *d)
 	return -1;
 }
 
+/* Words that can open an expression, sorted for bsearch(3). */
+static const char *const starters[] = {
+	"a", "an", "apr", "april", "aug", "august", "close", "cob", "coming",
+	"day", "dec", "december", "during", "earlier", "early", "eight", "eleven",
+	"end", "eob", "eod", "eom", "eow", "feb", "february", "five", "four",
+	"fri", "friday", "in", "jan", "january", "jul", "july", "jun", "june",
+	"last", "late", "later", "mar", "march", "may", "mid", "midday",
+	"midnight", "mon", "monday", "next", "nine", "noon", "nov", "november",
+	"oct", "october", "one", "past", "previous", "sat", "saturday", "sep",
+	"sept", "september", "seven", "six", "sun", "sunday", "ten", "the",
+	"this", "three", "thu", "thur", "thurs", "thursday", "today", "tomorrow",
+	"tonight", "tue", "tues", "tuesday", "twelve", "two", "until", "wed",
+	"wednesday", "within", "yesterday",
+};
+
+static int
+cmp_word(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A cheap test before trying the grammar at token i. */
+static int
+may_start(const struct px *P, int i)
+{
+	const char *w = P->t[i].w;
+
+	if (P->t[i].type == TK_NUM)
+		return 1;
+	if (P->t[i].type != TK_WORD)
+		return 0;
+	return bsearch(&w, starters, sizeof(starters) / sizeof(starters[0]),
+	    sizeof(starters[0]), cmp_word) != NULL;
+}
+
 /* ---- resolution into struct mp_dateexpr ---- */
 
 static int64_t
@@ -1635,14 +1685,14 @@ size_t
 mp_dateexpr_parse(const char *s, size_t len, const struct mp_dateref *ref,
     struct mp_dateexpr *out)
 {
-	struct tok *t = NULL;
+	struct tok stack[64], *t = NULL;
 	struct px P;
 	struct dx d;
 	int n, k;
 	size_t used = 0;
 
 	memset(out, 0, sizeof(*out));
-	n = tokenize(s, len, &t);
+	n = tokenize(s, len, &t, stack, 64);
 	px_init(&P, s, t, n, ref);
 	if (n > 0 && t[0].off == 0 && (k = expr_at(&P, 0, &d)) > 0) {
 		finish(&P, &d, out);
@@ -1650,7 +1700,8 @@ mp_dateexpr_parse(const char *s, size_t len, const struct mp_dateref *ref,
 		out->start = 0;
 		out->end = used;
 	}
-	free(t);
+	if (t != stack)
+		free(t);
 	return used;
 }
 
@@ -1658,17 +1709,17 @@ size_t
 mp_dateexpr_scan(const char *s, size_t len, const struct mp_dateref *ref,
     struct mp_dateexpr *out, size_t max)
 {
-	struct tok *t = NULL;
+	struct tok stack[128], *t = NULL;
 	struct px P;
 	struct dx d;
 	size_t found = 0;
 	int n, i, k;
 
-	n = tokenize(s, len, &t);
+	n = tokenize(s, len, &t, stack, 128);
 	px_init(&P, s, t, n, ref);
 	for (i = 0; i < n && found < max;) {
 		/* An expression starts at a word boundary only. */
-		if ((t[i].type == TK_PUNCT && t[i].val != '(') ||
+		if (!may_start(&P, i) ||
 		    (t[i].type != TK_PUNCT && !t[i].sp && i > 0 &&
 		    t[i - 1].type != TK_PUNCT) ||
 		    (k = expr_at(&P, i, &d)) <= 0) {
@@ -1681,7 +1732,8 @@ mp_dateexpr_scan(const char *s, size_t len, const struct mp_dateref *ref,
 		found++;
 		i = k;
 	}
-	free(t);
+	if (t != stack)
+		free(t);
 	return found;
 }
 

@@ -52,14 +52,67 @@ mp_action_kind_name(enum mp_action_kind k)
 
 /* ---- word lists ---- */
 
+/* Word lists are looked up for every word of every sentence: each list
+ * gets an open-addressing hash set, built on first use (magpie is single
+ * threaded). */
+#define HSET_SIZE 1024          /* power of two, over twice any list */
+#define HSET_MAX 40
+
+struct hset {
+	const char *const *list;
+	const char *slot[HSET_SIZE];
+};
+
+static struct hset hsets[HSET_MAX];
+static size_t nhsets;
+
+static unsigned
+word_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static const struct hset *
+hset_of(const char *const *list)
+{
+	static struct hset *memo[64];
+	size_t slot = ((size_t)list >> 4) & 63;
+	struct hset *h;
+	size_t i, k;
+
+	if (memo[slot] != NULL && memo[slot]->list == list)
+		return memo[slot];
+	for (i = 0; i < nhsets; i++)
+		if (hsets[i].list == list)
+			return memo[slot] = &hsets[i];
+	if (nhsets == HSET_MAX)
+		abort();
+	h = &hsets[nhsets++];
+	h->list = list;
+	for (i = 0; list[i] != NULL; i++) {
+		k = word_hash(list[i]) & (HSET_SIZE - 1);
+		while (h->slot[k] != NULL && strcmp(h->slot[k], list[i]) != 0)
+			k = (k + 1) & (HSET_SIZE - 1);
+		h->slot[k] = list[i];
+	}
+	return memo[slot] = h;
+}
+
 static int
 in_list(const char *w, const char *const *list)
 {
-	size_t i;
+	const struct hset *h = hset_of(list);
+	size_t k = word_hash(w) & (HSET_SIZE - 1);
 
-	for (i = 0; list[i] != NULL; i++)
-		if (strcmp(w, list[i]) == 0)
+	while (h->slot[k] != NULL) {
+		if (strcmp(h->slot[k], w) == 0)
 			return 1;
+		k = (k + 1) & (HSET_SIZE - 1);
+	}
 	return 0;
 }
 
@@ -281,7 +334,7 @@ words_of(const char *s, struct word *w, size_t max)
 static int
 WD(const struct word *w, size_t n, size_t i, const char *s)
 {
-	return i < n && strcmp(w[i].w, s) == 0;
+	return i < n && w[i].w[0] == s[0] && strcmp(w[i].w, s) == 0;
 }
 
 /* ---- context for one message ---- */
@@ -295,6 +348,7 @@ struct xctx {
 	size_t *n;
 	struct mp_dateexpr last; /* the previous item's date, for "same time" */
 	int have_last;
+	struct mp_buf sent;     /* one sentence, reused */
 };
 
 static char *
@@ -515,6 +569,18 @@ request_of(const char *s, const struct word *w, size_t n, size_t st,
 		ri->r = R_YOU;
 		return;
 	}
+	/* Every phrase above holds one of these words: most sentences hold
+	 * none, and skip the search. */
+	{
+		static const char *const keys[] = { "you", "appreciate",
+			"forget", "sure", "possible", "remember", "kindly", NULL };
+
+		for (i = st; i < n; i++)
+			if (in_list(w[i].w, keys))
+				break;
+		if (i == n)
+			goto others;
+	}
 	for (k = 0; you_seqs[k][0] != NULL; k++) {
 		if ((p = find_seq(w, n, st, you_seqs[k])) >= 0) {
 			/* "would you like to join" offers; "can you believe" */
@@ -528,6 +594,7 @@ request_of(const char *s, const struct word *w, size_t n, size_t st,
 			return;
 		}
 	}
+others:
 	/* "X are (kindly) asked to" */
 	for (i = st + 1; i + 2 < n; i++) {
 		if (!WD(w, n, i, "are") && !WD(w, n, i, "is"))
@@ -683,9 +750,11 @@ event_cue(const struct word *w, size_t n)
 			    WD(w, n, i, "meet") || WD(w, n, i, "meets") ||
 			    WD(w, n, i, "convene") || WD(w, n, i, "convenes") ||
 			    WD(w, n, i, "gather") || WD(w, n, i, "scheduled") ||
-			    WD(w, n, i, "hold") || WD(w, n, i, "holding") ||
-			    WD(w, n, i, "hosting") || WD(w, n, i, "hosts") ||
-			    WD(w, n, i, "host"))
+			    (i > 0 && (WD(w, n, i, "hold") ||
+			    WD(w, n, i, "holding") || WD(w, n, i, "hosting") ||
+			    WD(w, n, i, "host")) && (WD(w, n, i - 1, "will") ||
+			    WD(w, n, i - 1, "we") || WD(w, n, i - 1, "are") ||
+			    WD(w, n, i - 1, "is") || WD(w, n, i - 1, "to"))))
 				return 1;
 		}
 		if (!in_list(w[i].w, event_nouns))
@@ -752,6 +821,52 @@ vocative(const char *s, const struct word *w, size_t n,
 	return 0;
 }
 
+/* Words without which no rule below can fire: most sentences hold none
+ * and are dropped after one pass over their words. */
+static const char *const triggers[] = { "please", "you", "kindly",
+	"appreciate", "forget", "sure", "possible", "remember", "asked",
+	"requested", "invited", "encouraged", "reminded", "expected",
+	"required", "urged", "ask", "urge", "request", "grateful", "today",
+	"tonight", "tomorrow", "yesterday", "end", "eow", "eom", "cob", "eod",
+	"eob", "noon", "midday", "midnight", "week", "weeks", "weekend", "days",
+	"fortnight", "month", "monday", "tuesday", "wednesday", "thursday",
+	"friday", "saturday", "sunday", "mon", "tue", "tues", "wed", "thu",
+	"thur", "thurs", "fri", "sat", "sun", "january", "february", "march",
+	"april", "may", "june", "july", "august", "september", "october",
+	"november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+	"sep", "sept", "oct", "nov", "dec", NULL };
+
+static int
+worth(const struct word *w, size_t n)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		if (isdigit((unsigned char)w[i].w[0]) || in_list(w[i].w, triggers))
+			return 1;
+		/* "Wim to send", "Mateus will circulate" */
+		if (WD(w, n, i, "to") && i + 1 < n && in_list(w[i + 1].w, verbs))
+			return 1;
+		if ((WD(w, n, i, "will") || WD(w, n, i, "ll")) && i > 0 &&
+		    w[i - 1].cap)
+			return 1;
+		/* "Could the Secretariat ...", imperatives at the start or
+		 * after a comma */
+		if (i == 0 || w[i - 1].punct == ',' || w[i - 1].punct == ':') {
+			k = i;
+			while (k < n && (WD(w, n, k, "just") || WD(w, n, k, "then") ||
+			    WD(w, n, k, "simply") || WD(w, n, k, "also") ||
+			    WD(w, n, k, "so")))
+				k++;
+			if (k < n && (in_list(w[k].w, verbs) ||
+			    WD(w, n, k, "could") || WD(w, n, k, "would") ||
+			    WD(w, n, k, "can") || WD(w, n, k, "will")))
+				return 1;
+		}
+	}
+	return 0;
+}
+
 static void classify(struct xctx *x, const char *sent, int split_ok);
 
 /* "X is on Wednesday 23 June, and the second day is on Wednesday 30
@@ -810,7 +925,7 @@ classify(struct xctx *x, const char *sent, int split_ok)
 
 	n = words_of(sent, w, MAX_WORDS);
 	/* "Action items:", "Ana <ana@example.org> [2021-06-12 12:01]:" */
-	if (n < 3 || sent[len - 1] == ':')
+	if (n < 3 || sent[len - 1] == ':' || !worth(w, n))
 		return;
 	if (has_word(w, n, cancel_words) ||
 	    strstr(sent, "out of the office") != NULL ||
@@ -966,44 +1081,45 @@ abbrev_before(const char *start, const char *p)
 static void
 sentences(struct xctx *x, const char *block)
 {
-	struct mp_buf s = MP_BUF_INIT;
-	const char *p;
+	struct mp_buf *s = &x->sent;
+	const char *p, *st = block;
 
 	for (p = block;; p++) {
-		int end = *p == '\0';
+		const char *end = NULL;
 
-		if (!end && (*p == '.' || *p == '!' || *p == '?')) {
+		p += strcspn(p, ".!?");
+		if (*p == '\0') {
+			end = p;
+		} else {
 			const char *q = p + 1;
 
 			while (*q == '.' || *q == '!' || *q == '?' || *q == ')' ||
 			    *q == '"')
 				q++;
-			if (*q == '\0' || (*q == ' ' && (isupper((unsigned char)
+			if ((*q == '\0' || (*q == ' ' && (isupper((unsigned char)
 			    q[1]) || isdigit((unsigned char)q[1]) ||
 			    (unsigned char)q[1] >= 0x80 || q[1] == '"' ||
-			    q[1] == '(' || q[1] == '\0'))) {
-				if (*p != '.' || !abbrev_before(block, p)) {
-					mp_buf_add(&s, p, (size_t)(q - p));
-					p = q - 1;
-					end = 1;
-				}
+			    q[1] == '(' || q[1] == '\0'))) &&
+			    (*p != '.' || !abbrev_before(block, p))) {
+				end = q;
+				p = q - 1;
 			}
 		}
-		if (!end) {
-			mp_buf_addc(&s, *p);
+		if (end == NULL)
 			continue;
-		}
-		while (s.len > 0 && s.data[s.len - 1] == ' ')
-			s.data[--s.len] = '\0';
-		if (s.len > 8 && s.len < 2000)
-			classify(x, mp_buf_str(&s), 1);
-		mp_buf_reset(&s);
-		if (*p == '\0')
+		while (*st == ' ')
+			st++;
+		mp_buf_reset(s);
+		if (end > st)
+			mp_buf_add(s, st, (size_t)(end - st));
+		while (s->len > 0 && s->data[s->len - 1] == ' ')
+			s->data[--s->len] = '\0';
+		if (s->len > 8 && s->len < 2000)
+			classify(x, mp_buf_str(s), 1);
+		if (*end == '\0')
 			break;
-		while (p[1] == ' ')
-			p++;
+		st = end;
 	}
-	mp_buf_free(&s);
 }
 
 /* Length of a list marker at the start of a line ("- ", "* ", "1. ",
@@ -1175,8 +1291,10 @@ mp_extract(const struct mp_msg *m, const struct mp_extract_opts *o,
 			}
 			if (blk.len > 0)
 				mp_buf_addc(&blk, ' ');
-			for (i = 0; i < tl; i++)
-				mp_buf_addc(&blk, t[i] == '\t' ? ' ' : t[i]);
+			mp_buf_add(&blk, t, tl);
+			for (i = blk.len - tl; i < blk.len; i++)
+				if (blk.data[i] == '\t')
+					blk.data[i] = ' ';
 			while (blk.len > 0 && blk.data[blk.len - 1] == ' ')
 				blk.data[--blk.len] = '\0';
 			/* "Action items:" and short "Deadline: 17 June" lines
@@ -1195,6 +1313,7 @@ next:
 	if (blk.len > 0)
 		sentences(&x, mp_buf_str(&blk));
 	mp_buf_free(&blk);
+	mp_buf_free(&x.sent);
 	free(x.greet);
 	return 0;
 }
