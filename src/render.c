@@ -24,7 +24,7 @@
 /* One new message as the digest needs it (strings owned). */
 struct dmsg {
 	int64_t seq, date;
-	char *thread, *subject, *from, *own;
+	char *thread, *subject, *from, *own, *id;
 };
 
 struct dthread {
@@ -58,6 +58,7 @@ collect_msg(const struct mp_stored_msg *m, void *ctx)
 	d->from = mp_xstrdup(m->from_name != NULL && *m->from_name ?
 	    m->from_name : m->from_addr != NULL ? m->from_addr : "");
 	d->own = mp_xstrdup(m->own != NULL ? m->own : "");
+	d->id = mp_xstrdup(m->message_id);
 	if (m->seq > c->max_seq)
 		c->max_seq = m->seq;
 	return 0;
@@ -482,8 +483,8 @@ columns(const char *p, size_t n)
 /* Lines wrapped at width columns for mail readers (RFC 3676 suggests 72
  * or less; format=flowed is not used, so lines are really broken).
  * Continuation lines keep the indentation, plus the width of a "- " or
- * "12. " list marker; a word longer than the line (a URL) stands alone
- * and is never cut. The signature separator "-- " is kept as it is. */
+ * "12. " list marker; a word longer than a line (a URL) is never cut,
+ * and stays on the line where it starts. The signature separator "-- " is kept as it is. */
 static char *
 wrap_text(const char *in, size_t width)
 {
@@ -522,7 +523,10 @@ wrap_text(const char *in, size_t width)
 			for (w = p; w < line + len && *w != ' '; w++)
 				;
 			n = (size_t)(w - p);
-			if (col > hang && col + 1 + columns(p, n) > width) {
+			/* a word too long for any line (a URL) stays where
+			 * it is: breaking before it gains nothing */
+			if (col > hang && col + 1 + columns(p, n) > width &&
+			    hang + columns(p, n) <= width) {
 				size_t k;
 
 				mp_buf_addc(&b, '\n');
@@ -577,6 +581,51 @@ render_pair(const char *base, const struct mp_val *data,
 	return 0;
 }
 
+/* archive_url with {{message_id}} replaced by the Message-ID, percent-
+ * encoded as a URL path segment. */
+static char *
+archive_link(const char *pattern, const char *id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	struct mp_buf b = MP_BUF_INIT;
+	const char *p = pattern, *q;
+
+	while ((q = strstr(p, "{{message_id}}")) != NULL) {
+		const unsigned char *c;
+
+		mp_buf_add(&b, p, (size_t)(q - p));
+		for (c = (const unsigned char *)id; *c; c++) {
+			if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' &&
+			    *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+			    strchr("-._~@!$&'()*+,;=:", *c) != NULL) {
+				mp_buf_addc(&b, (char)*c);
+			} else {
+				mp_buf_addc(&b, '%');
+				mp_buf_addc(&b, hex[*c >> 4]);
+				mp_buf_addc(&b, hex[*c & 15]);
+			}
+		}
+		p = q + strlen("{{message_id}}");
+	}
+	mp_buf_adds(&b, p);
+	return mp_buf_detach(&b);
+}
+
+/* Number a link for the text part: v gets link_ref (and url), the links
+ * list the entry "[n] url" that the text lists at its end. */
+static void
+add_link(struct mp_val *v, struct mp_val *links, const char *url)
+{
+	struct mp_val *l = mp_val_map();
+	size_t n = mp_val_len(links) + 1;
+
+	mp_val_set_str(v, "url", url);
+	mp_val_set_num(v, "link_ref", (double)n);
+	mp_val_set_num(l, "n", (double)n);
+	mp_val_set_str(l, "url", url);
+	mp_val_push(links, l);
+}
+
 int
 mp_render_digest(const struct mp_config *c, struct mp_store *st,
     const struct mp_member *m, int64_t after_seq, int64_t now,
@@ -584,7 +633,7 @@ mp_render_digest(const struct mp_config *c, struct mp_store *st,
 {
 	struct collect col = { 0 };
 	struct dthread *th = NULL;
-	struct mp_val *d, *threads, *ahead;
+	struct mp_val *d, *threads, *ahead, *links;
 	struct acollect ac;
 	struct mp_agenda *items = NULL;
 	size_t i, j, nth = 0, nitems = 0, nahead = 0;
@@ -611,6 +660,7 @@ mp_render_digest(const struct mp_config *c, struct mp_store *st,
 	qsort(th, nth, sizeof(*th), cmp_dthread);
 
 	d = common_data(c, m->name, m->email, m->tz, now);
+	links = mp_val_list();
 	threads = mp_val_list();
 	for (i = 0; i < nth && i < DIGEST_MAX_THREADS; i++) {
 		struct mp_val *t = mp_val_map();
@@ -638,6 +688,13 @@ mp_render_digest(const struct mp_config *c, struct mp_store *st,
 		mp_val_set_str(t, "last_from", newest->from);
 		mp_val_set(t, "snippet", snippet(newest->own));
 		mp_val_set_num(t, "rank", (double)(i + 1));
+		if (c->nlists > 0 && c->lists[0].archive_url != NULL) {
+			char *url = archive_link(c->lists[0].archive_url,
+			    newest->id);
+
+			add_link(t, links, url);
+			free(url);
+		}
 		mp_val_push(threads, t);
 	}
 	mp_val_set(d, "threads", threads);
@@ -668,11 +725,15 @@ mp_render_digest(const struct mp_config *c, struct mp_store *st,
 			continue;
 		v = mp_val_map();
 		item_fields(v, items[i].item, m->tz, now);
+		if (items[i].item->url != NULL)
+			add_link(v, links, items[i].item->url);
 		mp_val_push(ahead, v);
 		nahead++;
 	}
 	free(items);
 	mp_val_set(d, "ahead", ahead);
+	mp_val_set_bool(d, "has_links", mp_val_len(links) > 0);
+	mp_val_set(d, "links", links);
 	mp_val_set_bool(d, "has_ahead", nahead > 0);
 	mp_val_set_num(d, "days_ahead", c->digest.days_ahead);
 
@@ -696,6 +757,7 @@ done:
 		free(col.v[i].subject);
 		free(col.v[i].from);
 		free(col.v[i].own);
+		free(col.v[i].id);
 	}
 	free(col.v);
 	free(th);

@@ -248,7 +248,8 @@ START_TEST(test_wrap)
 	    "- a list item whose text goes on and on well past the end of one "
 	    "line of mail\nhttps://example.org/a/very/long/path/that/is/much/"
 	    "longer/than/the/line/and/must/not/be/cut/anywhere.html end\n-- \n"
-	    "short\n");
+	    "short\n[1] https://example.org/another/long/path/that/is/longer/"
+	    "than/the/line/itself.html\n");
 	snprintf(text, sizeof(text),
 	    "[delivery]\ntransport = maildir:out\nfrom = s@example.org\n"
 	    "[digest]\ntemplate = wrap\n"
@@ -273,8 +274,9 @@ START_TEST(test_wrap)
 	    "line of\n"
 	    "  mail\n"
 	    "https://example.org/a/very/long/path/that/is/much/longer/than/the/"
-	    "line/and/must/not/be/cut/anywhere.html\n"
-	    "end\n-- \nshort\n");
+	    "line/and/must/not/be/cut/anywhere.html\nend\n-- \nshort\n"
+	    "[1] https://example.org/another/long/path/that/is/longer/than/the/"
+	    "line/itself.html\n");
 	mp_rendered_free(&r);
 	mp_diag_free(&d);
 	mp_config_free(c2);
