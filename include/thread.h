@@ -22,7 +22,7 @@ struct mp_thread_in {
 	int64_t date;
 	int is_reply;                 /* the subject says reply (Re:, AW:...):
 	                                 only such roots join by subject */
-	const char *thread;           /* id recorded by an earlier run, or NULL */
+	const char *thread;           /* id an earlier run gave, or NULL */
 };
 
 /* Subject fallback never joins threads further apart than this (the gap

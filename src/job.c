@@ -220,75 +220,161 @@ mp_job_fetch(struct mp_job *j, struct mp_err *e)
 
 /* ---- threads ---- */
 
+/*
+ * Every stored message as threading needs it. 100,000 messages must fit
+ * in little memory, and most strings repeat (each id comes back in the
+ * References of every later reply, subjects and senders along a
+ * thread): they are interned once in an arena. subject and from are kept
+ * only for views.
+ */
 struct tmsg {
-	char *id, *irt, *subj, *thread, *subject, *from;
-	char **refs;
+	const char *id, *irt, *subj, *thread, *subject, *from;
+	const char **refs;              /* in the arena */
 	size_t nrefs;
 	int64_t date;
+	int is_reply;
 };
+
+#define TARENA_CHUNK ((size_t)1 << 20)
 
 struct tcollect {
 	struct tmsg *v;
 	size_t n, cap;
+	int view;               /* keep subject and from */
+	const char **slot;      /* interned strings (open addressing) */
+	size_t scap, sused;
+	char **chunks;          /* the arena */
+	size_t nchunks, left;
+	char *next;
 };
 
-static char **
-split_refs(const char *s, size_t *n)
+static void *
+talloc(struct tcollect *c, size_t n)
 {
-	char **v = NULL, *copy, *tok, *save;
+	char *p;
 
-	*n = 0;
-	if (s == NULL || *s == '\0')
-		return NULL;
-	copy = mp_xstrdup(s);
-	for (tok = strtok_r(copy, " ", &save); tok != NULL;
-	    tok = strtok_r(NULL, " ", &save)) {
-		v = mp_xrealloc(v, (*n + 1) * sizeof(*v));
-		v[(*n)++] = mp_xstrdup(tok);
+	n = (n + 7) & ~(size_t)7;
+	if (n > c->left) {
+		size_t sz = n > TARENA_CHUNK ? n : TARENA_CHUNK;
+
+		c->chunks = mp_xrealloc(c->chunks,
+		    (c->nchunks + 1) * sizeof(*c->chunks));
+		c->chunks[c->nchunks++] = c->next = mp_xmalloc(sz);
+		c->left = sz;
 	}
-	free(copy);
-	return v;
+	p = c->next;
+	c->next += n;
+	c->left -= n;
+	return p;
+}
+
+static uint64_t
+thash(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The one copy of s[0..n) (NUL terminated); NULL stays NULL. */
+static const char *
+tintern(struct tcollect *c, const char *s, size_t n)
+{
+	size_t j, i;
+	char *copy;
+
+	if (s == NULL)
+		return NULL;
+	if ((c->sused + 1) * 2 > c->scap) {
+		const char **old = c->slot;
+		size_t oldcap = c->scap;
+
+		c->scap = oldcap ? oldcap * 2 : 4096;
+		c->slot = mp_xcalloc(c->scap, sizeof(*c->slot));
+		for (i = 0; i < oldcap; i++) {
+			if (old[i] == NULL)
+				continue;
+			j = thash(old[i], strlen(old[i])) & (c->scap - 1);
+			while (c->slot[j] != NULL)
+				j = (j + 1) & (c->scap - 1);
+			c->slot[j] = old[i];
+		}
+		free(old);
+	}
+	j = thash(s, n) & (c->scap - 1);
+	while (c->slot[j] != NULL) {
+		if (strncmp(c->slot[j], s, n) == 0 && c->slot[j][n] == '\0')
+			return c->slot[j];
+		j = (j + 1) & (c->scap - 1);
+	}
+	copy = talloc(c, n + 1);
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	c->slot[j] = copy;
+	c->sused++;
+	return copy;
+}
+
+static const char *
+tstr(struct tcollect *c, const char *s)
+{
+	return s != NULL ? tintern(c, s, strlen(s)) : NULL;
 }
 
 static int
 tcollect_msg(const struct mp_stored_msg *m, void *ctx)
 {
 	struct tcollect *c = ctx;
+	const char *refs = m->refs != NULL ? m->refs : "", *p, *q;
 	struct tmsg *t;
+	size_t nrefs = 0, k;
 
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 256;
 		c->v = mp_xrealloc(c->v, c->cap * sizeof(*c->v));
 	}
 	t = &c->v[c->n++];
-	t->id = mp_xstrdup(m->message_id);
-	t->irt = mp_xstrdup(m->in_reply_to);
-	t->subj = mp_xstrdup(m->subject_norm);
-	t->thread = mp_xstrdup(m->thread);
-	t->subject = mp_xstrdup(m->subject);
-	t->from = mp_xstrdup(m->from_name != NULL && *m->from_name ?
-	    m->from_name : m->from_addr);
-	t->refs = split_refs(m->refs, &t->nrefs);
+	memset(t, 0, sizeof(*t));
+	for (p = refs; *p; p++)
+		nrefs += *p != ' ' && (p == refs || p[-1] == ' ');
+	t->refs = nrefs ? talloc(c, nrefs * sizeof(char *)) : NULL;
+	for (k = 0, p = refs; k < nrefs; k++) {
+		while (*p == ' ')
+			p++;
+		for (q = p; *q && *q != ' '; q++)
+			;
+		t->refs[k] = tintern(c, p, (size_t)(q - p));
+		p = q;
+	}
+	t->nrefs = nrefs;
+	t->id = tstr(c, m->message_id);
+	t->irt = tstr(c, m->in_reply_to);
+	t->subj = tstr(c, m->subject_norm);
+	t->thread = tstr(c, m->thread);
+	if (c->view) {
+		t->subject = tstr(c, m->subject);
+		t->from = tstr(c, m->from_name != NULL && *m->from_name ?
+		    m->from_name : m->from_addr);
+	}
 	t->date = m->date;
+	t->is_reply = mp_mime_subject_is_reply(m->subject);
 	return 0;
 }
 
 static void
 tcollect_free(struct tcollect *c)
 {
-	size_t i, k;
+	size_t i;
 
-	for (i = 0; i < c->n; i++) {
-		free(c->v[i].id);
-		free(c->v[i].irt);
-		free(c->v[i].subj);
-		free(c->v[i].thread);
-		free(c->v[i].subject);
-		free(c->v[i].from);
-		for (k = 0; k < c->v[i].nrefs; k++)
-			free(c->v[i].refs[k]);
-		free(c->v[i].refs);
-	}
+	for (i = 0; i < c->nchunks; i++)
+		free(c->chunks[i]);
+	free(c->chunks);
+	free(c->slot);
 	free(c->v);
 }
 
@@ -308,11 +394,11 @@ build_threads(struct mp_job *j, struct tcollect *c, struct mp_thread **th,
 	for (i = 0; i < c->n; i++) {
 		in[i].message_id = c->v[i].id;
 		in[i].in_reply_to = c->v[i].irt;
-		in[i].refs = (const char *const *)c->v[i].refs;
+		in[i].refs = c->v[i].refs;
 		in[i].nrefs = c->v[i].nrefs;
 		in[i].subject_norm = c->v[i].subj;
 		in[i].date = c->v[i].date;
-		in[i].is_reply = mp_mime_subject_is_reply(c->v[i].subject);
+		in[i].is_reply = c->v[i].is_reply;
 		in[i].thread = c->v[i].thread;
 	}
 	if (mp_thread_build(in, c->n, th, nth) != 0) {
@@ -370,6 +456,7 @@ mp_job_each_thread(struct mp_job *j, int64_t since,
 	size_t i, k, w, nth = 0, nwho;
 	int rc = -1;
 
+	c.view = 1;
 	if (build_threads(j, &c, &th, &nth, e) != 0)
 		goto out;
 	ids = mp_xcalloc(c.n + 1, sizeof(*ids));
@@ -489,8 +576,9 @@ compose_one(struct mp_job *j, const struct mp_ledger_key *k,
  * delivery.max_age older than its planned time; then it is failed. A
  * permanent one (5xx for the recipient or the message) fails that key
  * only. When the session itself failed (mp_deliver_down) the email is
- * not at fault: it stays pending under the same limits and the run stops
- * with the transport's error (exit 75, 69, 77 or 78).
+ * not at fault: it stays pending until max_age (max_attempts does not
+ * apply) and the run stops with the transport's error (exit 75, 69, 77
+ * or 78).
  */
 static int
 deliver_one(struct mp_job *j, const struct mp_ledger_key *k,
@@ -527,7 +615,11 @@ deliver_one(struct mp_job *j, const struct mp_ledger_key *k,
 		int attempts = 0;
 
 		mp_store_ledger_get(j->st, k, &s, &attempts);
-		if (retry && attempts < c->delivery.max_attempts && !stale) {
+		/* A session that cannot work is not this email's fault, and
+		 * it is the first one of every run of the outage: counting
+		 * those runs as attempts would lose it. max_age still ends. */
+		if (retry && (down || attempts < c->delivery.max_attempts) &&
+		    !stale) {
 			j->temp_failed++;
 			if (down) {
 				if (e != NULL)

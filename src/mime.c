@@ -140,6 +140,13 @@ add_utf8_or_1252(struct mp_buf *b, const char *p, size_t n)
 	size_t i = 0, k, bad = 0;
 
 	while (i < n) {
+		for (k = i; k < n && s[k] < 0x80; k++)
+			;
+		if (k > i) {
+			mp_buf_add(b, p + i, k - i);
+			i = k;
+			continue;
+		}
 		k = utf8_seq(s + i, n - i);
 		if (k == 0) {
 			put_cp(b, cp1252(s[i]));
@@ -177,7 +184,15 @@ clean_text(const char *p, size_t n, int keep_nl)
 
 	while (i < n) {
 		unsigned char c = s[i];
+		size_t run;
 
+		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x7f; run++)
+			;
+		if (run > i) {		/* plain ASCII, the common case */
+			mp_buf_add(&b, p + i, run - i);
+			i = run;
+			continue;
+		}
 		if (c == '\r' || c == '\n') {
 			if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
 				i++;
@@ -793,15 +808,21 @@ synth_id(const char *p, size_t n)
 	return mp_xstrdup(id);
 }
 
-/* Counts case-insensitive occurrences of a lower-case word. */
+/* Mentions of "multipart/" and "message/", case-insensitive: found from
+ * each '/', which plain text has few of. */
 static size_t
-count_word(const char *p, size_t n, const char *w)
+count_types(const char *p, size_t n)
 {
-	size_t k = strlen(w), i, c = 0;
+	const char *s = p, *e = p + n, *sl;
+	size_t c = 0, off;
 
-	for (i = 0; i + k <= n; i++)
-		if ((p[i] | 0x20) == w[0] && strncasecmp(p + i, w, k) == 0)
+	while (s < e && (sl = memchr(s, '/', (size_t)(e - s))) != NULL) {
+		off = (size_t)(sl - p);
+		if ((off >= 9 && strncasecmp(sl - 9, "multipart", 9) == 0) ||
+		    (off >= 7 && strncasecmp(sl - 7, "message", 7) == 0))
 			c++;
+		s = sl + 1;
+	}
 	return c;
 }
 
@@ -816,10 +837,17 @@ static char *
 working_copy(const char *p, size_t *n, int sep, int *warnings)
 {
 	char *cp = NULL;
-	size_t i, len = *n;
+	const char *q = p, *e = p + *n;
+	size_t i, len = *n, opens = 0;
 	int depth = 0;
 
-	for (i = 0; i < len; i++) {
+	/* no line can nest deeper than there are '(' in all */
+	while (opens <= MAX_COMMENT && q < e &&
+	    (q = memchr(q, '(', (size_t)(e - q))) != NULL) {
+		opens++;
+		q++;
+	}
+	for (i = opens > MAX_COMMENT ? 0 : len; i < len; i++) {
 		if (p[i] == '\n' && (i + 1 >= len ||
 		    (p[i + 1] != ' ' && p[i + 1] != '\t')))
 			depth = 0;
@@ -1317,8 +1345,8 @@ html_to_text(const char *p, size_t n)
 				    href) != 0 && b.len > link_start) {
 					nlinks++;
 					mp_buf_printf(&b, " [%d]", nlinks);
-					mp_buf_printf(&urls, "[%d] %s\n", nlinks,
-					    href);
+					mp_buf_printf(&urls, "[%d] %s\n",
+					    nlinks, href);
 				}
 				free(href);
 				href = NULL;
@@ -1382,6 +1410,26 @@ html_to_text(const char *p, size_t n)
 	}
 	*w = '\0';
 	return out;
+}
+
+/* The decoded size of a part; base64 is counted, not decoded. */
+static size_t
+part_size(struct mailmime *mm, int *warnings)
+{
+	struct mailmime_data *d = mm->mm_data.mm_single;
+	size_t i, k = 0, len = 0;
+	char *raw;
+
+	if (d != NULL && d->dt_type == MAILMIME_DATA_TEXT && d->dt_encoded &&
+	    d->dt_encoding == MAILMIME_MECHANISM_BASE64) {
+		for (i = 0; i < d->dt_data.dt_text.dt_length; i++)
+			k += b64val((unsigned char)
+			    d->dt_data.dt_text.dt_data[i]) >= 0;
+		return k / 4 * 3 + (k % 4 > 1 ? k % 4 - 1 : 0);
+	}
+	raw = part_bytes(mm, &len, warnings);
+	free(raw);
+	return len;
 }
 
 /* "12 KB": sizes as a mail client shows them. */
@@ -1467,7 +1515,7 @@ list_attachments(struct mailmime *mm, const struct mailmime *body,
 	struct mp_buf name = MP_BUF_INIT;
 	const char *fn;
 	clistiter *c;
-	char *dec, *raw;
+	char *dec;
 	size_t len = 0;
 
 	if (mm == NULL || depth > MAX_WALK || b->len > 64 * 1024)
@@ -1523,8 +1571,7 @@ list_attachments(struct mailmime *mm, const struct mailmime *body,
 		mp_buf_adds(&name, "unnamed ");
 		type_name(mm->mm_content_type, &name);
 	}
-	raw = part_bytes(mm, &len, warnings);
-	free(raw);
+	len = part_size(mm, warnings);
 	mp_buf_add(b, name.data, name.len);
 	mp_buf_adds(b, " (");
 	add_size(b, len);
@@ -2445,28 +2492,34 @@ raw_body(const char *p, size_t n, size_t hend, int sep, int *warnings)
 	return s;
 }
 
-static void
-parse_body(struct mp_msg *m, const char *p, size_t n, size_t hend, int sep)
+/* The MIME tree, or NULL (then *nested says whether it was refused for
+ * nesting too deep to parse safely). */
+static struct mailmime *
+parse_mime(const char *p, size_t n, int *nested)
 {
 	struct mailmime *mime = NULL;
 	size_t idx = 0;
 
 	/* each mention takes at least 8 bytes: small messages need no count */
-	if (n > MAX_MIME_TYPES * 8 && count_word(p, n, "multipart/") +
-	    count_word(p, n, "message/") > MAX_MIME_TYPES) {
-		m->warnings++;
-		m->body = raw_body(p, n, hend, sep, &m->warnings);
-		return;
-	}
-	if (mailmime_parse(p, n, &idx, &mime) != MAILIMF_NO_ERROR ||
-	    mime == NULL) {
+	*nested = n > MAX_MIME_TYPES * 8 && count_types(p, n) > MAX_MIME_TYPES;
+	if (*nested)
+		return NULL;
+	if (mailmime_parse(p, n, &idx, &mime) != MAILIMF_NO_ERROR)
+		return NULL;
+	return mime;
+}
+
+static void
+parse_body(struct mp_msg *m, struct mailmime *mime, const char *p, size_t n,
+    size_t hend, int sep)
+{
+	if (mime == NULL) {
 		m->warnings++;
 		m->body = raw_body(p, n, hend, sep, &m->warnings);
 		return;
 	}
 	free(m->attachments);
 	m->body = extract_body(mime, &m->attachments, &m->warnings);
-	mailmime_free(mime);
 }
 
 /* Bytes without any header field: kept as the body of a message that
@@ -2506,8 +2559,9 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 	struct rawhdr rh;
 	const char *p = raw, *msg;
 	char *work;
+	struct mailmime *mime;
 	size_t n = len, i, hend, idx = 0;
-	int sep, date_ok = 0, skipped = 0;
+	int sep, date_ok = 0, skipped = 0, nested;
 
 	if (out == NULL)
 		return mp_err_set(e, MP_EX_SOFTWARE, "mp_mime_parse: no out");
@@ -2556,13 +2610,20 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 	rh.from = raw_header(msg, hend, "From");
 	rh.date = raw_header(msg, hend, "Date");
 
-	if (mailimf_envelope_and_optional_fields_parse(p, n, &idx, &fields) ==
-	    MAILIMF_NO_ERROR && fields != NULL) {
+	/* mailmime_parse reads the header fields too: parse them once */
+	mime = parse_mime(p, n, &nested);
+	if (mime != NULL && mime->mm_type == MAILMIME_MESSAGE &&
+	    mime->mm_data.mm_message.mm_fields != NULL) {
+		take_fields(m, mime->mm_data.mm_message.mm_fields, &rh,
+		    &m->warnings, &date_ok);
+	} else if (mailimf_envelope_and_optional_fields_parse(p, n, &idx,
+	    &fields) == MAILIMF_NO_ERROR && fields != NULL) {
 		take_fields(m, fields, &rh, &m->warnings, &date_ok);
 		mailimf_fields_free(fields);
 	} else {
 		m->warnings++;
 	}
+	m->warnings += nested;
 	if (m->message_id == NULL)
 		m->message_id = synth_id(msg, hend);
 	if (m->from.name == NULL)
@@ -2583,7 +2644,9 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 		m->date_fallback = 1;
 	}
 
-	parse_body(m, p, n, hend, sep);
+	parse_body(m, mime, p, n, hend, sep);
+	if (mime != NULL)
+		mailmime_free(mime);
 	free(work);
 	free(rh.from);
 	free(rh.date);

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
@@ -451,6 +455,53 @@ START_TEST(test_overdue_notice)
 }
 END_TEST
 
+/* An SMTP server that cannot be reached (a loopback port bound but not
+ * listening: connection refused) is not the email's fault: the email a
+ * run tries first stays pending however many runs the outage lasts, or
+ * six hours of downtime (24 runs) would fail it for good at
+ * max_attempts (3 here) and lose it. */
+START_TEST(test_server_down_not_an_attempt)
+{
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	char path[4096], *old, *tr, *eol, text[16384];
+	size_t len;
+	int fd, i;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &salen), 0);
+	snprintf(path, sizeof(path), "%s/magpie.ini", dir);
+	ck_assert_int_eq(mp_read_file(path, 1 << 20, &old, &len), 0);
+	tr = strstr(old, "transport = ");
+	ck_assert_ptr_nonnull(tr);
+	eol = strchr(tr, '\n');
+	ck_assert_ptr_nonnull(eol);
+	snprintf(text, sizeof(text), "%.*stransport = smtp://127.0.0.1:%d\n"
+	    "tls = none%s", (int)(tr - old), old, ntohs(sa.sin_port), eol);
+	free(old);
+	tu_write(path, text);
+	reload();
+	for (i = 0; i < 6; i++) {
+		mp_job_init(&j, cfg, st, t("2021-06-15T12:00:00Z") + i * 900, 0);
+		ck_assert_int_eq(mp_job_remind(&j, &e), -1);
+		ck_assert_int_eq(e.code, MP_EX_TEMPFAIL);
+		mp_job_finish(&j);
+		ck_assert_int_eq(j.sent, 0);
+		ck_assert_int_eq(j.perm_failed, 0);
+	}
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_FAILED), 0);
+	ck_assert_int_eq(mp_store_ledger_count(st, MP_LEDGER_PENDING), 1);
+	close(fd);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -466,6 +517,7 @@ suite(void)
 	tcase_add_test(tc, test_change_before_any_reminder);
 	tcase_add_test(tc, test_change_no_stale_reminder);
 	tcase_add_test(tc, test_overdue_notice);
+	tcase_add_test(tc, test_server_down_not_an_attempt);
 	suite_add_tcase(s, tc);
 	return s;
 }

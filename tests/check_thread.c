@@ -1014,7 +1014,8 @@ START_TEST(test_shared_notmuch)
 	static const char *const ghost[] = {
 		/* Resolved and FYI (AutoReply below) under the missing
 		 * RT ticket: one thread with two top-level entries */
-		"87bmc6lp3h.fsf(0) rt-4.2.8-22046-1529425595-591.33575-211-0(1) "
+		"87bmc6lp3h.fsf(0) "
+		"rt-4.2.8-22046-1529425595-591.33575-211-0(1) "
 		"rt-4.2.8-6644-1530017064-1465.33575-215-0(0)",
 		/* fake-root (dated earlier) before grand-child */
 		"000-real-root(0) 001-child(1) 001-fake-message-root(2) "
