@@ -19,6 +19,7 @@
 #include <libetpan/libetpan.h>
 
 #include "buf.h"
+#include "datetime.h"
 #include "err.h"
 #include "mime.h"
 
@@ -579,20 +580,6 @@ first_id_raw(const char *v)
 
 /* ---- dates ------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (civil calendar). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int
 days_in_month(int y, int m)
 {
@@ -625,7 +612,7 @@ date_to_instant(const struct mailimf_date_time *dt, int64_t *t, long *off)
 	if (zh > 23 || zm > 59)
 		return -1;
 	*off = (long)(z < 0 ? -1 : 1) * (zh * 3600L + zm * 60L);
-	*t = days_from_civil(y, dt->dt_month, dt->dt_day) * 86400 +
+	*t = mp_dt_days_from_civil((int)y, dt->dt_month, dt->dt_day) * 86400 +
 	    dt->dt_hour * 3600 + dt->dt_min * 60 + dt->dt_sec - *off;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "datetime.h"
 #include "err.h"
 #include "log.h"
 #include "source.h"
@@ -117,19 +118,6 @@ name_index(const struct tok *t, const char *names)
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 /* The From_ line date is asctime(3) output, "Thu Jun 17 10:00:00 2021",
  * in UTC; some writers add a numeric zone after the year. */
 static int64_t
@@ -169,7 +157,7 @@ from_line_date(const struct tok *t, size_t nt)
 			if (t[i + 5].p[0] == '-')
 				zone = -zone;
 		}
-		return days_from_civil(year, mon + 1, day) * 86400 +
+		return mp_dt_days_from_civil((int)year, mon + 1, day) * 86400 +
 		    hh * 3600 + mm * 60 + ss - zone;
 	}
 	return 0;
