@@ -117,7 +117,6 @@ name_index(const struct tok *t, const char *names)
 	return -1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
 /* The From_ line date is asctime(3) output, "Thu Jun 17 10:00:00 2021",
  * in UTC; some writers add a numeric zone after the year. */
 static int64_t
