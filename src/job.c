@@ -751,12 +751,19 @@ digest_one(struct mp_job *j, const struct mp_member *m, int64_t slot,
 	    (s == MP_LEDGER_SENT || s == MP_LEDGER_FAILED))
 		return 0;
 	mp_store_digest_get(j->st, m->email, &last_seq, &last_slot);
+	/* A slot found empty was served too: mail that comes later waits
+	 * for the next slot rather than sending this one hours late. */
+	if (scheduled && last_slot >= slot)
+		return 0;
 	if (mp_render_digest(j->cfg, j->st, m, last_seq, j->now, &r, e) != 0)
 		return -1;
 	if (r.empty && !j->cfg->digest.send_empty && !print) {
 		mp_info("digest for %s: nothing new, not sent", m->email);
 		j->skipped++;
 		mp_rendered_free(&r);
+		if (scheduled && !j->dry_run && mp_store_digest_set(j->st,
+		    m->email, last_seq, slot, e) != 0)
+			return -1;
 		return 0;
 	}
 	rc = compose_one(j, &k, m->name, m->tz, &r, NULL, NULL, &mail, msgid,

@@ -502,6 +502,38 @@ START_TEST(test_server_down_not_an_attempt)
 }
 END_TEST
 
+static const char mbox3[] =
+"From b@example.org Thu Jul  1 13:00:00 2021\n"
+"From: Bo <b@example.org>\nTo: mag@example.org\n"
+"Subject: [MAG] July\nDate: Thu, 1 Jul 2021 13:00:00 +0000\n"
+"Message-ID: <m3@example.org>\nList-Id: MAG <mag.example.org>\n\n"
+"Hello.\n\n";
+
+/* A slot found empty (send_empty = no) is served: mail that comes later
+ * that day waits for the next slot instead of making a digest go out at
+ * some hour of the afternoon, and the skip is counted once. */
+START_TEST(test_empty_slot_served)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/list.mbox", dir);
+	tu_write(path, mbox1);
+	fetch_and_digest("2021-06-14T12:00:00Z", 1, 2, 0);
+	/* nothing new, nothing ahead: a's 07:00 UTC and b's 07:00 JST
+	 * slots of 1 July are skipped, once */
+	fetch_and_digest("2021-07-01T12:00:00Z", 0, 0, 2);
+	fetch_and_digest("2021-07-01T12:15:00Z", 0, 0, 0);
+	/* a message at 13:00 UTC: no digest before the next slots */
+	tu_write(path, mbox3);
+	fetch_and_digest("2021-07-01T14:00:00Z", 1, 0, 0);
+	ck_assert_int_eq(count_mails(), 2);
+	/* b's slot (07:00 JST = 22:00 UTC), then a's, cover it */
+	fetch_and_digest("2021-07-01T22:00:00Z", 0, 1, 0);
+	fetch_and_digest("2021-07-02T07:00:00Z", 0, 1, 0);
+	ck_assert_int_eq(count_mails(), 4);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -518,6 +550,7 @@ suite(void)
 	tcase_add_test(tc, test_change_no_stale_reminder);
 	tcase_add_test(tc, test_overdue_notice);
 	tcase_add_test(tc, test_server_down_not_an_attempt);
+	tcase_add_test(tc, test_empty_slot_served);
 	suite_add_tcase(s, tc);
 	return s;
 }
