@@ -165,6 +165,13 @@ const struct mp_item *mp_config_item(const struct mp_config *c,
 int mp_config_recipients(const struct mp_config *c, const struct mp_item *it,
     struct mp_rcpt **out, size_t *n);
 
+/* 1 when email (any case) is among the recipients of it. */
+int mp_config_is_recipient(const struct mp_config *c,
+    const struct mp_item *it, const char *email);
+
+/* "deadline", "event" or "reminder". */
+const char *mp_config_item_kind_name(enum mp_item_kind k);
+
 /* 1 when email is listed in it->pending (by address or member id), or when
  * the item has no pending list. */
 int mp_config_is_pending(const struct mp_config *c, const struct mp_item *it,

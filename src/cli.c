@@ -508,23 +508,6 @@ cmd_extract(struct cli *c)
 
 /* ---- agenda ---- */
 
-/* Is addr among the recipients of it? */
-static int
-agenda_for(const struct mp_config *cfg, const struct mp_item *it,
-    const char *addr)
-{
-	struct mp_rcpt *r;
-	size_t i, n;
-	int yes = 0;
-
-	if (mp_config_recipients(cfg, it, &r, &n) != 0)
-		return 0;
-	for (i = 0; i < n && !yes; i++)
-		yes = strcasecmp(r[i].email, addr) == 0;
-	free(r);
-	return yes;
-}
-
 static int
 cmd_agenda(struct cli *c)
 {
@@ -576,13 +559,12 @@ cmd_agenda(struct cli *c)
 	for (i = 0; i < n; i++) {
 		const struct mp_item *it = items[i].item;
 		int64_t at = items[i].at;
-		const char *kind = it->kind == MP_ITEM_DEADLINE ? "deadline" :
-		    it->kind == MP_ITEM_EVENT ? "event" : "reminder";
+		const char *kind = mp_config_item_kind_name(it->kind);
 		int64_t fire[MP_MAX_REMIND];
 		size_t nf = mp_schedule_fire_times(it, fire, MP_MAX_REMIND);
 		char when[64], utc[32], left[64], end[32];
 
-		if (to != NULL && !agenda_for(c->cfg, it, to))
+		if (to != NULL && !mp_config_is_recipient(c->cfg, it, to))
 			continue;
 		shown++;
 		/* Reminder times as they will go out: moved off quiet days

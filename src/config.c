@@ -2014,3 +2014,26 @@ mp_config_is_pending(const struct mp_config *c, const struct mp_item *it,
 	}
 	return 0;
 }
+
+int
+mp_config_is_recipient(const struct mp_config *c, const struct mp_item *it,
+    const char *email)
+{
+	struct mp_rcpt *r;
+	size_t i, n;
+	int yes = 0;
+
+	if (mp_config_recipients(c, it, &r, &n) != 0)
+		return 0;
+	for (i = 0; i < n && !yes; i++)
+		yes = strcasecmp(r[i].email, email) == 0;
+	free(r);
+	return yes;
+}
+
+const char *
+mp_config_item_kind_name(enum mp_item_kind k)
+{
+	return k == MP_ITEM_DEADLINE ? "deadline" :
+	    k == MP_ITEM_EVENT ? "event" : "reminder";
+}

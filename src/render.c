@@ -337,29 +337,6 @@ action_data(const struct mp_config *c, const struct mp_member *m,
 	mp_val_set(d, "unlisted", unlisted);
 }
 
-static int
-is_recipient(const struct mp_config *c, const struct mp_item *it,
-    const struct mp_member *m)
-{
-	struct mp_rcpt *r;
-	size_t i, n;
-	int yes = 0;
-
-	if (mp_config_recipients(c, it, &r, &n) != 0)
-		return 0;
-	for (i = 0; i < n && !yes; i++)
-		yes = r[i].member == m;
-	free(r);
-	return yes;
-}
-
-static const char *
-item_kind(const struct mp_item *it)
-{
-	return it->kind == MP_ITEM_DEADLINE ? "deadline" :
-	    it->kind == MP_ITEM_EVENT ? "event" : "reminder";
-}
-
 /* Fields every template gets for an item, in the viewer's zone. */
 static void
 item_fields(struct mp_val *v, const struct mp_item *it, const char *tz,
@@ -368,7 +345,7 @@ item_fields(struct mp_val *v, const struct mp_item *it, const char *tz,
 	char left[64];
 
 	mp_val_set_str(v, "id", it->id);
-	mp_val_set_str(v, "kind", item_kind(it));
+	mp_val_set_str(v, "kind", mp_config_item_kind_name(it->kind));
 	mp_val_set_bool(v, "is_deadline", it->kind == MP_ITEM_DEADLINE);
 	mp_val_set_bool(v, "is_event", it->kind == MP_ITEM_EVENT);
 	mp_val_set_str(v, "title", it->title);
@@ -721,7 +698,7 @@ mp_render_digest(const struct mp_config *c, struct mp_store *st,
 		struct mp_val *v;
 
 		if (items[i].item->kind == MP_ITEM_REMINDER ||
-		    !is_recipient(c, items[i].item, m))
+		    !mp_config_is_recipient(c, items[i].item, m->email))
 			continue;
 		v = mp_val_map();
 		item_fields(v, items[i].item, m->tz, now);

@@ -1193,15 +1193,6 @@ static char *gdir;
 static struct mp_config *gcfg;
 static struct mp_store *gst;
 
-static int64_t
-at(const char *s)
-{
-	int64_t v;
-
-	ck_assert_int_eq(mp_dt_parse(s, "UTC", &v, NULL, 0, NULL), 0);
-	return v;
-}
-
 static void
 gadd(const char *id, const char *thread, const char *from, const char *subj,
     const char *when, const char *own)
@@ -1216,7 +1207,7 @@ gadd(const char *id, const char *thread, const char *from, const char *subj,
 	m.from.addr = (char *)"someone@example.org";
 	m.subject = (char *)subj;
 	m.subject_norm = (char *)subj;
-	m.date = at(when);
+	m.date = tu_time(when);
 	m.own = (char *)own;
 	m.body = (char *)own;
 	ck_assert_int_eq(mp_store_add_msg(gst, &m, "mag", 0, &added, &e), 0);
@@ -1470,7 +1461,7 @@ START_TEST(test_golden_digest)
 	struct mp_err e = { 0 };
 	struct mp_rendered r;
 	char *msg, msgid[256];
-	int64_t now = at("2021-06-15T04:00:00Z");
+	int64_t now = tu_time("2021-06-15T04:00:00Z");
 
 	gadd("1@x", "1@x", "Ана Петрова", "Бюджет на 2022 год",
 	    "2021-06-14T08:00:00Z", "Прошу прислать замечания до пятницы.");
@@ -1505,7 +1496,7 @@ START_TEST(test_golden_reminder)
 	struct mp_err e = { 0 };
 	struct mp_rendered r;
 	char *msg, msgid[256], ref[256];
-	int64_t now = at("2021-06-15T00:00:00Z");
+	int64_t now = tu_time("2021-06-15T00:00:00Z");
 	size_t n;
 
 	ck_assert_int_eq(mp_schedule_reminders(gcfg, now, &p, &n), 0);
@@ -1540,10 +1531,10 @@ START_TEST(test_golden_changed)
 	struct mp_err e = { 0 };
 	struct mp_rendered r;
 	char *msg, msgid[256];
-	int64_t now = at("2021-06-16T09:30:00Z");
+	int64_t now = tu_time("2021-06-16T09:30:00Z");
 
-	nt.old_due = at("2021-06-21T13:00:00Z");
-	nt.old_ends = at("2021-06-21T15:00:00Z");
+	nt.old_due = tu_time("2021-06-21T13:00:00Z");
+	nt.old_ends = tu_time("2021-06-21T15:00:00Z");
 	ck_assert_int_eq(mp_render_notice(gcfg, &nt, &to, now, &r, &e), 0);
 	ck_assert_str_eq(r.subject, "Changed: IGF 2021 Open Consultations now "
 	    "starts Tue 22 Jun 21:00 CST");
@@ -1596,11 +1587,11 @@ START_TEST(test_render_subject_one_line)
 	p.rcpt.name = mem->name;
 	p.rcpt.email = mem->email;
 	p.rcpt.tz = mem->tz;
-	ck_assert_int_eq(mp_render_reminder(gcfg, &p, at("2021-06-15T00:00:00Z"),
+	ck_assert_int_eq(mp_render_reminder(gcfg, &p, tu_time("2021-06-15T00:00:00Z"),
 	    &r, &e), 0);
 	ck_assert_ptr_null(strpbrk(r.subject, "\r\n"));
 	msg = golden_compose(&r, &p.rcpt, "reminder", "evals", "k", NULL,
-	    at("2021-06-15T00:00:00Z"), msgid, sizeof(msgid));
+	    tu_time("2021-06-15T00:00:00Z"), msgid, sizeof(msgid));
 	assert_lines(msg);
 	/* In the header block only: the body may say what it likes. */
 	*strstr(msg, "\r\n\r\n") = '\0';

@@ -164,6 +164,12 @@ START_TEST(test_example)
 	ck_assert_int_eq(mp_config_is_pending(c, it, "chair@example.org"), 0);
 	ck_assert_int_eq(mp_config_recipients(c, it, &r, &n), 0);
 	ck_assert_uint_eq(n, 12);
+	ck_assert_int_eq(mp_config_is_recipient(c, it, "CHAIR@example.org"), 1);
+	ck_assert_int_eq(mp_config_is_recipient(c, it, "x@example.net"), 0);
+	ck_assert_str_eq(mp_config_item_kind_name(it->kind), "deadline");
+	ck_assert_str_eq(mp_config_item_kind_name(MP_ITEM_EVENT), "event");
+	ck_assert_str_eq(mp_config_item_kind_name(MP_ITEM_REMINDER),
+	    "reminder");
 	ck_assert_str_eq(r[0].email, "chair@example.org");
 	free(r);
 

@@ -143,22 +143,13 @@ teardown(void)
 	free(dir);
 }
 
-static int64_t
-t(const char *s)
-{
-	int64_t v;
-
-	ck_assert_int_eq(mp_dt_parse(s, "UTC", &v, NULL, 0, NULL), 0);
-	return v;
-}
-
 static void
 remind(const char *now, long sent, long temp, long perm)
 {
 	struct mp_err e = { 0 };
 	struct mp_job j;
 
-	mp_job_init(&j, cfg, st, t(now), 0);
+	mp_job_init(&j, cfg, st, tu_time(now), 0);
 	ck_assert_msg(mp_job_remind(&j, &e) == 0, "%s", e.msg);
 	mp_job_finish(&j);
 	ck_assert_int_eq(j.sent, sent);
@@ -236,7 +227,7 @@ fetch_and_digest(const char *now, long stored, long sent, long skipped)
 	struct mp_err e = { 0 };
 	struct mp_job j;
 
-	mp_job_init(&j, cfg, st, t(now), 0);
+	mp_job_init(&j, cfg, st, tu_time(now), 0);
 	ck_assert_msg(mp_job_fetch(&j, &e) == 0, "%s", e.msg);
 	ck_assert_msg(mp_job_thread(&j, &e) == 0, "%s", e.msg);
 	ck_assert_msg(mp_job_digests(&j, &e) == 0, "%s", e.msg);
@@ -275,7 +266,7 @@ START_TEST(test_digests_cover_only_new)
 	free(m);
 	ck_assert_int_eq(mp_store_digest_get(st, "a@example.org", &seq, &slot),
 	    0);
-	ck_assert_int_eq(slot, t("2021-06-14T07:00:00Z"));
+	ck_assert_int_eq(slot, tu_time("2021-06-14T07:00:00Z"));
 	/* same day again: nothing */
 	fetch_and_digest("2021-06-14T18:00:00Z", 0, 0, 0);
 	/* next day with one new message: covers only it */
@@ -330,7 +321,7 @@ changes_and_remind(const char *now, long sent)
 	struct mp_err e = { 0 };
 	struct mp_job j;
 
-	mp_job_init(&j, cfg, st, t(now), 0);
+	mp_job_init(&j, cfg, st, tu_time(now), 0);
 	ck_assert_msg(mp_job_changes(&j, &e) == 0, "%s", e.msg);
 	ck_assert_msg(mp_job_remind(&j, &e) == 0, "%s", e.msg);
 	mp_job_finish(&j);
@@ -489,7 +480,7 @@ START_TEST(test_server_down_not_an_attempt)
 	tu_write(path, text);
 	reload();
 	for (i = 0; i < 6; i++) {
-		mp_job_init(&j, cfg, st, t("2021-06-15T12:00:00Z") + i * 900, 0);
+		mp_job_init(&j, cfg, st, tu_time("2021-06-15T12:00:00Z") + i * 900, 0);
 		ck_assert_int_eq(mp_job_remind(&j, &e), -1);
 		ck_assert_int_eq(e.code, MP_EX_TEMPFAIL);
 		mp_job_finish(&j);

@@ -18,15 +18,6 @@ static char *dir;
 static struct mp_config *cfg;
 static struct mp_store *st;
 
-static int64_t
-t(const char *s)
-{
-	int64_t v;
-
-	ck_assert_int_eq(mp_dt_parse(s, "UTC", &v, NULL, 0, NULL), 0);
-	return v;
-}
-
 static void
 add(const char *id, const char *thread, const char *from, const char *subj,
     const char *when, const char *own)
@@ -41,7 +32,7 @@ add(const char *id, const char *thread, const char *from, const char *subj,
 	m.from.addr = (char *)"x@example.org";
 	m.subject = (char *)subj;
 	m.subject_norm = (char *)subj;
-	m.date = t(when);
+	m.date = tu_time(when);
 	m.own = (char *)own;
 	m.body = (char *)own;
 	ck_assert_int_eq(mp_store_add_msg(st, &m, "mag", 0, &added, &e), 0);
@@ -102,7 +93,7 @@ START_TEST(test_digest)
 	add("3@x", "2@x", "Cy", "Agenda", "2021-06-14T10:00:00Z",
 	    "Agreed, with one change:\nmove item 3 up.");
 	ck_assert_int_eq(mp_render_digest(cfg, st, k, 0,
-	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	    tu_time("2021-06-15T00:00:00Z"), &r, &e), 0);
 	ck_assert_str_eq(r.subject,
 	    "[IGF MAG] Digest Tue 15 Jun 2021: 3 messages in 2 threads");
 	ck_assert_int_eq(r.upto_seq, 3);
@@ -126,14 +117,14 @@ START_TEST(test_digest)
 
 	/* after seq 3: nothing new; a deadline is still ahead */
 	ck_assert_int_eq(mp_render_digest(cfg, st, k, 3,
-	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	    tu_time("2021-06-15T00:00:00Z"), &r, &e), 0);
 	ck_assert_int_eq(r.empty, 0);
 	ck_assert_str_eq(r.subject,
 	    "[IGF MAG] Digest Tue 15 Jun 2021: no new messages");
 	mp_rendered_free(&r);
 	/* and nothing at all a month later */
 	ck_assert_int_eq(mp_render_digest(cfg, st, k, 3,
-	    t("2021-07-15T00:00:00Z"), &r, &e), 0);
+	    tu_time("2021-07-15T00:00:00Z"), &r, &e), 0);
 	ck_assert_int_eq(r.empty, 1);
 	mp_rendered_free(&r);
 }
@@ -146,11 +137,11 @@ START_TEST(test_reminder)
 	struct mp_err e = { 0 };
 	size_t n;
 
-	ck_assert_int_eq(mp_schedule_reminders(cfg, t("2021-06-15T00:00:00Z"),
+	ck_assert_int_eq(mp_schedule_reminders(cfg, tu_time("2021-06-15T00:00:00Z"),
 	    &p, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(mp_render_reminder(cfg, &p[0],
-	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	    tu_time("2021-06-15T00:00:00Z"), &r, &e), 0);
 	ck_assert_str_eq(r.subject, "Reminder: Workshop evaluations due in "
 	    "2 days 23 hours (Fri 18 Jun 08:59 JST)");
 	ck_assert_msg(strstr(r.text, "Due:    Fri 18 Jun 2021 08:59 JST\n"
@@ -217,14 +208,14 @@ START_TEST(test_digest_actions)
 	 * thread after; the 20 June and 25 June dates are not in the
 	 * calendar, the 17 June deadline is. */
 	ck_assert_int_eq(mp_render_digest(c2, st, mp_config_member(c2, "k"), 0,
-	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	    tu_time("2021-06-15T00:00:00Z"), &r, &e), 0);
 	ck_assert_str_eq(r.text, "[Agenda]\ndeadline@Fri 18 Jun 08:59 JST\n"
 	    "deadline@Sun 20 Jun 21:00 JST\n[Budget]\nevent@Fri 25 Jun\n"
 	    "request@\n|\nAgenda by 20 June.\nBudget call on 25 June.\n");
 	mp_rendered_free(&r);
 	/* Paul is not staff: no unlisted dates */
 	ck_assert_int_eq(mp_render_digest(c2, st, mp_config_member(c2, "p"), 0,
-	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	    tu_time("2021-06-15T00:00:00Z"), &r, &e), 0);
 	ck_assert_msg(strstr(r.text, "|") != NULL && strcmp(strstr(r.text,
 	    "|"), "|\n") == 0, "%s", r.text);
 	mp_rendered_free(&r);
@@ -263,7 +254,7 @@ START_TEST(test_wrap)
 	    "Katowice, with many words so that the line wraps twice at least "
 	    "in the digest.");
 	ck_assert_int_eq(mp_render_digest(c2, st, mp_config_member(c2, "k"), 0,
-	    t("2021-06-15T00:00:00Z"), &r, &e), 0);
+	    tu_time("2021-06-15T00:00:00Z"), &r, &e), 0);
 	/* 72 columns (Zoë's ë is one), greedy */
 	ck_assert_str_eq(r.text,
 	    "1. Zoë wrote a long message about the budget of the meeting in "

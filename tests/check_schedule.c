@@ -78,30 +78,21 @@ teardown(void)
 	free(dir);
 }
 
-static int64_t
-t(const char *s)
-{
-	int64_t v;
-
-	ck_assert_int_eq(mp_dt_parse(s, "UTC", &v, NULL, 0, NULL), 0);
-	return v;
-}
-
 START_TEST(test_digest_slot_daily)
 {
 	const struct mp_member *m = mp_config_member(cfg, "tokyo");
 
 	/* 21:00 JST on the 14th: today's 07:00 JST */
 	ck_assert_int_eq(mp_schedule_digest_slot(m, &cfg->digest,
-	    t("2021-06-14T12:00:00Z")), t("2021-06-14 07:00 Asia/Tokyo"));
+	    tu_time("2021-06-14T12:00:00Z")), tu_time("2021-06-14 07:00 Asia/Tokyo"));
 	/* 06:59 JST: still yesterday's */
 	ck_assert_int_eq(mp_schedule_digest_slot(m, &cfg->digest,
-	    t("2021-06-13T21:59:00Z")), t("2021-06-13 07:00 Asia/Tokyo"));
+	    tu_time("2021-06-13T21:59:00Z")), tu_time("2021-06-13 07:00 Asia/Tokyo"));
 	/* exactly 07:00 JST */
 	ck_assert_int_eq(mp_schedule_digest_slot(m, &cfg->digest,
-	    t("2021-06-13T22:00:00Z")), t("2021-06-14 07:00 Asia/Tokyo"));
+	    tu_time("2021-06-13T22:00:00Z")), tu_time("2021-06-14 07:00 Asia/Tokyo"));
 	ck_assert_int_eq(mp_schedule_digest_slot(mp_config_member(cfg, "off"),
-	    &cfg->digest, t("2021-06-13T22:00:00Z")), 0);
+	    &cfg->digest, tu_time("2021-06-13T22:00:00Z")), 0);
 }
 END_TEST
 
@@ -113,22 +104,22 @@ START_TEST(test_digest_slot_weekly_and_dst)
 
 	/* Monday 2021-06-14 07:00 EDT = 11:00 UTC */
 	ck_assert_int_eq(mp_schedule_digest_slot(m, &cfg->digest,
-	    t("2021-06-16T00:00:00Z")), t("2021-06-14T11:00:00Z"));
+	    tu_time("2021-06-16T00:00:00Z")), tu_time("2021-06-14T11:00:00Z"));
 	/* Monday 10:59 UTC is 06:59 EDT: the Monday before */
 	ck_assert_int_eq(mp_schedule_digest_slot(m, &cfg->digest,
-	    t("2021-06-14T10:59:00Z")), t("2021-06-07T11:00:00Z"));
+	    tu_time("2021-06-14T10:59:00Z")), tu_time("2021-06-07T11:00:00Z"));
 	/* Across the spring change: Monday 2021-03-15 07:00 EDT is 11:00
 	 * UTC, the Monday before (EST) 12:00 UTC. */
 	ck_assert_int_eq(mp_schedule_digest_slot(m, &cfg->digest,
-	    t("2021-03-15T11:30:00Z")), t("2021-03-15T11:00:00Z"));
+	    tu_time("2021-03-15T11:30:00Z")), tu_time("2021-03-15T11:00:00Z"));
 	ck_assert_int_eq(mp_schedule_digest_slot(m, &cfg->digest,
-	    t("2021-03-15T10:30:00Z")), t("2021-03-08T12:00:00Z"));
+	    tu_time("2021-03-15T10:30:00Z")), tu_time("2021-03-08T12:00:00Z"));
 	/* Daily at 02:30 on the spring-forward day (no such local time):
 	 * 03:30 EDT = 07:30 UTC. */
 	copy.digest = MP_DIGEST_DAILY;
 	d.minute = 150;
 	ck_assert_int_eq(mp_schedule_digest_slot(&copy, &d,
-	    t("2021-03-14T12:00:00Z")), t("2021-03-14T07:30:00Z"));
+	    tu_time("2021-03-14T12:00:00Z")), tu_time("2021-03-14T07:30:00Z"));
 }
 END_TEST
 
@@ -153,15 +144,15 @@ START_TEST(test_reminders_latest_offset)
 	size_t n;
 
 	/* before the first offset (7d before = 10 Jun 23:59) */
-	n = plans_of("evals", t("2021-06-10T23:58:00Z"), &p);
+	n = plans_of("evals", tu_time("2021-06-10T23:58:00Z"), &p);
 	ck_assert_uint_eq(n, 0);
 	free(p);
 	/* 7d due: everyone in group:mag (3 members); the weekly
 	 * reminder of the 14th is due too */
-	n = plans(t("2021-06-14T12:00:00Z"), &p);
+	n = plans(tu_time("2021-06-14T12:00:00Z"), &p);
 	ck_assert_uint_eq(n, 4);
 	free(p);
-	n = plans_of("evals", t("2021-06-14T12:00:00Z"), &p);
+	n = plans_of("evals", tu_time("2021-06-14T12:00:00Z"), &p);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(p[0].item->id, "evals");
 	ck_assert_int_eq(p[0].offset, 7 * 86400);
@@ -171,15 +162,15 @@ START_TEST(test_reminders_latest_offset)
 	ck_assert_str_eq(p[2].rcpt.email, "off@example.org");
 	free(p);
 	/* a week late: only the 6h offset, only to pending */
-	n = plans(t("2021-06-17T20:00:00Z"), &p);
+	n = plans(tu_time("2021-06-17T20:00:00Z"), &p);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(p[0].offset, 6 * 3600);
 	ck_assert_int_eq(p[0].first, 0);
 	ck_assert_str_eq(p[0].rcpt.email, "ny@example.org");
-	ck_assert_int_eq(p[0].fire, t("2021-06-17T17:59:00Z"));
+	ck_assert_int_eq(p[0].fire, tu_time("2021-06-17T17:59:00Z"));
 	free(p);
 	/* after the deadline: nothing */
-	n = plans(t("2021-06-18T00:00:00Z"), &p);
+	n = plans(tu_time("2021-06-18T00:00:00Z"), &p);
 	ck_assert_uint_eq(n, 0);
 	free(p);
 }
@@ -191,7 +182,7 @@ START_TEST(test_reminders_event_and_chair)
 	size_t n, i;
 
 	/* 2d before the consultation: tokyo and the guest address */
-	n = plans(t("2021-06-20T13:00:00Z"), &p);
+	n = plans(tu_time("2021-06-20T13:00:00Z"), &p);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(p[0].rcpt.email, "tokyo@example.org");
 	ck_assert_str_eq(p[1].rcpt.email, "guest@example.net");
@@ -199,29 +190,29 @@ START_TEST(test_reminders_event_and_chair)
 	ck_assert_ptr_null(p[1].rcpt.member);
 	free(p);
 	/* the chair's poll, half an hour after its time */
-	n = plans(t("2021-06-24T09:30:00Z"), &p);
+	n = plans(tu_time("2021-06-24T09:30:00Z"), &p);
 	ck_assert_uint_eq(n, 3);
 	for (i = 0; i < n; i++) {
 		ck_assert_str_eq(p[i].item->id, "poll");
-		ck_assert_int_eq(p[i].due, t("2021-06-24T09:00:00Z"));
+		ck_assert_int_eq(p[i].due, tu_time("2021-06-24T09:00:00Z"));
 	}
 	free(p);
 	/* a day and more later it is stale */
-	n = plans(t("2021-06-25T09:00:00Z"), &p);
+	n = plans(tu_time("2021-06-25T09:00:00Z"), &p);
 	ck_assert_uint_eq(n, 0);
 	free(p);
 	/* weekly: occurrences 7, 14, 21 June at 08:00 */
-	n = plans_of("weekly", t("2021-06-14T08:05:00Z"), &p);
+	n = plans_of("weekly", tu_time("2021-06-14T08:05:00Z"), &p);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(p[0].item->id, "weekly");
-	ck_assert_int_eq(p[0].due, t("2021-06-14T08:00:00Z"));
+	ck_assert_int_eq(p[0].due, tu_time("2021-06-14T08:00:00Z"));
 	free(p);
-	n = plans_of("weekly", t("2021-06-21T09:00:00Z"), &p);
+	n = plans_of("weekly", tu_time("2021-06-21T09:00:00Z"), &p);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(p[0].due, t("2021-06-21T08:00:00Z"));
+	ck_assert_int_eq(p[0].due, tu_time("2021-06-21T08:00:00Z"));
 	free(p);
 	/* past until: nothing */
-	n = plans(t("2021-06-28T08:30:00Z"), &p);
+	n = plans(tu_time("2021-06-28T08:30:00Z"), &p);
 	ck_assert_uint_eq(n, 0);
 	free(p);
 }
@@ -233,30 +224,30 @@ START_TEST(test_agenda)
 	size_t n;
 	int64_t f[MP_MAX_REMIND];
 
-	ck_assert_int_eq(mp_schedule_agenda(cfg, t("2021-06-10T00:00:00Z"),
+	ck_assert_int_eq(mp_schedule_agenda(cfg, tu_time("2021-06-10T00:00:00Z"),
 	    14 * 86400, &it, &n), 0);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(it[0].item->id, "weekly");
-	ck_assert_int_eq(it[0].at, t("2021-06-14T08:00:00Z"));
+	ck_assert_int_eq(it[0].at, tu_time("2021-06-14T08:00:00Z"));
 	ck_assert_str_eq(it[1].item->id, "evals");
 	ck_assert_str_eq(it[2].item->id, "consult");
 	free(it);
-	ck_assert_int_eq(mp_schedule_agenda(cfg, t("2021-06-10T00:00:00Z"),
+	ck_assert_int_eq(mp_schedule_agenda(cfg, tu_time("2021-06-10T00:00:00Z"),
 	    8 * 86400, &it, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(it[0].item->id, "weekly");
 	ck_assert_str_eq(it[1].item->id, "evals");
 	free(it);
 	/* an event under way stays on the agenda until it ends */
-	ck_assert_int_eq(mp_schedule_agenda(cfg, t("2021-06-22T14:00:00Z"),
+	ck_assert_int_eq(mp_schedule_agenda(cfg, tu_time("2021-06-22T14:00:00Z"),
 	    86400, &it, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(it[0].item->id, "consult");
 	free(it);
 	ck_assert_uint_eq(mp_schedule_fire_times(mp_config_item(cfg, "evals"),
 	    f, MP_MAX_REMIND), 4);
-	ck_assert_int_eq(f[0], t("2021-06-10T23:59:00Z"));
-	ck_assert_int_eq(f[3], t("2021-06-17T17:59:00Z"));
+	ck_assert_int_eq(f[0], tu_time("2021-06-10T23:59:00Z"));
+	ck_assert_int_eq(f[3], tu_time("2021-06-17T17:59:00Z"));
 }
 END_TEST
 
@@ -310,31 +301,31 @@ START_TEST(test_omitted_and_before)
 	const struct mp_calendar_cfg *cal = &c->calendar;
 
 	/* Saturday 19 June 12:00 UTC */
-	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-06-19T12:00:00Z"),
+	ck_assert_int_eq(mp_schedule_omitted(cal, tu_time("2021-06-19T12:00:00Z"),
 	    "UTC"), 1);
 	/* Friday 18 June 13:00 UTC is Saturday 01:00 in Auckland */
-	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-06-18T13:00:00Z"),
+	ck_assert_int_eq(mp_schedule_omitted(cal, tu_time("2021-06-18T13:00:00Z"),
 	    "UTC"), 0);
-	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-06-18T13:00:00Z"),
+	ck_assert_int_eq(mp_schedule_omitted(cal, tu_time("2021-06-18T13:00:00Z"),
 	    "Pacific/Auckland"), 1);
 	/* quiet August, and a single quiet day */
-	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-08-11T12:00:00Z"),
+	ck_assert_int_eq(mp_schedule_omitted(cal, tu_time("2021-08-11T12:00:00Z"),
 	    "UTC"), 1);
-	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-12-24T12:00:00Z"),
+	ck_assert_int_eq(mp_schedule_omitted(cal, tu_time("2021-12-24T12:00:00Z"),
 	    "UTC"), 1);
-	ck_assert_int_eq(mp_schedule_omitted(cal, t("2021-12-23T12:00:00Z"),
+	ck_assert_int_eq(mp_schedule_omitted(cal, tu_time("2021-12-23T12:00:00Z"),
 	    "UTC"), 0);
 	/* Saturday -> Friday, same local time */
-	ck_assert_int_eq(mp_schedule_before(cal, t("2021-06-19T12:00:00Z"),
-	    "UTC"), t("2021-06-18T12:00:00Z"));
-	ck_assert_int_eq(mp_schedule_before(cal, t("2021-06-18T13:00:00Z"),
-	    "Pacific/Auckland"), t("2021-06-17T13:00:00Z"));
+	ck_assert_int_eq(mp_schedule_before(cal, tu_time("2021-06-19T12:00:00Z"),
+	    "UTC"), tu_time("2021-06-18T12:00:00Z"));
+	ck_assert_int_eq(mp_schedule_before(cal, tu_time("2021-06-18T13:00:00Z"),
+	    "Pacific/Auckland"), tu_time("2021-06-17T13:00:00Z"));
 	/* all of August, then the weekend before: Friday 30 July */
-	ck_assert_int_eq(mp_schedule_before(cal, t("2021-08-25T12:00:00Z"),
-	    "UTC"), t("2021-07-30T12:00:00Z"));
+	ck_assert_int_eq(mp_schedule_before(cal, tu_time("2021-08-25T12:00:00Z"),
+	    "UTC"), tu_time("2021-07-30T12:00:00Z"));
 	/* a working day stays */
-	ck_assert_int_eq(mp_schedule_before(cal, t("2021-06-17T12:00:00Z"),
-	    "UTC"), t("2021-06-17T12:00:00Z"));
+	ck_assert_int_eq(mp_schedule_before(cal, tu_time("2021-06-17T12:00:00Z"),
+	    "UTC"), tu_time("2021-06-17T12:00:00Z"));
 	mp_config_free(c);
 }
 END_TEST
@@ -349,51 +340,51 @@ START_TEST(test_reminders_moved_and_overdue)
 	/* 2d before Monday noon UTC is Saturday noon: sent on Friday noon
 	 * in UTC. In Auckland it is Sunday 00:00, moved to Friday 00:00
 	 * NZST, which is Thursday noon UTC. */
-	n = plans_of("monday", t("2021-06-17T11:59:00Z"), &p);
+	n = plans_of("monday", tu_time("2021-06-17T11:59:00Z"), &p);
 	ck_assert_uint_eq(n, 0);
 	free(p);
-	n = plans_of("monday", t("2021-06-18T11:59:00Z"), &p);
+	n = plans_of("monday", tu_time("2021-06-18T11:59:00Z"), &p);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(p[0].rcpt.email, "akl@example.org");
-	ck_assert_int_eq(p[0].fire, t("2021-06-17T12:00:00Z"));
+	ck_assert_int_eq(p[0].fire, tu_time("2021-06-17T12:00:00Z"));
 	free(p);
-	n = plans_of("monday", t("2021-06-18T12:00:00Z"), &p);
+	n = plans_of("monday", tu_time("2021-06-18T12:00:00Z"), &p);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(p[0].rcpt.email, "utc@example.org");
-	ck_assert_int_eq(p[0].fire, t("2021-06-18T12:00:00Z"));
+	ck_assert_int_eq(p[0].fire, tu_time("2021-06-18T12:00:00Z"));
 	ck_assert_int_eq(p[0].offset, 2 * 86400);
 	free(p);
 	/* the 1h reminder on Monday, to pending akl only */
-	n = plans_of("monday", t("2021-06-21T11:30:00Z"), &p);
+	n = plans_of("monday", tu_time("2021-06-21T11:30:00Z"), &p);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(p[0].rcpt.email, "akl@example.org");
 	ck_assert_int_eq(p[0].offset, 3600);
 	free(p);
 	/* overdue notice a day after, to pending only, for one day */
-	n = plans_of("monday", t("2021-06-22T11:59:00Z"), &p);
+	n = plans_of("monday", tu_time("2021-06-22T11:59:00Z"), &p);
 	ck_assert_uint_eq(n, 0);
 	free(p);
-	n = plans_of("monday", t("2021-06-22T12:30:00Z"), &p);
+	n = plans_of("monday", tu_time("2021-06-22T12:30:00Z"), &p);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(p[0].kind, MP_PLAN_OVERDUE);
 	ck_assert_int_eq(p[0].offset, -86400);
 	ck_assert_str_eq(p[0].rcpt.email, "akl@example.org");
 	free(p);
-	n = plans_of("monday", t("2021-06-23T12:00:00Z"), &p);
+	n = plans_of("monday", tu_time("2021-06-23T12:00:00Z"), &p);
 	ck_assert_uint_eq(n, 0);
 	free(p);
 	/* 7d before 1 September is in the quiet August: 30 July */
-	n = plans_of("september", t("2021-07-30T12:00:00Z"), &p);
+	n = plans_of("september", tu_time("2021-07-30T12:00:00Z"), &p);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(p[0].fire, t("2021-07-30T12:00:00Z"));
+	ck_assert_int_eq(p[0].fire, tu_time("2021-07-30T12:00:00Z"));
 	free(p);
 	/* the chair's Saturday reminder goes on Friday, and only once */
-	n = plans_of("sat", t("2021-06-25T09:00:00Z"), &p);
+	n = plans_of("sat", tu_time("2021-06-25T09:00:00Z"), &p);
 	ck_assert_uint_eq(n, 1);
-	ck_assert_int_eq(p[0].due, t("2021-06-26T09:00:00Z"));
-	ck_assert_int_eq(p[0].fire, t("2021-06-25T09:00:00Z"));
+	ck_assert_int_eq(p[0].due, tu_time("2021-06-26T09:00:00Z"));
+	ck_assert_int_eq(p[0].fire, tu_time("2021-06-25T09:00:00Z"));
 	free(p);
-	n = plans_of("sat", t("2021-06-26T09:30:00Z"), &p);
+	n = plans_of("sat", tu_time("2021-06-26T09:30:00Z"), &p);
 	ck_assert_uint_eq(n, 0);
 	free(p);
 	mp_config_free(cfg);

@@ -5,10 +5,13 @@
 #define MP_TESTUTIL_H
 
 #include <check.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "datetime.h"
 
 /* The repository root: tests are built from it, and tests/run-tests runs
  * them from it, so "." unless MAGPIE_SRCDIR says otherwise. */
@@ -70,6 +73,18 @@ tu_write(const char *path, const char *text)
 	ck_assert_msg(f != NULL, "cannot write %s", path);
 	fputs(text, f);
 	fclose(f);
+}
+
+/* A time as the CLI reads it ("2021-06-14T12:00:00Z", zone UTC when
+ * none is written); the test fails on a bad one. */
+static inline int64_t
+tu_time(const char *s)
+{
+	int64_t v = 0;
+
+	ck_assert_msg(mp_dt_parse(s, "UTC", &v, NULL, 0, NULL) == 0,
+	    "bad time '%s'", s);
+	return v;
 }
 
 /* Run a suite; exit status 0 when all passed. */
