@@ -26,6 +26,11 @@ struct mp_job {
 	struct mp_transport *tr;        /* owned, opened on first send */
 	/* counters for the run summary */
 	long stored, duplicates, filtered, broken, actions;
+	long rethreaded;                /* stored messages moved to another
+	                                   thread (by new ones, or by
+	                                   mp_job_thread) */
+	long thread_loaded;             /* stored messages read to thread new
+	                                   ones (cost of incremental threading) */
 	long sent, skipped, temp_failed, perm_failed;
 };
 
@@ -34,15 +39,22 @@ void mp_job_init(struct mp_job *j, const struct mp_config *c,
 void mp_job_finish(struct mp_job *j);
 
 /* Read PATH (mbox, .gz mbox, Maildir, file) into the store. list_id, when
- * not NULL, keeps only that list's messages. source names the origin. */
+ * not NULL, keeps only that list's messages. source names the origin.
+ * New messages are then threaded against only the stored threads they
+ * can join (the cost does not grow with the store), or, when they are
+ * many against the store, by rebuilding every thread. */
 int mp_job_import(struct mp_job *j, const char *path, const char *list_id,
     const char *source, struct mp_err *e);
 
-/* Every configured [list] source. A failing source does not stop the
- * others; the first error is returned after all were tried. */
+/* Every configured [list] source, then threading as mp_job_import. A
+ * failing source does not stop the others; the first error is returned
+ * after all were tried. */
 int mp_job_fetch(struct mp_job *j, struct mp_err *e);
 
-/* Recompute threads over the store and record each message's thread. */
+/* Recompute every thread over the store and record each message's
+ * thread (import and fetch thread incrementally; this is the full
+ * rebuild, run once after an upgrade from a store without thread
+ * references). */
 int mp_job_thread(struct mp_job *j, struct mp_err *e);
 
 /* Deadlines and events whose time changed in the configuration since

@@ -19,7 +19,7 @@ struct mp_msg;
 struct mp_store;
 struct mp_lock;
 
-#define MP_STORE_VERSION 2
+#define MP_STORE_VERSION 3
 
 /* The run lock: a file "PATH.lock" beside the store, held with flock(2)
  * for the life of the process. Returns 0 when acquired, 1 when another
@@ -65,8 +65,8 @@ struct mp_stored_msg {
 	int64_t date;
 	long date_off;
 	const char *list_id;            /* or NULL */
-	const char *own;                /* author's own text */
-	const char *body;
+	const char *own;                /* author's own text (the whole body
+	                                   is not kept: the archive has it) */
 	const char *thread;             /* thread id, or NULL before threading */
 	const char *source;             /* list id of the config, or origin */
 	int64_t added;                  /* when it was stored */
@@ -74,11 +74,13 @@ struct mp_stored_msg {
 
 typedef int (*mp_store_msg_cb)(const struct mp_stored_msg *m, void *ctx);
 
-/* Store a message unless its Message-ID is already there (*added = 0).
- * m is only read. NULL strings where the stored form promises a string
- * are stored as ""; a missing message_id is MP_EX_DATAERR. */
+/* Store a message unless its Message-ID is already there (*added = 0),
+ * in thread (may be NULL: not threaded yet). m is only read. NULL strings
+ * where the stored form promises a string are stored as ""; a missing
+ * message_id is MP_EX_DATAERR. */
 int mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
-    const char *source, int64_t now, int *added, struct mp_err *e);
+    const char *thread, const char *source, int64_t now, int *added,
+    struct mp_err *e);
 /* Messages with seq > after_seq, in seq order. A callback's -1 stops:
  * the function then returns -1 and e keeps what the callback put there
  * (if it shares e), else says MP_EX_SOFTWARE "iteration stopped by the
@@ -91,9 +93,67 @@ int mp_store_has_msg(struct mp_store *st, const char *message_id);
 /* 0 for an empty store; -1 on error. */
 int64_t mp_store_max_seq(struct mp_store *st);
 int64_t mp_store_count_msgs(struct mp_store *st);
+int64_t mp_store_count_unthreaded(struct mp_store *st);   /* thread NULL */
 /* thread may be NULL; an unknown message_id is MP_EX_DATAERR. */
 int mp_store_set_thread(struct mp_store *st, const char *message_id,
     const char *thread, struct mp_err *e);
+/* The same by seq (an unknown seq is MP_EX_DATAERR). */
+int mp_store_set_thread_seq(struct mp_store *st, int64_t seq,
+    const char *thread, struct mp_err *e);
+
+/* ---- threading ---- */
+
+/* A message as threading needs it (no text); strings valid during the
+ * callback only. */
+struct mp_thread_row {
+	int64_t seq;
+	const char *message_id;
+	const char *in_reply_to;        /* or NULL */
+	const char *refs;               /* space separated, oldest first, or "" */
+	const char *subject;
+	const char *subject_norm;
+	int64_t date;
+	const char *thread;             /* or NULL */
+	const char *from_name;
+	const char *from_addr;
+};
+
+typedef int (*mp_store_trow_cb)(const struct mp_thread_row *r, void *ctx);
+typedef int (*mp_store_name_cb)(const char *name, void *ctx);
+
+/* The messages of thread, or every message when thread is NULL, in seq
+ * order. Stopping works as in mp_store_each_msg. */
+int mp_store_each_trow(struct mp_store *st, const char *thread,
+    mp_store_trow_cb cb, void *ctx, struct mp_err *e);
+/* The first limit messages without a thread (thread NULL), in seq
+ * order. */
+int mp_store_each_unthreaded(struct mp_store *st, int64_t limit,
+    mp_store_trow_cb cb, void *ctx, struct mp_err *e);
+/* Every thread that mentions id: the thread of the message with that
+ * Message-ID (unless refs_only), and each thread with a reference to id
+ * recorded by mp_store_thread_ref_add(). A thread may come twice. */
+int mp_store_threads_of_id(struct mp_store *st, const char *id,
+    int refs_only, mp_store_name_cb cb, void *ctx, struct mp_err *e);
+/* Every thread with a message of that normalised subject dated in
+ * [from, to]. Each thread once. */
+int mp_store_threads_of_subject(struct mp_store *st, const char *subject_norm,
+    int64_t from, int64_t to, mp_store_name_cb cb, void *ctx,
+    struct mp_err *e);
+/* 1 when some message is in thread, 0 when none, -1 on error. */
+int mp_store_thread_used(struct mp_store *st, const char *thread);
+/* The references recorded for a thread (NULL: for every thread): ids
+ * its messages reference that are not its own messages' ids. */
+int mp_store_thread_refs_clear(struct mp_store *st, const char *thread,
+    struct mp_err *e);
+int mp_store_thread_ref_add(struct mp_store *st, const char *thread,
+    const char *id, struct mp_err *e);
+
+/* Named integers kept in the store ("rethread": the threads must be
+ * rebuilt in full once, set by the upgrade to version 3); 0 when
+ * unknown, -1 on error. */
+int64_t mp_store_flag_get(struct mp_store *st, const char *name);
+int mp_store_flag_set(struct mp_store *st, const char *name, int64_t value,
+    struct mp_err *e);
 
 /* ---- action items ---- */
 

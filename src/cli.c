@@ -217,12 +217,6 @@ cmd_run(struct cli *c, int steps)
 	mp_job_init(&j, c->cfg, c->st, c->now, c->dry_run);
 	if ((steps & 1) && mp_job_fetch(&j, &e) != 0)
 		rc = e.code ? e.code : MP_EX_TEMPFAIL;   /* go on */
-	/* Threads change only when mail arrives: a run with nothing new
-	 * must not read the whole archive. */
-	if ((steps & 1) && j.stored > 0 && mp_job_thread(&j, &e) != 0) {
-		mp_job_finish(&j);
-		return fail(&e);
-	}
 	if ((steps & 2) && (mp_job_changes(&j, &e) != 0 ||
 	    mp_job_remind(&j, &e) != 0)) {
 		mp_job_finish(&j);
@@ -254,8 +248,6 @@ cmd_import(struct cli *c)
 			break;
 		}
 	}
-	if (mp_job_thread(&j, &e) != 0 && rc == 0)
-		rc = fail(&e);
 	mp_job_finish(&j);
 	return summary(&j, rc);
 }

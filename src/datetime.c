@@ -17,11 +17,15 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "datetime.h"
 #include "err.h"
 
+/* The zone functions switch the process's TZ: one thread at a time
+ * (import extracts dates on a worker thread). */
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t fixed_now = -1;
 static char cur_zone[128];
 
@@ -45,8 +49,8 @@ is_utc(const char *zone)
 	    strcmp(zone, "Etc/GMT") == 0;
 }
 
-int
-mp_tz_valid(const char *zone)
+static int
+tz_valid(const char *zone)
 {
 	static char last_ok[128];
 	const char *dir, *p;
@@ -85,10 +89,22 @@ mp_tz_valid(const char *zone)
 	return ok;
 }
 
+int
+mp_tz_valid(const char *zone)
+{
+	int ok;
+
+	pthread_mutex_lock(&tz_lock);
+	ok = tz_valid(zone);
+	pthread_mutex_unlock(&tz_lock);
+	return ok;
+}
+
+/* Called with tz_lock held. */
 static int
 use_zone(const char *zone)
 {
-	if (zone == NULL || !mp_tz_valid(zone))
+	if (zone == NULL || !tz_valid(zone))
 		return -1;
 	if (strcmp(cur_zone, zone) == 0)
 		return 0;
@@ -144,10 +160,16 @@ mp_dt_local(int64_t t, const char *zone, struct mp_tm *out)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
+	int rc;
 
-	if (use_zone(zone) != 0)
-		return -1;
-	if (localtime_r(&tt, &tm) == NULL)
+	pthread_mutex_lock(&tz_lock);
+	rc = use_zone(zone) != 0 || localtime_r(&tt, &tm) == NULL ? -1 : 0;
+	/* tm_zone points into the zone data that the next switch frees */
+	if (rc == 0)
+		snprintf(out->abbr, sizeof(out->abbr), "%s",
+		    tm.tm_zone != NULL ? tm.tm_zone : "");
+	pthread_mutex_unlock(&tz_lock);
+	if (rc != 0)
 		return -1;
 	out->year = tm.tm_year + 1900;
 	out->mon = tm.tm_mon + 1;
@@ -158,8 +180,6 @@ mp_dt_local(int64_t t, const char *zone, struct mp_tm *out)
 	out->wday = tm.tm_wday;
 	out->yday = tm.tm_yday;
 	out->gmtoff = tm.tm_gmtoff;
-	snprintf(out->abbr, sizeof(out->abbr), "%s",
-	    tm.tm_zone != NULL ? tm.tm_zone : "");
 	return 0;
 }
 
@@ -186,8 +206,11 @@ mp_dt_from_local(const struct mp_tm *tm, const char *zone, int64_t *out)
 	    tm->hour > 23 || tm->min < 0 || tm->min > 59 || tm->sec < 0 ||
 	    tm->sec > 60)
 		return -1;
-	if (use_zone(zone) != 0)
+	pthread_mutex_lock(&tz_lock);
+	if (use_zone(zone) != 0) {
+		pthread_mutex_unlock(&tz_lock);
 		return -1;
+	}
 	wall = mp_dt_days_from_civil(tm->year, tm->mon, tm->mday) * 86400 +
 	    tm->hour * 3600 + tm->min * 60 + tm->sec;
 	/* The instant t satisfies t + offset(t) == wall. Offsets change at
@@ -208,6 +231,7 @@ mp_dt_from_local(const struct mp_tm *tm, const char *zone, int64_t *out)
 		 * offset in force before it, which lands after the gap. */
 		best = wall - offs[0];
 	}
+	pthread_mutex_unlock(&tz_lock);
 	*out = best;
 	return 0;
 }
@@ -440,9 +464,13 @@ mp_dt_format(int64_t t, const char *zone, const char *fmt, char *buf,
 	if (n == 0)
 		return 0;
 	buf[0] = '\0';
+	pthread_mutex_lock(&tz_lock);
 	if (use_zone(zone) != 0 || localtime_r(&tt, &tm) == NULL)
-		return 0;
-	return strftime(buf, n, fmt, &tm);
+		n = 0;
+	else
+		n = strftime(buf, n, fmt, &tm);
+	pthread_mutex_unlock(&tz_lock);
+	return n;
 }
 
 void

@@ -24,6 +24,7 @@
  * group.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,9 @@ mp_action_kind_name(enum mp_action_kind k)
 /* ---- word lists ---- */
 
 /* Word lists are looked up for every word of every sentence: each list
- * gets an open-addressing hash set, built on first use (magpie is single
- * threaded). */
+ * gets an open-addressing hash set, built on first use under a lock (an
+ * import extracts on a worker thread) and never changed after; each
+ * thread remembers the sets it found. */
 #define HSET_SIZE 1024          /* power of two, over twice any list */
 #define HSET_MAX 40
 
@@ -65,6 +67,7 @@ struct hset {
 
 static struct hset hsets[HSET_MAX];
 static size_t nhsets;
+static pthread_mutex_t hsets_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static unsigned
 word_hash(const char *s)
@@ -79,26 +82,31 @@ word_hash(const char *s)
 static const struct hset *
 hset_of(const char *const *list)
 {
-	static struct hset *memo[64];
+	static _Thread_local struct hset *memo[64];
 	size_t slot = ((size_t)list >> 4) & 63;
-	struct hset *h;
+	struct hset *h = NULL;
 	size_t i, k;
 
 	if (memo[slot] != NULL && memo[slot]->list == list)
 		return memo[slot];
-	for (i = 0; i < nhsets; i++)
+	pthread_mutex_lock(&hsets_lock);
+	for (i = 0; i < nhsets && h == NULL; i++)
 		if (hsets[i].list == list)
-			return memo[slot] = &hsets[i];
-	if (nhsets == HSET_MAX)
-		abort();
-	h = &hsets[nhsets++];
-	h->list = list;
-	for (i = 0; list[i] != NULL; i++) {
-		k = word_hash(list[i]) & (HSET_SIZE - 1);
-		while (h->slot[k] != NULL && strcmp(h->slot[k], list[i]) != 0)
-			k = (k + 1) & (HSET_SIZE - 1);
-		h->slot[k] = list[i];
+			h = &hsets[i];
+	if (h == NULL) {
+		if (nhsets == HSET_MAX)
+			abort();
+		h = &hsets[nhsets++];
+		h->list = list;
+		for (i = 0; list[i] != NULL; i++) {
+			k = word_hash(list[i]) & (HSET_SIZE - 1);
+			while (h->slot[k] != NULL &&
+			    strcmp(h->slot[k], list[i]) != 0)
+				k = (k + 1) & (HSET_SIZE - 1);
+			h->slot[k] = list[i];
+		}
 	}
+	pthread_mutex_unlock(&hsets_lock);
 	return memo[slot] = h;
 }
 

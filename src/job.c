@@ -6,10 +6,12 @@
  * transport accepted it. A crash between the two leaves it pending, and
  * the next run sends it again: at most one duplicate, never a loss.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "compose.h"
@@ -27,8 +29,6 @@
 #include "source.h"
 #include "store.h"
 #include "thread.h"
-
-#define IMPORT_BATCH 500
 
 void
 mp_job_init(struct mp_job *j, const struct mp_config *c, struct mp_store *st,
@@ -48,189 +48,90 @@ mp_job_finish(struct mp_job *j)
 	j->tr = NULL;
 }
 
-/* ---- import ---- */
+/* ---- string sets ---- */
 
-struct import_ctx {
-	struct mp_job *j;
-	const char *list_id;
-	const char *source;
-	struct mp_extract_opts xo;
-	long in_batch;
-	struct mp_err *e;
+static uint64_t
+thash(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* A set of borrowed strings (open addressing). */
+struct strset {
+	const char **slot;
+	size_t cap, used;
 };
 
-static int
-store_actions(struct mp_job *j, const struct mp_msg *m,
-    const struct mp_extract_opts *xo, struct mp_err *e)
+static size_t
+strset_find(const struct strset *s, const char *v)
 {
-	struct mp_action *a;
-	size_t i, n;
+	size_t j = thash(v, strlen(v)) & (s->cap - 1);
 
-	if (mp_extract(m, xo, &a, &n) != 0)
+	while (s->slot[j] != NULL && strcmp(s->slot[j], v) != 0)
+		j = (j + 1) & (s->cap - 1);
+	return j;
+}
+
+static int
+strset_has(const struct strset *s, const char *v)
+{
+	return s->cap > 0 && s->slot[strset_find(s, v)] != NULL;
+}
+
+/* 1 when v was added, 0 when it was there. */
+static int
+strset_add(struct strset *s, const char *v)
+{
+	size_t i, j;
+
+	if ((s->used + 1) * 2 > s->cap) {
+		struct strset n;
+
+		n.cap = s->cap ? s->cap * 2 : 64;
+		n.used = s->used;
+		n.slot = mp_xcalloc(n.cap, sizeof(*n.slot));
+		for (i = 0; i < s->cap; i++)
+			if (s->slot[i] != NULL)
+				n.slot[strset_find(&n, s->slot[i])] =
+				    s->slot[i];
+		free(s->slot);
+		*s = n;
+	}
+	j = strset_find(s, v);
+	if (s->slot[j] != NULL)
 		return 0;
-	for (i = 0; i < n; i++) {
-		if (mp_store_add_action(j->st, m->message_id,
-		    mp_action_kind_name(a[i].kind), a[i].assignee, a[i].due,
-		    a[i].text, e) != 0) {
-			mp_actions_free(a, n);
-			return -1;
-		}
-		j->actions++;
-	}
-	mp_actions_free(a, n);
-	return 0;
+	s->slot[j] = v;
+	s->used++;
+	return 1;
 }
 
-static int
-import_one(const char *raw, size_t len, int64_t delivered, const char *origin,
-    void *ctx)
+static void
+strset_free(struct strset *s)
 {
-	struct import_ctx *ic = ctx;
-	struct mp_job *j = ic->j;
-	struct mp_msg *m = NULL;
-	struct mp_err pe = { 0 };
-	int added = 0;
-
-	if (mp_mime_parse(raw, len, delivered, &m, &pe) != 0) {
-		mp_warnx("%s: not a message, skipped: %s", origin, pe.msg);
-		j->broken++;
-		return 0;
-	}
-	if (m->warnings > 0) {
-		mp_info("%s: %d problem(s) in message %s", origin, m->warnings,
-		    m->message_id);
-		j->broken++;
-	}
-	if (ic->list_id != NULL && (m->list_id == NULL ||
-	    strcasecmp(m->list_id, ic->list_id) != 0)) {
-		j->filtered++;
-		mp_msg_free(m);
-		return 0;
-	}
-	if (mp_store_add_msg(j->st, m, ic->source, j->now, &added, ic->e) != 0)
-		goto fail;
-	if (added) {
-		j->stored++;
-		if (store_actions(j, m, &ic->xo, ic->e) != 0)
-			goto fail;
-	} else {
-		j->duplicates++;
-	}
-	mp_msg_free(m);
-	if (++ic->in_batch >= IMPORT_BATCH) {
-		if (mp_store_commit(j->st, ic->e) != 0 ||
-		    mp_store_begin(j->st, ic->e) != 0)
-			return -1;
-		ic->in_batch = 0;
-	}
-	return 0;
-fail:
-	mp_msg_free(m);
-	return -1;
-}
-
-int
-mp_job_import(struct mp_job *j, const char *path, const char *list_id,
-    const char *source, struct mp_err *e)
-{
-	struct import_ctx ic;
-
-	memset(&ic, 0, sizeof(ic));
-	ic.j = j;
-	ic.list_id = list_id;
-	ic.source = source;
-	ic.xo.config = j->cfg;
-	ic.xo.month_first = j->cfg != NULL &&
-	    j->cfg->extract.date_order == MP_DATE_MDY;
-	ic.e = e;
-	if (mp_store_begin(j->st, e) != 0)
-		return -1;
-	if (mp_source_read(path, import_one, &ic, e) != 0) {
-		/* Keep what earlier batches and this one stored: nothing
-		 * read is lost when a later message fails. */
-		struct mp_err ce;
-
-		if (mp_store_commit(j->st, &ce) != 0)
-			mp_store_rollback(j->st);
-		return -1;
-	}
-	return mp_store_commit(j->st, e);
-}
-
-/* The IMAP source commits per batch itself: import_one must not. */
-static int
-imap_one(const char *raw, size_t len, int64_t delivered, const char *origin,
-    void *ctx)
-{
-	struct import_ctx *ic = ctx;
-
-	ic->in_batch = 0;
-	return import_one(raw, len, delivered, origin, ctx);
-}
-
-static int
-fetch_imap(struct mp_job *j, const struct mp_list_cfg *l, struct mp_err *e)
-{
-	struct import_ctx ic;
-
-	memset(&ic, 0, sizeof(ic));
-	ic.j = j;
-	ic.list_id = l->list_id;
-	ic.source = l->id;
-	ic.xo.config = j->cfg;
-	ic.xo.month_first = j->cfg->extract.date_order == MP_DATE_MDY;
-	ic.e = e;
-	return mp_imap_sync(l, j->st, j->now, imap_one, &ic, NULL, e);
-}
-
-int
-mp_job_fetch(struct mp_job *j, struct mp_err *e)
-{
-	struct mp_err first = { 0 }, one;
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < j->cfg->nlists; i++) {
-		const struct mp_list_cfg *l = &j->cfg->lists[i];
-		const char *path = NULL;
-
-		mp_err_clear(&one);
-		if (strncmp(l->source, "mbox:", 5) == 0)
-			path = l->source + 5;
-		else if (strncmp(l->source, "maildir:", 8) == 0)
-			path = l->source + 8;
-		if (path == NULL) {
-			if (fetch_imap(j, l, &one) == 0)
-				continue;
-		} else if (mp_job_import(j, path, l->list_id, l->id, &one) ==
-		    0) {
-			mp_info("list %s: %ld stored, %ld already known",
-			    l->id, j->stored, j->duplicates);
-			continue;
-		}
-		mp_warnx("list %s: %s", l->id, one.msg);
-		if (rc == 0)
-			first = one;
-		rc = -1;
-	}
-	if (rc != 0 && e != NULL)
-		*e = first;
-	return rc;
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
 }
 
 /* ---- threads ---- */
 
 /*
- * Every stored message as threading needs it. 100,000 messages must fit
- * in little memory, and most strings repeat (each id comes back in the
- * References of every later reply, subjects and senders along a
- * thread): they are interned once in an arena. subject and from are kept
- * only for views.
+ * Messages as threading needs them. 100,000 messages must fit in little
+ * memory, and most strings repeat (each id comes back in the References
+ * of every later reply, subjects and senders along a thread): they are
+ * interned once in an arena. subject and from are kept only for views.
  */
 struct tmsg {
 	const char *id, *irt, *subj, *thread, *subject, *from;
 	const char **refs;              /* in the arena */
 	size_t nrefs;
+	int64_t seq;                    /* new messages: after every stored one */
 	int64_t date;
 	int is_reply;
 };
@@ -266,19 +167,6 @@ talloc(struct tcollect *c, size_t n)
 	c->next += n;
 	c->left -= n;
 	return p;
-}
-
-static uint64_t
-thash(const char *s, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
 }
 
 /* The one copy of s[0..n) (NUL terminated); NULL stays NULL. */
@@ -326,13 +214,10 @@ tstr(struct tcollect *c, const char *s)
 	return s != NULL ? tintern(c, s, strlen(s)) : NULL;
 }
 
-static int
-tcollect_msg(const struct mp_stored_msg *m, void *ctx)
+static struct tmsg *
+tnew(struct tcollect *c)
 {
-	struct tcollect *c = ctx;
-	const char *refs = m->refs != NULL ? m->refs : "", *p, *q;
 	struct tmsg *t;
-	size_t nrefs = 0, k;
 
 	if (c->n == c->cap) {
 		c->cap = c->cap ? c->cap * 2 : 256;
@@ -340,10 +225,21 @@ tcollect_msg(const struct mp_stored_msg *m, void *ctx)
 	}
 	t = &c->v[c->n++];
 	memset(t, 0, sizeof(*t));
-	for (p = refs; *p; p++)
-		nrefs += *p != ' ' && (p == refs || p[-1] == ' ');
+	return t;
+}
+
+static int
+tcollect_row(const struct mp_thread_row *m, void *ctx)
+{
+	struct tcollect *c = ctx;
+	const char *p, *q;
+	struct tmsg *t = tnew(c);
+	size_t nrefs = 0, k;
+
+	for (p = m->refs; *p; p++)
+		nrefs += *p != ' ' && (p == m->refs || p[-1] == ' ');
 	t->refs = nrefs ? talloc(c, nrefs * sizeof(char *)) : NULL;
-	for (k = 0, p = refs; k < nrefs; k++) {
+	for (k = 0, p = m->refs; k < nrefs; k++) {
 		while (*p == ' ')
 			p++;
 		for (q = p; *q && *q != ' '; q++)
@@ -358,9 +254,9 @@ tcollect_msg(const struct mp_stored_msg *m, void *ctx)
 	t->thread = tstr(c, m->thread);
 	if (c->view) {
 		t->subject = tstr(c, m->subject);
-		t->from = tstr(c, m->from_name != NULL && *m->from_name ?
-		    m->from_name : m->from_addr);
+		t->from = tstr(c, *m->from_name ? m->from_name : m->from_addr);
 	}
+	t->seq = m->seq;
 	t->date = m->date;
 	t->is_reply = mp_mime_subject_is_reply(m->subject);
 	return 0;
@@ -376,20 +272,26 @@ tcollect_free(struct tcollect *c)
 	free(c->chunks);
 	free(c->slot);
 	free(c->v);
+	memset(c, 0, sizeof(*c));
 }
 
-/* Thread every stored message; *th and *c owned by the caller. */
 static int
-build_threads(struct mp_job *j, struct tcollect *c, struct mp_thread **th,
-    size_t *nth, struct mp_err *e)
+seq_cmp(const void *a, const void *b)
+{
+	const struct tmsg *x = a, *y = b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Thread the collected messages (sorted by seq first). */
+static int
+tcollect_build(struct tcollect *c, struct mp_thread **th, size_t *nth,
+    struct mp_err *e)
 {
 	struct mp_thread_in *in;
 	size_t i;
 
-	*th = NULL;
-	*nth = 0;
-	if (mp_store_each_msg(j->st, 0, tcollect_msg, c, e) != 0)
-		return -1;
+	qsort(c->v, c->n, sizeof(*c->v), seq_cmp);
 	in = mp_xcalloc(c->n + 1, sizeof(*in));
 	for (i = 0; i < c->n; i++) {
 		in[i].message_id = c->v[i].id;
@@ -409,18 +311,46 @@ build_threads(struct mp_job *j, struct tcollect *c, struct mp_thread **th,
 	return 0;
 }
 
-int
-mp_job_thread(struct mp_job *j, struct mp_err *e)
+/* Record the ids a thread's messages reference that are not its own
+ * messages: how a later message reaches this thread through them. */
+static int
+store_thread_refs(struct mp_job *j, const struct tcollect *c,
+    const struct mp_thread *t, struct mp_err *e)
+{
+	struct strset own = { 0 };
+	size_t k, r;
+	int rc = 0;
+
+	for (k = 0; k < t->n; k++)
+		strset_add(&own, c->v[t->msgs[k]].id);
+	for (k = 0; k < t->n && rc == 0; k++) {
+		const struct tmsg *m = &c->v[t->msgs[k]];
+
+		if (m->irt != NULL && !strset_has(&own, m->irt))
+			rc = mp_store_thread_ref_add(j->st, t->id, m->irt, e);
+		for (r = 0; r < m->nrefs && rc == 0; r++)
+			if (!strset_has(&own, m->refs[r]))
+				rc = mp_store_thread_ref_add(j->st, t->id,
+				    m->refs[r], e);
+	}
+	strset_free(&own);
+	return rc;
+}
+
+/* Rebuild every thread from the store; inside the caller's transaction. */
+static int
+rethread_all(struct mp_job *j, long *changed, size_t *nthreads,
+    struct mp_err *e)
 {
 	struct tcollect c = { 0 };
 	struct mp_thread *th = NULL;
 	size_t i, k, nth = 0;
-	long changed = 0;
 	int rc = -1;
 
-	if (build_threads(j, &c, &th, &nth, e) != 0)
-		goto out;
-	if (mp_store_begin(j->st, e) != 0)
+	*changed = 0;
+	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
+	    tcollect_build(&c, &th, &nth, e) != 0 ||
+	    mp_store_thread_refs_clear(j->st, NULL, e) != 0)
 		goto out;
 	for (i = 0; i < nth; i++) {
 		for (k = 0; k < th[i].n; k++) {
@@ -428,20 +358,787 @@ mp_job_thread(struct mp_job *j, struct mp_err *e)
 
 			if (t->thread != NULL && strcmp(t->thread, th[i].id) == 0)
 				continue;
-			if (mp_store_set_thread(j->st, t->id, th[i].id, e) != 0) {
-				mp_store_rollback(j->st);
+			if (mp_store_set_thread_seq(j->st, t->seq, th[i].id,
+			    e) != 0)
 				goto out;
-			}
-			changed++;
+			(*changed)++;
 		}
+		if (store_thread_refs(j, &c, &th[i], e) != 0)
+			goto out;
 	}
-	if (mp_store_commit(j->st, e) != 0)
+	if (mp_store_flag_set(j->st, "rethread", 0, e) != 0)
 		goto out;
-	mp_info("%zu threads, %ld messages re-threaded", nth, changed);
+	*nthreads = nth;
 	rc = 0;
 out:
 	mp_threads_free(th, nth);
 	tcollect_free(&c);
+	return rc;
+}
+
+int
+mp_job_thread(struct mp_job *j, struct mp_err *e)
+{
+	size_t nth = 0;
+	long changed = 0;
+
+	if (mp_store_begin(j->st, e) != 0)
+		return -1;
+	if (rethread_all(j, &changed, &nth, e) != 0) {
+		mp_store_rollback(j->st);
+		return -1;
+	}
+	if (mp_store_commit(j->st, e) != 0)
+		return -1;
+	j->rethreaded += changed;
+	mp_info("%zu threads, %ld messages re-threaded", nth, changed);
+	return 0;
+}
+
+/*
+ * Incremental threading: new messages are threaded together with every
+ * stored thread they could join, found through the ids they mention (the
+ * store knows each message's thread and each thread's references to ids
+ * outside it) and, for the subject fallback, stored threads with the
+ * same subject within the window. Threads share nothing else, so the
+ * result equals a rebuild of the whole store, at the cost of the threads
+ * touched, not of the store's size.
+ */
+struct subset {
+	struct mp_job *j;
+	struct tcollect c;
+	struct strset fresh;            /* ids of the new messages */
+	struct strset looked;           /* ids already looked up */
+	struct strset loaded;           /* threads read from the store */
+	const char **queue;             /* interned ids to look up */
+	size_t nq, qcap;
+	const char **found;             /* interned thread names */
+	size_t nfound, fcap;
+};
+
+static void
+sub_push(struct subset *s, const char *id)
+{
+	if (id == NULL || strset_has(&s->looked, id))
+		return;
+	if (s->nq == s->qcap) {
+		s->qcap = s->qcap ? s->qcap * 2 : 256;
+		s->queue = mp_xrealloc(s->queue, s->qcap * sizeof(*s->queue));
+	}
+	s->queue[s->nq++] = id;
+}
+
+static void
+sub_push_msg(struct subset *s, const struct tmsg *t)
+{
+	size_t k;
+
+	sub_push(s, t->id);
+	sub_push(s, t->irt);
+	for (k = 0; k < t->nrefs; k++)
+		sub_push(s, t->refs[k]);
+}
+
+static int
+sub_found(const char *name, void *ctx)
+{
+	struct subset *s = ctx;
+	const char *t = tstr(&s->c, name);
+
+	if (strset_has(&s->loaded, t))
+		return 0;
+	if (s->nfound == s->fcap) {
+		s->fcap = s->fcap ? s->fcap * 2 : 16;
+		s->found = mp_xrealloc(s->found, s->fcap * sizeof(*s->found));
+	}
+	s->found[s->nfound++] = t;
+	return 0;
+}
+
+/* A stored message of a thread read for the new ones. Its ids are not
+ * followed further: only what the new messages mention can change how
+ * stored threads divide (a thread that references into a read thread
+ * without being joined to it stays apart, as it did). */
+static int
+sub_row(const struct mp_thread_row *r, void *ctx)
+{
+	struct subset *s = ctx;
+
+	tcollect_row(r, &s->c);
+	return 0;
+}
+
+/* Read the threads named in s->found that are not read yet. */
+static int
+sub_load_found(struct subset *s, struct mp_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfound; i++) {
+		if (!strset_add(&s->loaded, s->found[i]))
+			continue;
+		if (mp_store_each_trow(s->j->st, s->found[i], sub_row, s,
+		    e) != 0)
+			return -1;
+	}
+	s->nfound = 0;
+	return 0;
+}
+
+/* Follow ids until every thread that mentions one is read. */
+static int
+sub_close(struct subset *s, struct mp_err *e)
+{
+	while (s->nq > 0) {
+		const char *id = s->queue[--s->nq];
+
+		if (!strset_add(&s->looked, id))
+			continue;
+		/* a new message's own id: only references can lead to it */
+		if (mp_store_threads_of_id(s->j->st, id,
+		    strset_has(&s->fresh, id), sub_found, s, e) != 0 ||
+		    sub_load_found(s, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Stored threads that the subject fallback could join with the new
+ * messages new[0..n): same subject, within the window of their dates. */
+static int
+sub_subjects(struct subset *s, const struct tmsg *nw, size_t n,
+    struct mp_err *e)
+{
+	struct strset done = { 0 };
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		int64_t lo = nw[i].date, hi = nw[i].date;
+
+		if (*nw[i].subj == '\0' || !strset_add(&done, nw[i].subj))
+			continue;
+		for (k = i + 1; k < n; k++) {
+			if (nw[k].subj != nw[i].subj)
+				continue;
+			lo = nw[k].date < lo ? nw[k].date : lo;
+			hi = nw[k].date > hi ? nw[k].date : hi;
+		}
+		rc = mp_store_threads_of_subject(s->j->st, nw[i].subj,
+		    lo - MP_THREAD_SUBJECT_WINDOW, hi + MP_THREAD_SUBJECT_WINDOW,
+		    sub_found, s, e);
+		if (rc == 0)
+			rc = sub_load_found(s, e);
+	}
+	strset_free(&done);
+	return rc;
+}
+
+/* A name for a new thread not used by a stored thread outside the subset
+ * (one that lost all its messages to a merge may come back in a split)
+ * nor by another thread of this result (names holds them all). */
+static int
+unique_name(struct mp_job *j, struct mp_thread *t, struct strset *names,
+    const struct strset *loaded, const struct strset *fresh,
+    struct tcollect *c)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	int n = 2, used;
+
+	/* A stored name is some stored message's id (maybe with "#n"):
+	 * never that of a message stored since the last threading. */
+	if (strset_has(loaded, t->id) || strset_has(fresh, t->id))
+		return 0;
+	if ((used = mp_store_thread_used(j->st, t->id)) <= 0)
+		return used;
+	for (;;) {
+		mp_buf_reset(&b);
+		mp_buf_printf(&b, "%s#%d", t->id, n++);
+		if (strset_has(names, mp_buf_str(&b)))
+			continue;
+		if ((used = mp_store_thread_used(j->st, mp_buf_str(&b))) < 0) {
+			mp_buf_free(&b);
+			return -1;
+		}
+		if (!used)
+			break;
+	}
+	free(t->id);
+	t->id = mp_buf_detach(&b);
+	strset_add(names, tstr(c, t->id));
+	return 0;
+}
+
+static int
+sub_new(const struct mp_thread_row *r, void *ctx)
+{
+	struct subset *s = ctx;
+
+	tcollect_row(r, &s->c);
+	return 0;
+}
+
+/* Messages threaded together: the threads they touch are read once for
+ * many, and memory stays bounded whatever the number of new messages. */
+#define THREAD_BATCH 5000
+
+/* Thread the first THREAD_BATCH stored messages without a thread (new
+ * ones; also any an interrupted run left) together with the stored
+ * threads they can join; stored messages that change thread are
+ * updated. *n is how many were threaded. Inside the caller's
+ * transaction. */
+static int
+thread_new(struct mp_job *j, size_t *nnew, struct mp_err *e)
+{
+	struct subset s;
+	struct strset names = { 0 };
+	struct mp_thread *th = NULL;
+	struct tmsg *nw;
+	size_t i, k, n, nth = 0;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.j = j;
+	if (mp_store_each_unthreaded(j->st, THREAD_BATCH, sub_new, &s, e) != 0)
+		goto out;
+	if ((*nnew = n = s.c.n) == 0) {
+		rc = 0;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		strset_add(&s.fresh, s.c.v[i].id);
+	for (i = 0; i < n; i++)
+		sub_push_msg(&s, &s.c.v[i]);
+	if (sub_close(&s, e) != 0)
+		goto out;
+	/* s.c.v moves as it grows: copy the new ones for the subject pass */
+	nw = mp_xmalloc(n * sizeof(*nw));
+	memcpy(nw, s.c.v, n * sizeof(*nw));
+	rc = sub_subjects(&s, nw, n, e);
+	free(nw);
+	if (rc != 0 || sub_close(&s, e) != 0) {
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
+	j->thread_loaded += (long)(s.c.n - n);
+	if (tcollect_build(&s.c, &th, &nth, e) != 0)
+		goto out;
+	/* (copies in the arena: unique_name frees the names it replaces) */
+	for (i = 0; i < nth; i++)
+		strset_add(&names, tstr(&s.c, th[i].id));
+	for (i = 0; i < nth; i++)
+		if (unique_name(j, &th[i], &names, &s.loaded, &s.fresh,
+		    &s.c) != 0) {
+			mp_err_set(e, MP_EX_IOERR, "reading the store");
+			goto out;
+		}
+	for (i = 0; i < s.loaded.cap; i++)
+		if (s.loaded.slot[i] != NULL && mp_store_thread_refs_clear(
+		    j->st, s.loaded.slot[i], e) != 0)
+			goto out;
+	for (i = 0; i < nth; i++) {
+		for (k = 0; k < th[i].n; k++) {
+			const struct tmsg *t = &s.c.v[th[i].msgs[k]];
+
+			if (t->thread != NULL && strcmp(t->thread, th[i].id) == 0)
+				continue;
+			if (mp_store_set_thread_seq(j->st, t->seq, th[i].id,
+			    e) != 0)
+				goto out;
+			j->rethreaded += t->thread != NULL;
+		}
+		if (store_thread_refs(j, &s.c, &th[i], e) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	strset_free(&names);
+	strset_free(&s.fresh);
+	mp_threads_free(th, nth);
+	tcollect_free(&s.c);
+	strset_free(&s.looked);
+	strset_free(&s.loaded);
+	free(s.queue);
+	free(s.found);
+	return rc;
+}
+
+/* ---- import ---- */
+
+/* Messages per transaction. */
+#define IMPORT_BATCH 500
+
+/*
+ * One message through import: parsed and its action items found (on a
+ * worker thread when reading an archive), then stored in order (on the
+ * calling thread, which alone uses the store).
+ */
+struct pmsg {
+	char *raw;              /* owned copy (pipeline) or borrowed */
+	size_t len;
+	int64_t delivered;
+	char *origin;           /* owned copy (pipeline) or borrowed */
+	struct mp_msg *m;       /* NULL: not a message, err says why */
+	char err[512];
+	struct mp_action *a;    /* found in m */
+	size_t na;
+};
+
+struct pbatch {
+	struct pmsg *v;
+	size_t n;
+};
+
+/* Messages a worker parses at a time: large enough to make handing over
+ * cheap, small enough to keep memory low (two batches live at once). */
+#define PIPE_BATCH 256
+
+#define PIPE_MAX_WORKERS 8
+
+struct pipeline {
+	pthread_t th[PIPE_MAX_WORKERS];
+	int nth;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pbatch *todo;    /* handed over, being parsed */
+	size_t next, done;      /* of todo: next to take, how many parsed */
+	int stop;
+	struct pbatch b[2];     /* one being filled, one handed over */
+	int fill;
+	int inflight;           /* b[!fill] was handed over */
+};
+
+struct import_ctx {
+	struct mp_job *j;
+	const char *list_id;
+	const char *source;
+	struct mp_extract_opts xo;
+	long in_batch;
+	long threaded;          /* j->stored when last threaded */
+	int source_batches;     /* the source commits its own batches */
+	struct pipeline *pipe;  /* NULL: parse on this thread */
+	struct mp_err *e;
+};
+
+static void
+parse_stage(struct pmsg *p, const struct mp_extract_opts *xo,
+    const char *list_id)
+{
+	struct mp_err pe = { 0 };
+
+	if (mp_mime_parse(p->raw, p->len, p->delivered, &p->m, &pe) != 0) {
+		snprintf(p->err, sizeof(p->err), "%s", pe.msg);
+		return;
+	}
+	if (list_id != NULL && (p->m->list_id == NULL ||
+	    strcasecmp(p->m->list_id, list_id) != 0))
+		return;
+	if (mp_extract(p->m, xo, &p->a, &p->na) != 0) {
+		p->a = NULL;
+		p->na = 0;
+	}
+}
+
+static void
+pmsg_free(struct pmsg *p, int owned)
+{
+	if (owned) {
+		free(p->raw);
+		free(p->origin);
+	}
+	mp_msg_free(p->m);
+	mp_actions_free(p->a, p->na);
+	memset(p, 0, sizeof(*p));
+}
+
+static int
+store_stage(struct import_ctx *ic, const struct pmsg *p)
+{
+	struct mp_job *j = ic->j;
+	const struct mp_msg *m = p->m;
+	size_t i;
+	int added = 0;
+
+	if (m == NULL) {
+		mp_warnx("%s: not a message, skipped: %s", p->origin, p->err);
+		j->broken++;
+		return 0;
+	}
+	if (m->warnings > 0) {
+		mp_info("%s: %d problem(s) in message %s", p->origin,
+		    m->warnings, m->message_id);
+		j->broken++;
+	}
+	if (ic->list_id != NULL && (m->list_id == NULL ||
+	    strcasecmp(m->list_id, ic->list_id) != 0)) {
+		j->filtered++;
+		return 0;
+	}
+	if (mp_store_add_msg(j->st, m, NULL, ic->source, j->now, &added,
+	    ic->e) != 0)
+		return -1;
+	if (!added) {
+		j->duplicates++;
+	} else {
+		j->stored++;
+		for (i = 0; i < p->na; i++) {
+			if (mp_store_add_action(j->st, m->message_id,
+			    mp_action_kind_name(p->a[i].kind), p->a[i].assignee,
+			    p->a[i].due, p->a[i].text, ic->e) != 0)
+				return -1;
+			j->actions++;
+		}
+	}
+	if (ic->source_batches || ++ic->in_batch < IMPORT_BATCH)
+		return 0;
+	/* thread as we go: while the workers parse what comes next */
+	if (j->stored - ic->threaded >= THREAD_BATCH) {
+		size_t n;
+
+		if (thread_new(j, &n, ic->e) != 0)
+			return -1;
+		ic->threaded = j->stored;
+	}
+	if (mp_store_commit(j->st, ic->e) != 0 ||
+	    mp_store_begin(j->st, ic->e) != 0)
+		return -1;
+	ic->in_batch = 0;
+	return 0;
+}
+
+/* The serial path (IMAP: the source commits per batch). */
+static int
+import_one(const char *raw, size_t len, int64_t delivered, const char *origin,
+    void *ctx)
+{
+	struct import_ctx *ic = ctx;
+	struct pmsg p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.raw = (char *)raw;
+	p.len = len;
+	p.delivered = delivered;
+	p.origin = (char *)origin;
+	parse_stage(&p, &ic->xo, ic->list_id);
+	rc = store_stage(ic, &p);
+	pmsg_free(&p, 0);
+	return rc;
+}
+
+/* ---- the parsing pipeline ---- */
+
+/* Workers take the messages of the handed-over batch one at a time. */
+static void *
+pipe_worker(void *arg)
+{
+	struct import_ctx *ic = arg;
+	struct pipeline *p = ic->pipe;
+	struct pmsg *m;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while ((p->todo == NULL || p->next == p->todo->n) && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->todo == NULL || p->next == p->todo->n)
+			break;
+		m = &p->todo->v[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		parse_stage(m, &ic->xo, ic->list_id);
+		free(m->raw);
+		m->raw = NULL;
+		pthread_mutex_lock(&p->mu);
+		if (++p->done == p->todo->n) {
+			p->todo = NULL;
+			pthread_cond_broadcast(&p->cv);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void
+pipe_wait(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->mu);
+	while (p->todo != NULL)
+		pthread_cond_wait(&p->cv, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void
+pipe_hand_over(struct pipeline *p, struct pbatch *b)
+{
+	pthread_mutex_lock(&p->mu);
+	p->todo = b;
+	p->next = p->done = 0;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int
+pipe_store(struct import_ctx *ic, struct pbatch *b)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < b->n; i++) {
+		if (rc == 0)
+			rc = store_stage(ic, &b->v[i]);
+		pmsg_free(&b->v[i], 1);
+	}
+	b->n = 0;
+	return rc;
+}
+
+/* Hand the full batch over and store the one parsed meanwhile. */
+static int
+pipe_rotate(struct import_ctx *ic)
+{
+	struct pipeline *p = ic->pipe;
+	struct pbatch *done = NULL;
+
+	pipe_wait(p);
+	if (p->inflight)
+		done = &p->b[!p->fill];
+	if (p->b[p->fill].n > 0) {
+		pipe_hand_over(p, &p->b[p->fill]);
+		p->inflight = 1;
+		p->fill = !p->fill;
+	} else {
+		p->inflight = 0;
+	}
+	return done != NULL ? pipe_store(ic, done) : 0;
+}
+
+static int
+pipe_one(const char *raw, size_t len, int64_t delivered, const char *origin,
+    void *ctx)
+{
+	struct import_ctx *ic = ctx;
+	struct pbatch *b = &ic->pipe->b[ic->pipe->fill];
+	struct pmsg *m = &b->v[b->n++];
+
+	m->raw = mp_xmalloc(len + 1);
+	memcpy(m->raw, raw, len);
+	m->raw[len] = '\0';
+	m->len = len;
+	m->delivered = delivered;
+	m->origin = mp_xstrdup(origin);
+	return b->n < PIPE_BATCH ? 0 : pipe_rotate(ic);
+}
+
+static void pipe_stop(struct pipeline *p);
+
+/* One worker per core: while they parse, this thread mostly waits. */
+static int
+pipe_start(struct import_ctx *ic, long ncpu)
+{
+	struct pipeline *p = mp_xcalloc(1, sizeof(*p));
+
+	p->b[0].v = mp_xcalloc(PIPE_BATCH, sizeof(struct pmsg));
+	p->b[1].v = mp_xcalloc(PIPE_BATCH, sizeof(struct pmsg));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	ic->pipe = p;
+	while (p->nth < ncpu && p->nth < PIPE_MAX_WORKERS &&
+	    pthread_create(&p->th[p->nth], NULL, pipe_worker, ic) == 0)
+		p->nth++;
+	if (p->nth > 0)
+		return 0;
+	pipe_stop(p);
+	ic->pipe = NULL;
+	return -1;
+}
+
+/* Stop the workers (after the batch in hand) and free everything. */
+static void
+pipe_stop(struct pipeline *p)
+{
+	int k;
+
+	pipe_wait(p);
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (k = 0; k < p->nth; k++)
+		pthread_join(p->th[k], NULL);
+	for (k = 0; k < 2; k++) {
+		size_t i;
+
+		for (i = 0; i < p->b[k].n; i++)
+			pmsg_free(&p->b[k].v[i], 1);
+		free(p->b[k].v);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+/* Store what is left (when ok), stop the worker, free everything. */
+static int
+pipe_finish(struct import_ctx *ic, int ok)
+{
+	struct pipeline *p = ic->pipe;
+	int rc = 0;
+
+	if (ok) {
+		/* the batch in flight, then the last one */
+		rc = pipe_rotate(ic);
+		if (rc == 0)
+			rc = pipe_rotate(ic);
+	}
+	pipe_stop(p);
+	ic->pipe = NULL;
+	return rc;
+}
+
+static void
+import_init(struct import_ctx *ic, struct mp_job *j, const char *list_id,
+    const char *source, struct mp_err *e)
+{
+	memset(ic, 0, sizeof(*ic));
+	ic->j = j;
+	ic->list_id = list_id;
+	ic->source = source;
+	ic->xo.config = j->cfg;
+	ic->xo.month_first = j->cfg != NULL &&
+	    j->cfg->extract.date_order == MP_DATE_MDY;
+	ic->threaded = j->stored;
+	ic->e = e;
+}
+
+/*
+ * Thread what is stored without a thread: the messages just stored, and
+ * any that an interrupted run left, in batches (each committed). A store
+ * upgraded from version 2 is rebuilt once.
+ */
+static int
+thread_pending(struct mp_job *j, struct mp_err *e)
+{
+	int64_t f = mp_store_flag_get(j->st, "rethread");
+	long total = 0;
+	size_t n;
+
+	if (f < 0)
+		return mp_err_set(e, MP_EX_IOERR, "reading the store");
+	if (f > 0 && mp_job_thread(j, e) != 0)
+		return -1;
+	do {
+		if (mp_store_begin(j->st, e) != 0)
+			return -1;
+		if (thread_new(j, &n, e) != 0) {
+			mp_store_rollback(j->st);
+			return -1;
+		}
+		if (mp_store_commit(j->st, e) != 0)
+			return -1;
+		total += (long)n;
+	} while (n == THREAD_BATCH);
+	if (total > 0)
+		mp_info("%ld new messages threaded: %ld stored ones read, "
+		    "%ld moved", total, j->thread_loaded, j->rethreaded);
+	return 0;
+}
+
+/* Read PATH into the store; the caller threads. */
+static int
+import_path(struct mp_job *j, const char *path, const char *list_id,
+    const char *source, struct mp_err *e)
+{
+	struct import_ctx ic;
+	long ncpu;
+	int rc;
+
+	import_init(&ic, j, list_id, source, e);
+	if (mp_store_begin(j->st, e) != 0)
+		return -1;
+	/* Parse on the other cores when there are some. */
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu > 1 && pipe_start(&ic, ncpu) != 0)
+		mp_info("no worker thread: parsing on this one");
+	rc = mp_source_read(path, ic.pipe != NULL ? pipe_one : import_one,
+	    &ic, e);
+	if (ic.pipe != NULL && pipe_finish(&ic, rc == 0) != 0)
+		rc = -1;
+	if (rc != 0) {
+		/* Keep what earlier batches and this one stored: nothing
+		 * read is lost when a later message fails. */
+		struct mp_err ce;
+
+		if (mp_store_commit(j->st, &ce) != 0)
+			mp_store_rollback(j->st);
+		return -1;
+	}
+	return mp_store_commit(j->st, e);
+}
+
+int
+mp_job_import(struct mp_job *j, const char *path, const char *list_id,
+    const char *source, struct mp_err *e)
+{
+	struct mp_err te = { 0 };
+	int rc = import_path(j, path, list_id, source, e);
+
+	/* What was stored is threaded even when reading failed later. */
+	if (thread_pending(j, &te) != 0 && rc == 0) {
+		if (e != NULL)
+			*e = te;
+		rc = -1;
+	}
+	return rc;
+}
+
+static int
+fetch_imap(struct mp_job *j, const struct mp_list_cfg *l, struct mp_err *e)
+{
+	struct import_ctx ic;
+
+	import_init(&ic, j, l->list_id, l->id, e);
+	ic.source_batches = 1;
+	return mp_imap_sync(l, j->st, j->now, import_one, &ic, NULL, e);
+}
+
+int
+mp_job_fetch(struct mp_job *j, struct mp_err *e)
+{
+	struct mp_err first = { 0 }, one;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < j->cfg->nlists; i++) {
+		const struct mp_list_cfg *l = &j->cfg->lists[i];
+		const char *path = NULL;
+
+		mp_err_clear(&one);
+		if (strncmp(l->source, "mbox:", 5) == 0)
+			path = l->source + 5;
+		else if (strncmp(l->source, "maildir:", 8) == 0)
+			path = l->source + 8;
+		if (path == NULL) {
+			if (fetch_imap(j, l, &one) == 0)
+				continue;
+		} else if (import_path(j, path, l->list_id, l->id, &one) ==
+		    0) {
+			mp_info("list %s: %ld stored, %ld already known",
+			    l->id, j->stored, j->duplicates);
+			continue;
+		}
+		mp_warnx("list %s: %s", l->id, one.msg);
+		if (rc == 0)
+			first = one;
+		rc = -1;
+	}
+	/* Whatever was stored, even from a list that failed midway. */
+	mp_err_clear(&one);
+	if (thread_pending(j, &one) != 0 && rc == 0) {
+		first = one;
+		rc = -1;
+	}
+	if (rc != 0 && e != NULL)
+		*e = first;
 	return rc;
 }
 
@@ -457,7 +1154,8 @@ mp_job_each_thread(struct mp_job *j, int64_t since,
 	int rc = -1;
 
 	c.view = 1;
-	if (build_threads(j, &c, &th, &nth, e) != 0)
+	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
+	    tcollect_build(&c, &th, &nth, e) != 0)
 		goto out;
 	ids = mp_xcalloc(c.n + 1, sizeof(*ids));
 	who = mp_xcalloc(c.n + 1, sizeof(*who));

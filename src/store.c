@@ -54,6 +54,26 @@ static const char *const migrations[] = {
 	"CREATE TABLE item_state ("
 	" item TEXT PRIMARY KEY, due INTEGER, ends INTEGER,"
 	" sequence INTEGER, title TEXT, updated INTEGER);",
+	/* 2 -> 3: incremental threading. thread_ref lists, per thread, the
+	 * ids its messages reference that are not messages of that thread
+	 * (missing parents, or messages threaded elsewhere), so that a new
+	 * message finds every thread it touches. Stores from version 2 get
+	 * their threads rebuilt once (flag "rethread"). The author's text
+	 * moves to a table of its own, so that reading a thread's headers
+	 * does not read texts; whole bodies are no longer kept (nothing
+	 * read them, and they doubled the store: the archive has them). */
+	"CREATE INDEX msg_subject ON msg(subject_norm, date);"
+	"CREATE TABLE thread_ref ("
+	" id TEXT NOT NULL, thread TEXT NOT NULL,"
+	" PRIMARY KEY(id, thread)) WITHOUT ROWID;"
+	"CREATE INDEX thread_ref_thread ON thread_ref(thread);"
+	"CREATE TABLE store_flag (name TEXT PRIMARY KEY, value INTEGER);"
+	"INSERT INTO store_flag SELECT 'rethread', 1"
+	" WHERE EXISTS (SELECT 1 FROM msg);"
+	"CREATE TABLE msg_text (seq INTEGER PRIMARY KEY, own TEXT);"
+	"INSERT INTO msg_text SELECT seq, own FROM msg;"
+	"ALTER TABLE msg DROP COLUMN own;"
+	"ALTER TABLE msg DROP COLUMN body;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -65,11 +85,14 @@ enum stmt_id {
 	S_ROLLBACK,
 	S_VERSION,
 	S_ADD_MSG,
+	S_ADD_TEXT,
 	S_EACH_MSG,
 	S_HAS_MSG,
 	S_MAX_SEQ,
 	S_COUNT_MSGS,
+	S_COUNT_UNTHREADED,
 	S_SET_THREAD,
+	S_SET_THREAD_SEQ,
 	S_ADD_ACTION,
 	S_EACH_ACTION,
 	S_SOURCE_GET,
@@ -88,6 +111,18 @@ enum stmt_id {
 	S_ITEM_EACH,
 	S_ITEM_DEL,
 	S_LEDGER_RCPTS,
+	S_TROWS_ALL,
+	S_TROWS,
+	S_TROWS_NEW,
+	S_THREADS_OF_ID,
+	S_THREADS_OF_REF,
+	S_THREADS_OF_SUBJECT,
+	S_THREAD_USED,
+	S_REF_CLEAR,
+	S_REF_CLEAR_ALL,
+	S_REF_ADD,
+	S_FLAG_GET,
+	S_FLAG_SET,
 	S_COUNT
 };
 
@@ -103,18 +138,21 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_VERSION] = "PRAGMA user_version",
 	[S_ADD_MSG] = "INSERT OR IGNORE INTO msg (message_id, in_reply_to,"
 	    " refs, from_name, from_addr, subject, subject_norm, date,"
-	    " date_off, list_id, own, body, source, added)"
-	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-	    " ?13, ?14 WHERE NOT EXISTS"
-	    " (SELECT 1 FROM msg WHERE message_id = ?1)",
-	[S_EACH_MSG] = "SELECT seq, message_id, in_reply_to, refs, from_name,"
-	    " from_addr, subject, subject_norm, date, date_off, list_id, own,"
-	    " body, thread, source, added FROM msg WHERE seq > ?1"
-	    " ORDER BY seq",
+	    " date_off, list_id, source, added, thread)"
+	    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?13, ?14, ?15"
+	    " WHERE NOT EXISTS (SELECT 1 FROM msg WHERE message_id = ?1)",
+	[S_ADD_TEXT] = "INSERT INTO msg_text (seq, own) VALUES (?1, ?2)",
+	[S_EACH_MSG] = "SELECT m.seq, message_id, in_reply_to, refs,"
+	    " from_name, from_addr, subject, subject_norm, date, date_off,"
+	    " list_id, t.own, thread, source, added"
+	    " FROM msg m LEFT JOIN msg_text t ON t.seq = m.seq"
+	    " WHERE m.seq > ?1 ORDER BY m.seq",
 	[S_HAS_MSG] = "SELECT 1 FROM msg WHERE message_id = ?1",
 	[S_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM msg",
 	[S_COUNT_MSGS] = "SELECT COUNT(*) FROM msg",
+	[S_COUNT_UNTHREADED] = "SELECT COUNT(*) FROM msg WHERE thread IS NULL",
 	[S_SET_THREAD] = "UPDATE msg SET thread = ?2 WHERE message_id = ?1",
+	[S_SET_THREAD_SEQ] = "UPDATE msg SET thread = ?2 WHERE seq = ?1",
 	[S_ADD_ACTION] = "INSERT OR IGNORE INTO action (message_id, kind,"
 	    " assignee, due, text) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_EACH_ACTION] = "SELECT m.seq, a.message_id, m.thread, a.kind,"
@@ -176,6 +214,28 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_LEDGER_RCPTS] = "SELECT DISTINCT rcpt FROM ledger WHERE item = ?1"
 	    " AND due = ?2 AND state = 2 AND kind IN ('reminder', 'changed')"
 	    " ORDER BY rcpt",
+#define TROW_COLS "SELECT seq, message_id, in_reply_to, refs, subject," \
+	" subject_norm, date, thread, from_name, from_addr FROM msg"
+	[S_TROWS_ALL] = TROW_COLS " ORDER BY seq",
+	[S_TROWS] = TROW_COLS " WHERE thread = ?1 ORDER BY seq",
+	[S_TROWS_NEW] = TROW_COLS " WHERE thread IS NULL ORDER BY seq"
+	    " LIMIT ?1",
+#undef TROW_COLS
+	[S_THREADS_OF_ID] = "SELECT thread FROM msg WHERE message_id = ?1"
+	    " AND thread IS NOT NULL"
+	    " UNION ALL SELECT thread FROM thread_ref WHERE id = ?1",
+	[S_THREADS_OF_REF] = "SELECT thread FROM thread_ref WHERE id = ?1",
+	[S_THREADS_OF_SUBJECT] = "SELECT DISTINCT thread FROM msg"
+	    " WHERE subject_norm = ?1 AND date BETWEEN ?2 AND ?3"
+	    " AND thread IS NOT NULL",
+	[S_THREAD_USED] = "SELECT 1 FROM msg WHERE thread = ?1 LIMIT 1",
+	[S_REF_CLEAR] = "DELETE FROM thread_ref WHERE thread = ?1",
+	[S_REF_CLEAR_ALL] = "DELETE FROM thread_ref",
+	[S_REF_ADD] = "INSERT OR IGNORE INTO thread_ref (id, thread)"
+	    " VALUES (?1, ?2)",
+	[S_FLAG_GET] = "SELECT value FROM store_flag WHERE name = ?1",
+	[S_FLAG_SET] = "INSERT INTO store_flag (name, value) VALUES (?1, ?2)"
+	    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
 };
 
 struct mp_store {
@@ -469,8 +529,12 @@ configure(struct mp_store *st, struct mp_err *e)
 	/* Refuse before changing anything in a newer magpie's store. */
 	if (v > MP_STORE_VERSION)
 		return too_new(st, v, e);
+	/* A larger page cache than SQLite's 2 MB default: the Message-ID
+	 * index is written in hash order, and a bulk import otherwise
+	 * reads its pages back from the OS again and again. */
 	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA cache_size = -16384;"
 	    "PRAGMA foreign_keys = ON;", NULL, NULL, &msg) != SQLITE_OK) {
 		mp_err_set(e, MP_EX_IOERR, "%s: %s", st->path,
 		    msg != NULL ? msg : "cannot configure");
@@ -583,7 +647,8 @@ mp_store_rollback(struct mp_store *st)
 
 int
 mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
-    const char *source, int64_t now, int *added, struct mp_err *e)
+    const char *thread, const char *source, int64_t now, int *added,
+    struct mp_err *e)
 {
 	struct mp_buf refs = MP_BUF_INIT;
 	sqlite3_stmt *s;
@@ -613,15 +678,21 @@ mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
 	sqlite3_bind_int64(s, 8, m->date);
 	sqlite3_bind_int64(s, 9, m->date_off);
 	bind_str(s, 10, m->list_id);
-	bind_str(s, 11, m->own != NULL ? m->own : "");
-	bind_str(s, 12, m->body != NULL ? m->body : "");
 	bind_str(s, 13, source != NULL ? source : "");
 	sqlite3_bind_int64(s, 14, now);
+	bind_str(s, 15, thread);
 	rc = stmt_exec(st, s, e, "storing a message");
-	if (rc == 0)
-		*added = sqlite3_changes(st->db) == 1;
 	mp_buf_free(&refs);
-	return rc;
+	if (rc != 0 || sqlite3_changes(st->db) != 1)
+		return rc;
+	if ((s = stmt_get(st, S_ADD_TEXT, e)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, sqlite3_last_insert_rowid(st->db));
+	bind_str(s, 2, m->own != NULL ? m->own : "");
+	if (stmt_exec(st, s, e, "storing a message's text") != 0)
+		return -1;
+	*added = 1;
+	return 0;
 }
 
 /* Returns -1 either on an SQL error or when the callback stopped (then e
@@ -669,10 +740,9 @@ msg_row(sqlite3_stmt *s, void *cb, void *ctx)
 	m.date_off = (long)sqlite3_column_int64(s, 9);
 	m.list_id = col_opt(s, 10);
 	m.own = col_str(s, 11);
-	m.body = col_str(s, 12);
-	m.thread = col_opt(s, 13);
-	m.source = col_str(s, 14);
-	m.added = sqlite3_column_int64(s, 15);
+	m.thread = col_opt(s, 12);
+	m.source = col_str(s, 13);
+	m.added = sqlite3_column_int64(s, 14);
 	return f(&m, ctx);
 }
 
@@ -714,6 +784,30 @@ mp_store_count_msgs(struct mp_store *st)
 	return query_int(st, S_COUNT_MSGS);
 }
 
+int64_t
+mp_store_count_unthreaded(struct mp_store *st)
+{
+	return query_int(st, S_COUNT_UNTHREADED);
+}
+
+int
+mp_store_set_thread_seq(struct mp_store *st, int64_t seq, const char *thread,
+    struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_SET_THREAD_SEQ, e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, seq);
+	bind_str(s, 2, thread);
+	if (stmt_exec(st, s, e, "setting a thread") != 0)
+		return -1;
+	if (sqlite3_changes(st->db) == 0)
+		return mp_err_set(e, MP_EX_DATAERR, "%s: no message %lld",
+		    st->path, (long long)seq);
+	return 0;
+}
+
 int
 mp_store_set_thread(struct mp_store *st, const char *message_id,
     const char *thread, struct mp_err *e)
@@ -730,6 +824,164 @@ mp_store_set_thread(struct mp_store *st, const char *message_id,
 		return mp_err_set(e, MP_EX_DATAERR, "%s: no message <%s>",
 		    st->path, message_id != NULL ? message_id : "");
 	return 0;
+}
+
+/* ---- threading ---- */
+
+static int
+trow_row(sqlite3_stmt *s, void *cb, void *ctx)
+{
+	struct mp_thread_row r;
+	mp_store_trow_cb f = *(mp_store_trow_cb *)cb;
+
+	r.seq = sqlite3_column_int64(s, 0);
+	r.message_id = col_str(s, 1);
+	r.in_reply_to = col_opt(s, 2);
+	r.refs = col_str(s, 3);
+	r.subject = col_str(s, 4);
+	r.subject_norm = col_str(s, 5);
+	r.date = sqlite3_column_int64(s, 6);
+	r.thread = col_opt(s, 7);
+	r.from_name = col_str(s, 8);
+	r.from_addr = col_str(s, 9);
+	return f(&r, ctx);
+}
+
+int
+mp_store_each_trow(struct mp_store *st, const char *thread,
+    mp_store_trow_cb cb, void *ctx, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, thread != NULL ? S_TROWS : S_TROWS_ALL,
+	    e);
+
+	if (s == NULL)
+		return -1;
+	if (thread != NULL)
+		bind_str(s, 1, thread);
+	return each_row(st, s, trow_row, &cb, ctx, e);
+}
+
+int
+mp_store_each_unthreaded(struct mp_store *st, int64_t limit,
+    mp_store_trow_cb cb, void *ctx, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_TROWS_NEW, e);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, limit);
+	return each_row(st, s, trow_row, &cb, ctx, e);
+}
+
+static int
+name_row(sqlite3_stmt *s, void *cb, void *ctx)
+{
+	mp_store_name_cb f = *(mp_store_name_cb *)cb;
+
+	return f(col_str(s, 0), ctx);
+}
+
+int
+mp_store_threads_of_id(struct mp_store *st, const char *id, int refs_only,
+    mp_store_name_cb cb, void *ctx, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, refs_only ? S_THREADS_OF_REF :
+	    S_THREADS_OF_ID, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, id);
+	return each_row(st, s, name_row, &cb, ctx, e);
+}
+
+int
+mp_store_threads_of_subject(struct mp_store *st, const char *subject_norm,
+    int64_t from, int64_t to, mp_store_name_cb cb, void *ctx,
+    struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_THREADS_OF_SUBJECT, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, subject_norm);
+	sqlite3_bind_int64(s, 2, from);
+	sqlite3_bind_int64(s, 3, to);
+	return each_row(st, s, name_row, &cb, ctx, e);
+}
+
+int
+mp_store_thread_used(struct mp_store *st, const char *thread)
+{
+	sqlite3_stmt *s = stmt_get(st, S_THREAD_USED, NULL);
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, thread);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+mp_store_thread_refs_clear(struct mp_store *st, const char *thread,
+    struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, thread != NULL ? S_REF_CLEAR :
+	    S_REF_CLEAR_ALL, e);
+
+	if (s == NULL)
+		return -1;
+	if (thread != NULL)
+		bind_str(s, 1, thread);
+	return stmt_exec(st, s, e, "clearing thread references");
+}
+
+int
+mp_store_thread_ref_add(struct mp_store *st, const char *thread,
+    const char *id, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_REF_ADD, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, id);
+	bind_str(s, 2, thread);
+	return stmt_exec(st, s, e, "storing a thread reference");
+}
+
+/* ---- flags ---- */
+
+int64_t
+mp_store_flag_get(struct mp_store *st, const char *name)
+{
+	sqlite3_stmt *s = stmt_get(st, S_FLAG_GET, NULL);
+	int64_t v = 0;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, name);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		v = -1;
+	stmt_done(s);
+	return v;
+}
+
+int
+mp_store_flag_set(struct mp_store *st, const char *name, int64_t value,
+    struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_FLAG_SET, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, name);
+	sqlite3_bind_int64(s, 2, value);
+	return stmt_exec(st, s, e, "setting a flag");
 }
 
 /* ---- action items ---- */

@@ -20,6 +20,8 @@
 #include "datetime.h"
 #include "err.h"
 #include "job.h"
+#include "mime.h"
+#include "source.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -525,6 +527,408 @@ START_TEST(test_empty_slot_served)
 }
 END_TEST
 
+/* ---- incremental threading ---- */
+
+/*
+ * Messages threaded as they arrive, a batch at a time, must end in the
+ * threads a rebuild of the whole store gives: after importing in pieces,
+ * mp_job_thread() must find nothing to change. The corpus covers every
+ * way threads meet: References chains, In-Reply-To only, subject-only
+ * replies, generic subjects repeated over months (the subject window),
+ * missing parents, and messages arriving in any order, so that late
+ * messages merge threads.
+ */
+static uint32_t
+rnd(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+struct gmsg {
+	char *text;
+	char *refs;             /* "<a> <b>" */
+	int thread_subject;
+	int64_t date;
+	int dropped;
+};
+
+static const char *const subjects[] = {
+	"Minutes", "Agenda", "Workshop evaluations", "Call for inputs",
+	"Next meeting", "Summary of the open consultations", "Poll",
+	"Intersessional work", "Travel support", "Best practice forums",
+};
+
+#define NSUBJ (sizeof(subjects) / sizeof(subjects[0]))
+
+static struct gmsg *
+gen_msgs(int n, uint32_t seed)
+{
+	struct gmsg *g = mp_xcalloc((size_t)n, sizeof(*g));
+	uint32_t x = seed;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct mp_buf b = MP_BUF_INIT, refs = MP_BUF_INIT;
+		int root = i < 5 || rnd(&x) % 100 < 25, p = -1, kind;
+		char date[64];
+
+		if (root) {
+			/* generic subjects, or one of its own */
+			g[i].thread_subject = rnd(&x) % 100 < 40 ?
+			    (int)NSUBJ + i : (int)(rnd(&x) % NSUBJ);
+			g[i].date = (int64_t)1600000000 + (int64_t)i * 4000 +
+			    (int64_t)(rnd(&x) % 3600);
+		} else {
+			/* a parent among the last 150 messages */
+			int back = 1 + (int)(rnd(&x) % 150);
+
+			p = i - back < 0 ? 0 : i - back;
+			g[i].thread_subject = g[p].thread_subject;
+			g[i].date = g[p].date + (int64_t)(rnd(&x) % (5 * 86400));
+		}
+		kind = (int)(rnd(&x) % 100);
+		mp_buf_printf(&b, "From: U%u <u%u@example.org>\n",
+		    rnd(&x) % 40, rnd(&x) % 40);
+		mp_buf_printf(&b, "Subject: %s", p < 0 ? (kind < 8 ? "Re: " :
+		    "") : kind < 50 ? "Re: " : "RE: [MAG] ");
+		if (p >= 0 && kind > 95)
+			mp_buf_adds(&b, "Something else\n");
+		else if (g[i].thread_subject >= (int)NSUBJ)
+			mp_buf_printf(&b, "Topic %d\n", g[i].thread_subject);
+		else
+			mp_buf_printf(&b, "%s\n", subjects[g[i].thread_subject]);
+		mp_dt_rfc5322(g[i].date, "UTC", date, sizeof(date));
+		mp_buf_printf(&b, "Date: %s\nMessage-ID: <g%d.%u@example.org>\n",
+		    date, i, seed);
+		if (p >= 0) {
+			/* the parent's chain, then the parent */
+			if (kind < 70 && g[p].refs != NULL)
+				mp_buf_printf(&refs, "%s ", g[p].refs);
+			else if (kind < 80 && g[p].refs != NULL)
+				/* a gateway kept only the first */
+				mp_buf_printf(&refs, "%.*s ",
+				    (int)strcspn(g[p].refs, " "), g[p].refs);
+			mp_buf_printf(&refs, "<g%d.%u@example.org>", p, seed);
+			if (kind < 85)
+				mp_buf_printf(&b, "References: %s\n",
+				    mp_buf_str(&refs));
+			if (kind >= 75 && kind < 92)
+				mp_buf_printf(&b, "In-Reply-To: "
+				    "<g%d.%u@example.org>\n", p, seed);
+			/* kind >= 92: a subject-only reply */
+			g[i].refs = mp_buf_detach(&refs);
+		}
+		mp_buf_printf(&b, "\nText %d.\n", i);
+		g[i].text = mp_buf_detach(&b);
+		g[i].dropped = rnd(&x) % 100 < 4;       /* never archived */
+		mp_buf_free(&refs);
+	}
+	return g;
+}
+
+static void
+gen_free(struct gmsg *g, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		free(g[i].text);
+		free(g[i].refs);
+	}
+	free(g);
+}
+
+/* Write texts[order[from..to)] as Maildir dir/NAME. */
+static char *
+write_maildir(const char *name, char **texts, const int *order, int from,
+    int to)
+{
+	char path[4096], f[4200];
+	int i;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(f, sizeof(f), "%s/new", path);
+	ck_assert_int_eq(mkdir(f, 0700), 0);
+	snprintf(f, sizeof(f), "%s/tmp", path);
+	ck_assert_int_eq(mkdir(f, 0700), 0);
+	snprintf(f, sizeof(f), "%s/cur", path);
+	ck_assert_int_eq(mkdir(f, 0700), 0);
+	for (i = from; i < to; i++) {
+		snprintf(f, sizeof(f), "%s/cur/%08d", path, i);
+		tu_write(f, texts[order[i]]);
+	}
+	return mp_xstrdup(path);
+}
+
+static void
+shuffle(int *order, int n, uint32_t seed)
+{
+	uint32_t x = seed;
+	int i, k, t;
+
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	for (i = n - 1; i > 0; i--) {
+		k = (int)(rnd(&x) % (uint32_t)(i + 1));
+		t = order[i];
+		order[i] = order[k];
+		order[k] = t;
+	}
+}
+
+/* Import texts[0..n) in nparts pieces, in the order given (or shuffled),
+ * then rebuild: returns how many messages the rebuild moved (must be 0)
+ * and, in *moved, how many the imports moved, in *loaded how many stored
+ * messages incremental threading read (the first pieces are many against
+ * the store, so they are threaded by a rebuild: the rest are not). */
+static long
+import_in_parts(char **texts, int n, int nparts, uint32_t seed, long *moved,
+    long *stored, long *loaded)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	int *order = mp_xcalloc((size_t)n, sizeof(int)), k;
+
+	*moved = 0;
+	*stored = 0;
+	*loaded = 0;
+	shuffle(order, n, seed);
+	if (seed == 0)
+		for (k = 0; k < n; k++)
+			order[k] = k;
+	for (k = 0; k < nparts; k++) {
+		char name[32], *path;
+
+		snprintf(name, sizeof(name), "part%u.%d", seed, k);
+		path = write_maildir(name, texts, order, n * k / nparts,
+		    n * (k + 1) / nparts);
+		mp_job_init(&j, cfg, st, 0, 0);
+		ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0,
+		    "%s", e.msg);
+		mp_job_finish(&j);
+		*moved += j.rethreaded;
+		*stored += j.stored;
+		*loaded += j.thread_loaded;
+		free(path);
+	}
+	free(order);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_thread(&j, &e) == 0, "%s", e.msg);
+	mp_job_finish(&j);
+	return j.rethreaded;
+}
+
+static char **
+kept_texts(struct gmsg *g, int n, int *kept)
+{
+	char **t = mp_xcalloc((size_t)n, sizeof(*t));
+	int i;
+
+	*kept = 0;
+	for (i = 0; i < n; i++)
+		if (!g[i].dropped)
+			t[(*kept)++] = g[i].text;
+	return t;
+}
+
+START_TEST(test_incremental_threads_shuffled)
+{
+	struct gmsg *g = gen_msgs(1500, 7);
+	long moved, stored, loaded;
+	int kept;
+	char **t = kept_texts(g, 1500, &kept);
+
+	/* one message at a time would take long; 25 pieces in random order
+	 * give many late merges */
+	ck_assert_int_eq(import_in_parts(t, kept, 25, 11, &moved, &stored,
+	    &loaded), 0);
+	ck_assert_int_eq(stored, kept);
+	/* the corpus did make late messages merge threads, and most pieces
+	 * were threaded incrementally */
+	ck_assert_int_gt(moved, 10);
+	ck_assert_int_gt(loaded, 1000);
+	free(t);
+	gen_free(g, 1500);
+}
+END_TEST
+
+START_TEST(test_incremental_threads_in_order)
+{
+	struct gmsg *g = gen_msgs(1200, 3);
+	long moved, stored, loaded;
+	int kept;
+	char **t = kept_texts(g, 1200, &kept);
+
+	ck_assert_int_eq(import_in_parts(t, kept, 20, 0, &moved, &stored,
+	    &loaded), 0);
+	ck_assert_int_gt(loaded, 100);
+	ck_assert_int_eq(stored, kept);
+	free(t);
+	gen_free(g, 1200);
+}
+END_TEST
+
+static int
+collect_text(const char *raw, size_t len, int64_t delivered,
+    const char *origin, void *ctx)
+{
+	struct { char **v; int n, cap; } *c = ctx;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 256;
+		c->v = mp_xrealloc(c->v, (size_t)c->cap * sizeof(*c->v));
+	}
+	c->v[c->n] = mp_xmalloc(len + 1);
+	memcpy(c->v[c->n], raw, len);
+	c->v[c->n++][len] = '\0';
+	return 0;
+}
+
+/* The same on the real fedora-devel archive and a gen-corpus archive,
+ * when ../shared is there. */
+START_TEST(test_incremental_threads_corpora)
+{
+	struct { char **v; int n, cap; } c = { NULL, 0, 0 };
+	const char *sh = tu_shared();
+	char path[8192], cmd[16384];
+	struct mp_err e = { 0 };
+	long moved, stored, loaded;
+	int i;
+
+	if (sh == NULL)
+		return;         /* ../shared absent: nothing more to check */
+	snprintf(path, sizeof(path), "%s/testdata/threads/fedora-devel-2010-01/"
+	    "2010-January.txt.gz", sh);
+	if (access(path, R_OK) == 0)
+		ck_assert_msg(mp_source_read(path, collect_text, &c, &e) == 0,
+		    "%s", e.msg);
+	snprintf(path, sizeof(path), "%s/gen.mbox", dir);
+	snprintf(cmd, sizeof(cmd), "'%s/tools/gen-corpus' -q -n 3000 --format"
+	    " mbox -o '%s' >/dev/null 2>&1", sh, path);
+	if (system(cmd) == 0)
+		ck_assert_msg(mp_source_read(path, collect_text, &c, &e) == 0,
+		    "%s", e.msg);
+	if (c.n > 0)
+		ck_assert_int_eq(import_in_parts(c.v, c.n, 12, 5, &moved,
+		    &stored, &loaded), 0);
+	for (i = 0; i < c.n; i++)
+		free(c.v[i]);
+	free(c.v);
+}
+END_TEST
+
+/* A message stored without a thread (a crash between storing and
+ * threading) is threaded by the next import or fetch. */
+struct thread_of {
+	const char *id;
+	char *thread;
+};
+
+static int
+find_thread(const struct mp_thread_row *r, void *ctx)
+{
+	struct thread_of *t = ctx;
+
+	if (strcmp(r->message_id, t->id) == 0 && r->thread != NULL)
+		t->thread = mp_xstrdup(r->thread);
+	return 0;
+}
+
+/* The stored thread of a message ("" when it has none). */
+static char *
+thread_of(const char *id)
+{
+	struct thread_of t = { id, NULL };
+	struct mp_err e = { 0 };
+
+	ck_assert_int_eq(mp_store_each_trow(st, NULL, find_thread, &t, &e), 0);
+	return t.thread != NULL ? t.thread : mp_xstrdup("");
+}
+
+static void
+write_list(const char *text)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/list.mbox", dir);
+	tu_write(path, text);
+}
+
+START_TEST(test_unthreaded_picked_up)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	struct mp_msg m;
+	char *t;
+	int added;
+
+	memset(&m, 0, sizeof(m));
+	m.message_id = "m0@example.org";
+	m.subject = "Agenda";
+	m.subject_norm = "Agenda";
+	ck_assert_int_eq(mp_store_add_msg(st, &m, NULL, "t", 0, &added, &e),
+	    0);
+	t = thread_of("m0@example.org");
+	ck_assert_str_eq(t, "");
+	free(t);
+	write_list(mbox2);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_fetch(&j, &e) == 0, "%s", e.msg);
+	mp_job_finish(&j);
+	t = thread_of("m0@example.org");
+	ck_assert_str_eq(t, "m0@example.org");
+	free(t);
+	t = thread_of("m2@example.org");
+	ck_assert_str_eq(t, "m2@example.org");
+	free(t);
+}
+END_TEST
+
+/* A store upgraded from version 2 (flag "rethread") has every thread
+ * rebuilt once, then threads incrementally again. */
+START_TEST(test_rethread_after_upgrade)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	char *t;
+
+	mp_buf_printf(&b, "%s%s", mbox1, mbox2);
+	write_list(mp_buf_str(&b));
+	mp_buf_free(&b);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_fetch(&j, &e) == 0, "%s", e.msg);
+	mp_job_finish(&j);
+	t = thread_of("m2@example.org");
+	ck_assert_str_eq(t, "m1@example.org");
+	free(t);
+	/* a state only a rebuild mends, and the upgrade's flag */
+	ck_assert_int_eq(mp_store_set_thread(st, "m2@example.org", "stray",
+	    &e), 0);
+	ck_assert_int_eq(mp_store_flag_set(st, "rethread", 1, &e), 0);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_fetch(&j, &e) == 0, "%s", e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.stored, 0);
+	ck_assert_int_eq(j.rethreaded, 1);
+	ck_assert_int_eq(mp_store_flag_get(st, "rethread"), 0);
+	t = thread_of("m2@example.org");
+	ck_assert_str_eq(t, "m1@example.org");
+	free(t);
+	/* once only */
+	ck_assert_int_eq(mp_store_set_thread(st, "m2@example.org", "stray",
+	    &e), 0);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_fetch(&j, &e) == 0, "%s", e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.rethreaded, 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -542,6 +946,15 @@ suite(void)
 	tcase_add_test(tc, test_overdue_notice);
 	tcase_add_test(tc, test_server_down_not_an_attempt);
 	tcase_add_test(tc, test_empty_slot_served);
+	tcase_add_test(tc, test_unthreaded_picked_up);
+	tcase_add_test(tc, test_rethread_after_upgrade);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("threading");
+	tcase_set_timeout(tc, 300);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_incremental_threads_shuffled);
+	tcase_add_test(tc, test_incremental_threads_in_order);
+	tcase_add_test(tc, test_incremental_threads_corpora);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -35,7 +35,7 @@ add(const char *id, const char *thread, const char *from, const char *subj,
 	m.date = tu_time(when);
 	m.own = (char *)own;
 	m.body = (char *)own;
-	ck_assert_int_eq(mp_store_add_msg(st, &m, "mag", 0, &added, &e), 0);
+	ck_assert_int_eq(mp_store_add_msg(st, &m, NULL, "mag", 0, &added, &e), 0);
 	ck_assert_int_eq(mp_store_set_thread(st, id, thread, &e), 0);
 }
 

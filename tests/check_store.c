@@ -143,7 +143,7 @@ add(struct mp_store *st, const char *id, const char *irt, const char *refs,
 	struct mp_err e = { 0 };
 	int added = -1;
 
-	ck_assert_msg(mp_store_add_msg(st, m, "mag", now, &added, &e) == 0,
+	ck_assert_msg(mp_store_add_msg(st, m, NULL, "mag", now, &added, &e) == 0,
 	    "add %s: %s", id, e.msg);
 	msg_del(m);
 	return added;
@@ -164,12 +164,12 @@ collect_msg(const struct mp_stored_msg *m, void *ctx)
 {
 	struct collect *c = ctx;
 
-	mp_buf_printf(&c->out, "%lld|%s|%s|%s|%s|%s|%s|%s|%lld|%ld|%s|%s|%s|"
+	mp_buf_printf(&c->out, "%lld|%s|%s|%s|%s|%s|%s|%s|%lld|%ld|%s|%s|"
 	    "%s|%s|%lld\n", (long long)m->seq, m->message_id,
 	    m->in_reply_to != NULL ? m->in_reply_to : "(null)", m->refs,
 	    m->from_name, m->from_addr, m->subject, m->subject_norm,
 	    (long long)m->date, m->date_off,
-	    m->list_id != NULL ? m->list_id : "(null)", m->own, m->body,
+	    m->list_id != NULL ? m->list_id : "(null)", m->own,
 	    m->thread != NULL ? m->thread : "(null)", m->source,
 	    (long long)m->added);
 	c->n++;
@@ -357,14 +357,14 @@ START_TEST(test_messages)
 	ck_assert_int_eq(c.n, 3);
 	ck_assert_str_eq(mp_buf_str(&c.out),
 	    "1|a@x|(null)||Ana|someone@example.org|Agenda|Agenda|1623900100|"
-	    "7200|mag.intgovforum.org|body text\n|body text\n> quoted\n|"
+	    "7200|mag.intgovforum.org|body text\n|"
 	    "(null)|mag|100\n"
 	    "2|b@x|a@x|a@x|Ana|someone@example.org|Re: Agenda|Re: Agenda|"
 	    "1623900200|7200|mag.intgovforum.org|body text\n|"
-	    "body text\n> quoted\n|(null)|mag|200\n"
+	    "(null)|mag|200\n"
 	    "3|c@x|b@x|a@x b@x|Ana|someone@example.org|Re: Agenda|Re: Agenda|"
 	    "1623900400|7200|mag.intgovforum.org|body text\n|"
-	    "body text\n> quoted\n|(null)|mag|400\n");
+	    "(null)|mag|400\n");
 	mp_buf_free(&c.out);
 
 	s = list_ids(st, 1);
@@ -387,17 +387,17 @@ START_TEST(test_messages)
 	/* a message without NULL-able fields filled: "" comes back */
 	m = mp_xcalloc(1, sizeof(*m));
 	m->message_id = mp_xstrdup("bare@x");
-	ck_assert_int_eq(mp_store_add_msg(st, m, NULL, 500, &added, &e), 0);
+	ck_assert_int_eq(mp_store_add_msg(st, m, NULL, NULL, 500, &added, &e), 0);
 	ck_assert_int_eq(added, 1);
 	c.stop_after = 0;
 	c.n = 0;
 	ck_assert_int_eq(mp_store_each_msg(st, 3, collect_msg, &c, &e), 0);
 	ck_assert_str_eq(mp_buf_str(&c.out),
-	    "4|bare@x|(null)||||||0|0|(null)|||(null)||500\n");
+	    "4|bare@x|(null)||||||0|0|(null)||(null)||500\n");
 	mp_buf_free(&c.out);
 	free(m->message_id);
 	m->message_id = NULL;
-	ck_assert_int_eq(mp_store_add_msg(st, m, "mag", 600, &added, &e), -1);
+	ck_assert_int_eq(mp_store_add_msg(st, m, NULL, "mag", 600, &added, &e), -1);
 	ck_assert_int_eq(e.code, MP_EX_DATAERR);
 	ck_assert_int_eq(added, 0);
 	free(m);
@@ -785,14 +785,14 @@ START_TEST(test_sql_metachars)
 	int64_t seq, slot;
 	int added, att;
 
-	ck_assert_int_eq(mp_store_add_msg(st, m, quotes, 9, &added, &e), 0);
+	ck_assert_int_eq(mp_store_add_msg(st, m, NULL, quotes, 9, &added, &e), 0);
 	ck_assert_int_eq(added, 1);
 	ck_assert_int_eq(mp_store_has_msg(st, evil), 1);
 	ck_assert_int_eq(mp_store_set_thread(st, evil, quotes, &e), 0);
 	ck_assert_int_eq(mp_store_each_msg(st, 0, collect_msg, &c, &e), 0);
 	mp_buf_printf(&want, "1|%s|%s|'a b;--|%s|someone@example.org|%s|%s|"
 	    "7|7200|mag.intgovforum.org|body text\n|"
-	    "body text\n> quoted\n|%s|%s|9\n", evil, quotes, quotes, evil,
+	    "%s|%s|9\n", evil, quotes, quotes, evil,
 	    evil, quotes, quotes);
 	ck_assert_str_eq(mp_buf_str(&c.out), mp_buf_str(&want));
 
@@ -817,12 +817,113 @@ START_TEST(test_sql_metachars)
 	ck_assert_int_eq(s, MP_LEDGER_SENT);
 	ck_assert_int_eq(mp_store_count_msgs(st), 1);
 	mp_store_close(st);
+	/* no table dropped: msg, msg_text, action, source_state,
+	 * digest_state, ledger, skipped, item_state, thread_ref, store_flag
+	 * and SQLite's sqlite_sequence */
 	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM sqlite_master"
-	    " WHERE type = 'table'", NULL, 0), 8);
+	    " WHERE type = 'table'", NULL, 0), 11);
 	mp_buf_free(&c.out);
 	mp_buf_free(&b);
 	mp_buf_free(&want);
 	msg_del(m);
+	free(path);
+}
+END_TEST
+
+static int
+add_name(const char *name, void *ctx)
+{
+	struct mp_buf *b = ctx;
+
+	mp_buf_printf(b, "%s;", name);
+	return 0;
+}
+
+static int
+add_trow(const struct mp_thread_row *r, void *ctx)
+{
+	struct mp_buf *b = ctx;
+
+	mp_buf_printf(b, "%lld:%s:%s:%s:%s;", (long long)r->seq, r->message_id,
+	    r->refs, r->subject_norm, r->thread != NULL ? r->thread : "-");
+	return 0;
+}
+
+/* What incremental threading asks of the store. */
+START_TEST(test_thread_lookups)
+{
+	char *path = tpath("t.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+
+	ck_assert_int_eq(add(st, "a@x", NULL, NULL, "Agenda", 0), 1);
+	ck_assert_int_eq(add(st, "b@x", "a@x", "a@x", "Agenda", 100), 1);
+	ck_assert_int_eq(add(st, "c@x", NULL, "gone@x", "Minutes", 86400 * 40),
+	    1);
+	/* nothing threaded yet */
+	ck_assert_int_eq(mp_store_each_unthreaded(st, 100, add_trow, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "1:a@x::Agenda:-;2:b@x:a@x:Agenda:-;"
+	    "3:c@x:gone@x:Minutes:-;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_each_unthreaded(st, 2, add_trow, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "1:a@x::Agenda:-;2:b@x:a@x:Agenda:-;");
+	ck_assert_int_eq(mp_store_set_thread_seq(st, 1, "T1", &e), 0);
+	ck_assert_int_eq(mp_store_set_thread_seq(st, 2, "T1", &e), 0);
+	ck_assert_int_eq(mp_store_set_thread_seq(st, 3, "T2", &e), 0);
+	ck_assert_int_eq(mp_store_set_thread_seq(st, 9, "T2", &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_DATAERR);
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_each_unthreaded(st, 100, add_trow, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "");
+	ck_assert_int_eq(mp_store_each_trow(st, "T1", add_trow, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "1:a@x::Agenda:T1;2:b@x:a@x:Agenda:T1;");
+	/* by Message-ID, and by a recorded reference (each thread once) */
+	ck_assert_int_eq(mp_store_thread_ref_add(st, "T2", "gone@x", &e), 0);
+	ck_assert_int_eq(mp_store_thread_ref_add(st, "T2", "gone@x", &e), 0);
+	ck_assert_int_eq(mp_store_thread_ref_add(st, "T1", "gone@x", &e), 0);
+	ck_assert_int_eq(mp_store_thread_ref_add(st, "T2", "a@x", &e), 0);
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_id(st, "a@x", 0, add_name, &b,
+	    &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "T1;T2;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_id(st, "a@x", 1, add_name, &b,
+	    &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "T2;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_id(st, "gone@x", 0, add_name,
+	    &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "T1;T2;");
+	ck_assert_int_eq(mp_store_thread_refs_clear(st, "T2", &e), 0);
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_id(st, "gone@x", 0, add_name,
+	    &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "T1;");
+	ck_assert_int_eq(mp_store_thread_refs_clear(st, NULL, &e), 0);
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_id(st, "gone@x", 0, add_name,
+	    &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "");
+	/* by subject, within the dates asked */
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_subject(st, "Agenda",
+	    1623900000, 1623900050, add_name, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "T1;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_subject(st, "Minutes",
+	    1623900000, 1623900000 + 86400 * 39, add_name, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "");
+	ck_assert_int_eq(mp_store_thread_used(st, "T2"), 1);
+	ck_assert_int_eq(mp_store_thread_used(st, "T3"), 0);
+	/* flags */
+	ck_assert_int_eq(mp_store_flag_get(st, "rethread"), 0);
+	ck_assert_int_eq(mp_store_flag_set(st, "rethread", 1, &e), 0);
+	ck_assert_int_eq(mp_store_flag_get(st, "rethread"), 1);
+	ck_assert_int_eq(mp_store_flag_set(st, "rethread", 0, &e), 0);
+	ck_assert_int_eq(mp_store_flag_get(st, "rethread"), 0);
+	mp_buf_free(&b);
+	mp_store_close(st);
 	free(path);
 }
 END_TEST
@@ -832,6 +933,8 @@ END_TEST
 START_TEST(test_migrate_from_v1)
 {
 	char *path = tpath("v1.db");
+	struct collect c = { MP_BUF_INIT, 0, 0, NULL, NULL, 0 };
+	struct mp_err e = { 0 };
 	struct mp_item_state is;
 	struct mp_store *st;
 	sqlite3 *db;
@@ -855,14 +958,21 @@ START_TEST(test_migrate_from_v1)
 	    " rcpt TEXT, due INTEGER, state INTEGER, attempts INTEGER,"
 	    " message_id TEXT, reply TEXT, first_try INTEGER,"
 	    " updated INTEGER, PRIMARY KEY(kind, item, off, rcpt, due));"
-	    "INSERT INTO msg (message_id, subject) VALUES ('old@x', 'Old');"
+	    "INSERT INTO msg (message_id, subject, own, body, thread)"
+	    " VALUES ('old@x', 'Old', 'mine', 'mine\n> theirs', 'old@x');"
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	st = open_ok(path);
 	ck_assert_int_eq(mp_store_version(st), MP_STORE_VERSION);
 	ck_assert_int_eq(mp_store_has_msg(st, "old@x"), 1);
 	ck_assert_int_eq(mp_store_item_get(st, "evals", &is), 1);
+	/* the texts moved to msg_text; threads are to be rebuilt once */
+	ck_assert_int_eq(mp_store_each_msg(st, 0, collect_msg, &c, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&c.out), "1|old@x|(null)||||Old||0|0|"
+	    "(null)|mine|old@x||0\n");
+	ck_assert_int_eq(mp_store_flag_get(st, "rethread"), 1);
 	mp_store_close(st);
+	mp_buf_free(&c.out);
 	free(path);
 }
 END_TEST
@@ -977,6 +1087,7 @@ store_suite(void)
 	tcase_add_test(tc, test_ledger_reminded);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_sql_metachars);
+	tcase_add_test(tc, test_thread_lookups);
 	suite_add_tcase(s, tc);
 	return s;
 }
