@@ -51,7 +51,9 @@ struct mp_imap_stats {
  * server's INTERNALDATE) inside a store transaction that this function
  * opens and commits per batch, together with the folder's source state
  * (key: "LIST SOURCE-URL") and the skipped rows (mp_store_skip_add). The
- * callback must not begin or commit; its -1 stops the sync, which then
+ * callback must not begin or commit; after the last message of a batch
+ * it is called once more with raw NULL (len 0, origin NULL), before the
+ * commit, to store what it kept back. Its -1 stops the sync, which then
  * returns -1 with e as the callback left it (share e through ctx).
  * stats may be NULL. Progress goes to stderr when it is a terminal and
  * the log is not quiet.

@@ -822,6 +822,8 @@ store_batch(struct sync *s, const struct batch *b, struct mp_err *e)
 		if (rc != 0)
 			goto fail;
 	}
+	if (s->cb(NULL, 0, 0, NULL, s->ctx) != 0)
+		goto fail;
 	for (i = b->from; i < b->to; i++) {
 		if ((int64_t)s->cands[i].size <= s->l->max_size)
 			continue;

@@ -816,6 +816,8 @@ import_one(const char *raw, size_t len, int64_t delivered, const char *origin,
 	struct pmsg p;
 	int rc;
 
+	if (raw == NULL)        /* the source's batch ends: all is stored */
+		return 0;
 	memset(&p, 0, sizeof(p));
 	p.raw = (char *)raw;
 	p.len = len;
@@ -912,14 +914,34 @@ pipe_rotate(struct import_ctx *ic)
 	return done != NULL ? pipe_store(ic, done) : 0;
 }
 
+/* Store everything handed over or queued (the workers stay). */
+static int
+pipe_drain(struct import_ctx *ic)
+{
+	struct mp_job *j = ic->j;
+	size_t n;
+	int rc = pipe_rotate(ic);
+
+	if (rc == 0)
+		rc = pipe_rotate(ic);
+	if (rc == 0 && j->stored - ic->threaded >= THREAD_BATCH) {
+		rc = thread_new(j, &n, ic->e);
+		ic->threaded = j->stored;
+	}
+	return rc;
+}
+
 static int
 pipe_one(const char *raw, size_t len, int64_t delivered, const char *origin,
     void *ctx)
 {
 	struct import_ctx *ic = ctx;
 	struct pbatch *b = &ic->pipe->b[ic->pipe->fill];
-	struct pmsg *m = &b->v[b->n++];
+	struct pmsg *m;
 
+	if (raw == NULL)        /* the source's batch ends: store it all */
+		return pipe_drain(ic);
+	m = &b->v[b->n++];
 	m->raw = mp_xmalloc(len + 1);
 	memcpy(m->raw, raw, len);
 	m->raw[len] = '\0';
@@ -1095,10 +1117,19 @@ static int
 fetch_imap(struct mp_job *j, const struct mp_list_cfg *l, struct mp_err *e)
 {
 	struct import_ctx ic;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc;
 
 	import_init(&ic, j, l->list_id, l->id, e);
 	ic.source_batches = 1;
-	return mp_imap_sync(l, j->st, j->now, import_one, &ic, NULL, e);
+	if (ncpu > 1 && pipe_start(&ic, ncpu) != 0)
+		mp_info("no worker thread: parsing on this one");
+	rc = mp_imap_sync(l, j->st, j->now, ic.pipe != NULL ? pipe_one :
+	    import_one, &ic, NULL, e);
+	/* every batch was drained before its commit: nothing is left */
+	if (ic.pipe != NULL)
+		pipe_finish(&ic, 0);
+	return rc;
 }
 
 int

@@ -6,6 +6,11 @@
  * charconv). What is here is the policy libetpan has no opinion on: which
  * part is the body, what to do with lying charsets, a guaranteed-UTF-8
  * result, subject normalisation and the own/quoted/signature split.
+ *
+ * libetpan's parse costs most of the time, so plain messages take a fast
+ * path ("the fast path" below) that reads the fields and the MIME tree
+ * itself, exactly as libetpan would, and leaves everything else to it.
+ * Both feed the same policy code through struct part.
  */
 #include <ctype.h>
 #include <stdint.h>
@@ -40,6 +45,22 @@
 #define MAX_WALK	64
 
 /* ---- UTF-8 ---------------------------------------------------------- */
+
+/* The first needle[0..nn) in p[0..n), or NULL (memmem is not C11). */
+static const char *
+find_bytes(const char *p, size_t n, const char *needle, size_t nn)
+{
+	const char *q = p, *e = p + n;
+
+	while (nn > 0 && (size_t)(e - q) >= nn &&
+	    (q = memchr(q, needle[0], (size_t)(e - q) - nn + 1)) != NULL) {
+		if (memcmp(q, needle, nn) == 0)
+			return q;
+		q++;
+	}
+	return NULL;
+}
+
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629), 0 when invalid. */
 static size_t
@@ -164,10 +185,16 @@ add_utf8_or_1252(struct mp_buf *b, const char *p, size_t n)
 static void
 add_1252(struct mp_buf *b, const char *p, size_t n)
 {
-	size_t i;
+	size_t i = 0, k;
 
-	for (i = 0; i < n; i++)
-		put_cp(b, cp1252((unsigned char)p[i]));
+	while (i < n) {
+		for (k = i; k < n && (unsigned char)p[k] < 0x80 && p[k]; k++)
+			;
+		mp_buf_add(b, p + i, k - i);
+		if (k < n)
+			put_cp(b, cp1252((unsigned char)p[k++]));
+		i = k;
+	}
 }
 
 /*
@@ -267,13 +294,13 @@ is_1252_label(const char *cs)
 }
 
 /*
- * Bytes in charset cs (NULL: not declared) to UTF-8 in b. Known labels go
+ * Bytes in charset cs[0..csn) (NULL: not declared) to UTF-8 in b. Known labels go
  * through libetpan's charconv; a label iconv does not know, or a failed
  * conversion, falls back to UTF-8-else-windows-1252 and counts a warning.
  */
 static void
 add_converted(struct mp_buf *b, const char *p, size_t n, const char *cs,
-    int *warnings)
+    size_t csn, int *warnings)
 {
 	char label[MAX_CHARSET + 1];
 	char *out = NULL;
@@ -281,7 +308,7 @@ add_converted(struct mp_buf *b, const char *p, size_t n, const char *cs,
 	int r;
 
 	if (cs != NULL) {
-		for (i = 0; cs[i] && j < MAX_CHARSET; i++)
+		for (i = 0; i < csn && cs[i] && j < MAX_CHARSET; i++)
 			if (!isspace((unsigned char)cs[i]) && cs[i] != '"')
 				label[j++] = cs[i];
 	}
@@ -336,6 +363,49 @@ b64val(int c)
 		return c - '0' + 52;
 	return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
+
+/*
+ * Character classes, as a table because the scanners below test every
+ * byte: the base64 alphabet; libetpan's atext (anything but white space,
+ * NUL and <>,":;); RFC 2045 token characters; the characters libetpan
+ * allows in an encoded word's charset; and what the fast path accepts in
+ * a "<msg-id>" (no white space, NUL or <>()"\), an "<addr>" (nor ,:;),
+ * a quoted display name (no NUL, CR, LF, " or \) and a comment after an
+ * address (no NUL or ()\"<>:;,).
+ */
+#define C_B64		1
+#define C_ATEXT		2
+#define C_TOKEN		4
+#define C_ETOKEN	8
+#define C_ID		16
+#define C_ADDR		32
+#define C_QTEXT		64
+#define C_CTEXT		128
+static const unsigned char ctab[256] = {
+	  0, 242, 242, 242, 242, 242, 242, 242, 242, 192, 128, 242,
+	242, 128, 242, 242, 242, 242, 242, 242, 242, 242, 242, 242,
+	242, 242, 242, 242, 242, 242, 242, 250, 192, 254,   0, 254,
+	254, 254, 254, 254,  66,  66, 254, 255,  80, 254, 254, 243,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255,  80,  80,
+	 64, 242,  64, 242, 242, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 242,  10, 242, 254, 254,
+	254, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 254, 254, 254, 254, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250, 250,
+	250, 250, 250, 250,
+};
+#define IS(c, k)	(ctab[(unsigned char)(c)] & (k))
 
 /* An encoded word "=?cs[*lang]?B|Q?text?=" at p: its length, or 0. The
  * charset label and the decoded bytes are appended to cs and out. */
@@ -417,14 +487,28 @@ only_space(const char *p, size_t n)
  * spaces folded.
  */
 static char *
-decode_phrase(const char *raw, int *warnings)
+decode_phrase_n(const char *raw, size_t n, int *warnings)
 {
 	struct mp_buf b = MP_BUF_INIT, pend = MP_BUF_INIT, pcs = MP_BUF_INIT;
 	struct mp_buf cs = MP_BUF_INIT, w = MP_BUF_INIT;
-	size_t n = strlen(raw), i = 0, j, k, from = 0;
+	size_t i = 0, j, k, from = 0;
 	int after_word = 0;
 	char *out;
 
+	/* plain ASCII without '=': only the white space changes */
+	for (i = 0; i < n && ((raw[i] >= 0x20 && raw[i] < 0x7f &&
+	    raw[i] != '=') || raw[i] == '\t' || raw[i] == '\r' ||
+	    raw[i] == '\n'); i++)
+		;
+	if (i == n) {
+		out = mp_xmalloc(n + 1);
+		for (i = 0; i < n; i++)
+			out[i] = raw[i] < 0x20 ? ' ' : raw[i];
+		out[n] = '\0';
+		fold_spaces(out);
+		return out;
+	}
+	i = 0;
 	while (i < n) {
 		const char *q = memchr(raw + i, '=', n - i);
 
@@ -439,12 +523,12 @@ decode_phrase(const char *raw, int *warnings)
 		}
 		if (!(after_word && only_space(raw + from, j - from))) {
 			add_converted(&b, mp_buf_str(&pend), pend.len,
-			    mp_buf_str(&pcs), warnings);
+			    mp_buf_str(&pcs), pcs.len, warnings);
 			mp_buf_reset(&pend);
 			add_utf8_or_1252(&b, raw + from, j - from);
 		} else if (strcasecmp(mp_buf_str(&cs), mp_buf_str(&pcs)) != 0) {
 			add_converted(&b, mp_buf_str(&pend), pend.len,
-			    mp_buf_str(&pcs), warnings);
+			    mp_buf_str(&pcs), pcs.len, warnings);
 			mp_buf_reset(&pend);
 		}
 		mp_buf_reset(&pcs);
@@ -455,7 +539,7 @@ decode_phrase(const char *raw, int *warnings)
 		after_word = 1;
 	}
 	add_converted(&b, mp_buf_str(&pend), pend.len, mp_buf_str(&pcs),
-	    warnings);
+	    pcs.len, warnings);
 	add_utf8_or_1252(&b, raw + from, n - from);
 	out = clean_text(mp_buf_str(&b), b.len, 0);
 	mp_buf_free(&b);
@@ -467,30 +551,48 @@ decode_phrase(const char *raw, int *warnings)
 	return out;
 }
 
+static char *
+decode_phrase(const char *raw, int *warnings)
+{
+	return decode_phrase_n(raw, strlen(raw), warnings);
+}
+
 /* An identifier: no space, control or angle bracket, bounded. */
 static char *
 clean_id(const char *p, size_t n)
 {
-	struct mp_buf b = MP_BUF_INIT;
-	size_t i;
+	char *b = mp_xmalloc((n < MAX_ID ? n : MAX_ID) + 1), *s;
+	size_t i, len = 0;
 
-	for (i = 0; i < n && b.len < MAX_ID; i++) {
+	/* the common case: nothing to drop */
+	for (i = 0; i < n && i < MAX_ID && p[i] > 0x20 && p[i] < 0x7f &&
+	    p[i] != '<' && p[i] != '>'; i++)
+		b[i] = p[i];
+	if (i == n || i == MAX_ID) {
+		b[i] = '\0';
+		if (i > 0)
+			return b;
+		free(b);
+		return NULL;
+	}
+	len = i;
+	for (; i < n && len < MAX_ID; i++) {
 		unsigned char c = (unsigned char)p[i];
 
 		if (c > 0x20 && c != 0x7f && c != '<' && c != '>')
-			mp_buf_addc(&b, (char)c);
+			b[len++] = (char)c;
 	}
-	if (b.len == 0) {
-		mp_buf_free(&b);
+	b[len] = '\0';
+	if (len == 0) {
+		free(b);
 		return NULL;
 	}
-	if (!utf8_valid(b.data, b.len)) {
-		char *s = clean_text(b.data, b.len, 0);
-
-		mp_buf_free(&b);
+	if (!utf8_valid(b, len)) {
+		s = clean_text(b, len, 0);
+		free(b);
 		return s;
 	}
-	return mp_buf_detach(&b);
+	return b;
 }
 
 /*
@@ -591,30 +693,41 @@ days_in_month(int y, int m)
 	return dm[m - 1];
 }
 
-/* libetpan's date-time to an instant; -1 when out of range. */
+/* A date-time (zone as libetpan gives it: +0200 is 200) to an instant;
+ * -1 when out of range. */
 static int
-date_to_instant(const struct mailimf_date_time *dt, int64_t *t, long *off)
+civil_to_instant(int y, int mo, int d, int h, int mi, int sec, int z,
+    int64_t *t, long *off)
 {
-	int y = dt->dt_year, z = dt->dt_zone, zh, zm;
+	long long az;
+	int zh, zm;
 
 	/* RFC 5322 4.3: obsolete two- and three-digit years */
 	if (y >= 0 && y < 50)
 		y += 2000;
 	else if (y >= 50 && y < 1000)
 		y += 1900;
-	if (y < 1900 || y > 9999 || dt->dt_month < 1 || dt->dt_month > 12 ||
-	    dt->dt_day < 1 || dt->dt_day > days_in_month(y, dt->dt_month) ||
-	    dt->dt_hour < 0 || dt->dt_hour > 23 || dt->dt_min < 0 ||
-	    dt->dt_min > 59 || dt->dt_sec < 0 || dt->dt_sec > 60)
+	if (y < 1900 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
+	    d > days_in_month(y, mo) || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || sec < 0 || sec > 60)
 		return -1;
-	zh = (z < 0 ? -z : z) / 100;
-	zm = (z < 0 ? -z : z) % 100;
-	if (zh > 23 || zm > 59)
+	/* libetpan reads any number of digits: -z may not fit an int */
+	az = z < 0 ? -(long long)z : z;
+	if (az / 100 > 23 || az % 100 > 59)
 		return -1;
+	zh = (int)(az / 100);
+	zm = (int)(az % 100);
 	*off = (long)(z < 0 ? -1 : 1) * (zh * 3600L + zm * 60L);
-	*t = mp_dt_days_from_civil((int)y, dt->dt_month, dt->dt_day) * 86400 +
-	    dt->dt_hour * 3600 + dt->dt_min * 60 + dt->dt_sec - *off;
+	*t = mp_dt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 +
+	    sec - *off;
 	return 0;
+}
+
+static int
+date_to_instant(const struct mailimf_date_time *dt, int64_t *t, long *off)
+{
+	return civil_to_instant(dt->dt_year, dt->dt_month, dt->dt_day,
+	    dt->dt_hour, dt->dt_min, dt->dt_sec, dt->dt_zone, t, off);
 }
 
 /*
@@ -805,7 +918,10 @@ count_types(const char *p, size_t n)
 
 	while (s < e && (sl = memchr(s, '/', (size_t)(e - s))) != NULL) {
 		off = (size_t)(sl - p);
-		if ((off >= 9 && strncasecmp(sl - 9, "multipart", 9) == 0) ||
+		/* base64 has many '/': look at the letter before first */
+		if (off > 0 && (sl[-1] | 0x20) != 't' && (sl[-1] | 0x20) != 'e')
+			;
+		else if ((off >= 9 && strncasecmp(sl - 9, "multipart", 9) == 0) ||
 		    (off >= 7 && strncasecmp(sl - 7, "message", 7) == 0))
 			c++;
 		s = sl + 1;
@@ -865,35 +981,53 @@ working_copy(const char *p, size_t *n, int sep, int *warnings)
 
 /* ---- body ------------------------------------------------------------- */
 
+/*
+ * The MIME tree as the body policy below sees it. The slow path copies
+ * it out of libetpan's tree (lib set: decoding is then libetpan's too);
+ * the fast path builds it from the raw bytes. Strings are slices into
+ * the message or into libetpan's tree (p == NULL: absent), valid while
+ * the tree is.
+ */
+struct slice {
+	const char *p;
+	size_t n;
+};
+
+enum { MAJ_NONE, MAJ_TEXT, MAJ_IMAGE, MAJ_AUDIO, MAJ_VIDEO, MAJ_APP,
+	MAJ_EXT, MAJ_COMPOSITE };
+
+struct part {
+	int kind;		/* MAILMIME_SINGLE, _MULTIPLE, _MESSAGE */
+	int major;		/* MAJ_*; MAJ_NONE: no content type */
+	struct slice ext;	/* MAJ_EXT: the type's name */
+	struct slice sub;	/* subtype */
+	struct slice charset, format, delsp, name;	/* parameters */
+	struct slice filename;	/* first Content-Disposition filename */
+	int attachment;		/* disposition "attachment" */
+	int text;		/* MAILMIME_SINGLE with data in memory */
+	int enc, encoded;	/* transfer encoding as libetpan gives it */
+	const char *data;	/* the body, transfer-encoded */
+	size_t len;
+	size_t length;		/* MAILMIME_MESSAGE: size of the entity */
+	struct part *kids, *next, *msg;
+	struct mailmime *lib;	/* slow path: the libetpan entity */
+	int *bail;		/* fast path: set when libetpan must decide */
+};
+
 static int
-is_text(const struct mailmime_content *ct, const char *sub)
+slice_eq(struct slice s, const char *lit, size_t k)
 {
-	return ct != NULL && ct->ct_type != NULL &&
-	    ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
-	    ct->ct_type->tp_data.tp_discrete_type->dt_type ==
-	    MAILMIME_DISCRETE_TYPE_TEXT && ct->ct_subtype != NULL &&
-	    strcasecmp(ct->ct_subtype, sub) == 0;
+	return s.p != NULL && s.n == k && strncasecmp(s.p, lit, k) == 0;
 }
 
+/* s equals lit, case-insensitively (a macro: strlen of a literal is a
+ * constant, and this runs for every header field) */
+#define slice_is(s, lit)	slice_eq((s), (lit), strlen(lit))
+
 static int
-is_attachment(const struct mailmime *mm)
+is_text(const struct part *pt, const char *sub)
 {
-	clistiter *c;
-
-	if (mm->mm_mime_fields == NULL)
-		return 0;
-	for (c = clist_begin(mm->mm_mime_fields->fld_list); c != NULL;
-	    c = clist_next(c)) {
-		struct mailmime_field *f = clist_content(c);
-
-		if (f->fld_type == MAILMIME_FIELD_DISPOSITION &&
-		    f->fld_data.fld_disposition != NULL &&
-		    f->fld_data.fld_disposition->dsp_type != NULL &&
-		    f->fld_data.fld_disposition->dsp_type->dsp_type ==
-		    MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
-			return 1;
-	}
-	return 0;
+	return pt->major == MAJ_TEXT && slice_is(pt->sub, sub);
 }
 
 /*
@@ -902,59 +1036,163 @@ is_attachment(const struct mailmime *mm)
  * anywhere wins over any text/html, which is how multipart/alternative
  * is resolved in favour of the plain version.
  */
-static struct mailmime *
-find_part(struct mailmime *mm, const char *sub, int in_msg, int depth)
+static const struct part *
+find_part(const struct part *pt, const char *sub, int in_msg, int depth)
 {
-	struct mailmime *r;
-	clistiter *c;
+	const struct part *r, *c;
 
-	if (mm == NULL || depth > MAX_WALK)
+	if (pt == NULL || depth > MAX_WALK)
 		return NULL;
-	switch (mm->mm_type) {
+	switch (pt->kind) {
 	case MAILMIME_SINGLE:
-		if (is_text(mm->mm_content_type, sub) && !is_attachment(mm) &&
-		    mm->mm_data.mm_single != NULL &&
-		    mm->mm_data.mm_single->dt_type == MAILMIME_DATA_TEXT)
-			return mm;
+		if (is_text(pt, sub) && !pt->attachment && pt->text)
+			return pt;
 		return NULL;
 	case MAILMIME_MULTIPLE:
-		for (c = clist_begin(mm->mm_data.mm_multipart.mm_mp_list);
-		    c != NULL; c = clist_next(c))
-			if ((r = find_part(clist_content(c), sub, in_msg,
-			    depth + 1)) != NULL)
+		for (c = pt->kids; c != NULL; c = c->next)
+			if ((r = find_part(c, sub, in_msg, depth + 1)) != NULL)
 				return r;
 		return NULL;
 	case MAILMIME_MESSAGE:
 		if (depth > 0 && !in_msg)
 			return NULL;
-		return find_part(mm->mm_data.mm_message.mm_msg_mime, sub,
-		    in_msg, depth + 1);
+		return find_part(pt->msg, sub, in_msg, depth + 1);
 	}
 	return NULL;
 }
 
+/*
+ * Transfer decoding, byte for byte as libetpan's mailmime_part_parse()
+ * does it (the slow path's decoder): base64 skips every byte outside the
+ * alphabet ('=' too) and flushes a partial group; quoted-printable turns
+ * line breaks into CRLF, drops soft breaks and reads "=XY" without
+ * checking the digits (a non-digit counts as 0). out has room for
+ * n / 4 * 3 + 2 (base64) or 2 * n (quoted-printable) bytes; the length
+ * written is returned.
+ */
+static size_t
+b64_decode(const char *p, size_t n, char *out)
+{
+	unsigned char ch[4] = { 0, 0, 0, 0 }, *o = (unsigned char *)out;
+	size_t i;
+	int k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!IS(p[i], C_B64))
+			continue;
+		ch[k++] = (unsigned char)b64val((unsigned char)p[i]);
+		if (k == 4) {
+			*o++ = (unsigned char)(ch[0] << 2 | ch[1] >> 4);
+			*o++ = (unsigned char)(ch[1] << 4 | ch[2] >> 2);
+			*o++ = (unsigned char)(ch[2] << 6 | ch[3]);
+			memset(ch, 0, sizeof(ch));
+			k = 0;
+		}
+	}
+	if (k > 0) {
+		*o++ = (unsigned char)(ch[0] << 2 | ch[1] >> 4);
+		if (k >= 3)
+			*o++ = (unsigned char)(ch[1] << 4 | ch[2] >> 2);
+	}
+	return (size_t)(o - (unsigned char *)out);
+}
+
+static int
+qp_digit(int c)
+{
+	int v = hexval(c);
+
+	return v < 0 ? 0 : v;
+}
+
+/* (size_t)-1 for "=X" ending the data, where libetpan also copies the
+ * byte after the data: the caller falls back to libetpan then. */
+static size_t
+qp_decode(const char *p, size_t n, char *out)
+{
+	size_t i = 0, run, o = 0;
+
+	while (i < n) {
+		for (run = i; run < n && p[run] != '=' && p[run] != '\n' &&
+		    p[run] != '\r'; run++)
+			;
+		memcpy(out + o, p + i, run - i);
+		o += run - i;
+		i = run;
+		if (i >= n)
+			break;
+		if (p[i] == '\n') {
+			out[o++] = '\r';
+			out[o++] = '\n';
+			i++;
+		} else if (p[i] == '\r') {
+			/* a CR at the very end is dropped */
+			if (i + 1 < n) {
+				out[o++] = '\r';
+				out[o++] = '\n';
+			}
+			i += i + 1 < n && p[i + 1] == '\n' ? 2 : 1;
+		} else if (i + 1 >= n) {
+			out[o++] = '=';
+			i++;
+		} else if (p[i + 1] == '\n') {
+			i += 2;
+		} else if (p[i + 1] == '\r') {
+			if (i + 2 >= n)
+				break;
+			i += p[i + 2] == '\n' ? 3 : 2;
+		} else if (i + 2 >= n) {
+			return (size_t)-1;
+		} else {
+			out[o++] = (char)(qp_digit((unsigned char)p[i + 1])
+			    << 4 | qp_digit((unsigned char)p[i + 2]));
+			i += 3;
+		}
+	}
+	return o;
+}
+
 /* A part's content transfer-decoded (owned, *len bytes), or NULL. */
 static char *
-part_bytes(struct mailmime *mm, size_t *len, int *warnings)
+part_bytes(const struct part *pt, size_t *len, int *warnings)
 {
-	struct mailmime_data *d = mm->mm_data.mm_single;
 	char *dec = NULL, *out;
 	size_t idx = 0, dlen = 0;
 	int enc;
 
-	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT)
+	if (!pt->text)
 		return NULL;
-	enc = d->dt_encoding;
-	if (!d->dt_encoded || enc == MAILMIME_MECHANISM_TOKEN ||
+	enc = pt->enc;
+	if (!pt->encoded || enc == MAILMIME_MECHANISM_TOKEN ||
 	    enc == MAILMIME_MECHANISM_ERROR)
 		enc = MAILMIME_MECHANISM_8BIT;
-	if (mailmime_part_parse(d->dt_data.dt_text.dt_data,
-	    d->dt_data.dt_text.dt_length, &idx, enc, &dec, &dlen) !=
+	if (pt->lib == NULL) {
+		out = mp_xmalloc(2 * pt->len + 4);
+		if (enc == MAILMIME_MECHANISM_BASE64) {
+			dlen = b64_decode(pt->data, pt->len, out);
+		} else if (enc == MAILMIME_MECHANISM_QUOTED_PRINTABLE) {
+			if ((dlen = qp_decode(pt->data, pt->len, out)) ==
+			    (size_t)-1) {
+				*pt->bail = 1;
+				dlen = 0;
+			}
+		} else {
+			memcpy(out, pt->data, pt->len);
+			dlen = pt->len;
+		}
+		if (dlen > MAX_BODY) {
+			dlen = MAX_BODY;
+			(*warnings)++;
+		}
+		out[dlen] = '\0';
+		*len = dlen;
+		return out;
+	}
+	if (mailmime_part_parse(pt->data, pt->len, &idx, enc, &dec, &dlen) !=
 	    MAILIMF_NO_ERROR || dec == NULL) {
 		(*warnings)++;
-		dlen = d->dt_data.dt_text.dt_length;
-		*len = dlen < MAX_BODY ? dlen : MAX_BODY;
-		return mp_xstrndup(d->dt_data.dt_text.dt_data, *len);
+		*len = pt->len < MAX_BODY ? pt->len : MAX_BODY;
+		return mp_xstrndup(pt->data, *len);
 	}
 	if (dlen > MAX_BODY) {
 		dlen = MAX_BODY;
@@ -1049,31 +1287,29 @@ unflow(const char *p, int delsp)
  * format=flowed re-joined. html: take a <meta> charset when the part
  * declares none. Returns an owned string. */
 static char *
-part_text(struct mailmime *mm, int html, int *warnings)
+part_text(const struct part *pt, int html, int *warnings)
 {
 	struct mp_buf b = MP_BUF_INIT;
-	const char *cs = mailmime_content_param_get(mm->mm_content_type,
-	    "charset");
-	const char *fmt = mailmime_content_param_get(mm->mm_content_type,
-	    "format");
-	const char *dsp = mailmime_content_param_get(mm->mm_content_type,
-	    "delsp");
+	const char *cs = pt->charset.p;
+	size_t csn = pt->charset.n;
 	char meta[MAX_CHARSET + 1], *raw, *text, *fl;
 	size_t len = 0;
 
-	if ((raw = part_bytes(mm, &len, warnings)) == NULL)
+	if ((raw = part_bytes(pt, &len, warnings)) == NULL)
 		return mp_xstrdup("");
-	if (html && (cs == NULL || *cs == '\0')) {
+	if (html && (cs == NULL || csn == 0)) {
 		meta_charset(raw, len, meta, sizeof(meta));
-		if (meta[0] != '\0')
+		if (meta[0] != '\0') {
 			cs = meta;
+			csn = strlen(meta);
+		}
 	}
-	add_converted(&b, raw, len, cs, warnings);
+	add_converted(&b, raw, len, cs, csn, warnings);
 	free(raw);
 	text = clean_text(mp_buf_str(&b), b.len, 1);
 	mp_buf_free(&b);
-	if (!html && fmt != NULL && strcasecmp(fmt, "flowed") == 0) {
-		fl = unflow(text, dsp != NULL && strcasecmp(dsp, "yes") == 0);
+	if (!html && slice_is(pt->format, "flowed")) {
+		fl = unflow(text, slice_is(pt->delsp, "yes"));
 		free(text);
 		text = fl;
 	}
@@ -1401,20 +1637,18 @@ html_to_text(const char *p, size_t n)
 
 /* The decoded size of a part; base64 is counted, not decoded. */
 static size_t
-part_size(struct mailmime *mm, int *warnings)
+part_size(const struct part *pt, int *warnings)
 {
-	struct mailmime_data *d = mm->mm_data.mm_single;
 	size_t i, k = 0, len = 0;
 	char *raw;
 
-	if (d != NULL && d->dt_type == MAILMIME_DATA_TEXT && d->dt_encoded &&
-	    d->dt_encoding == MAILMIME_MECHANISM_BASE64) {
-		for (i = 0; i < d->dt_data.dt_text.dt_length; i++)
-			k += b64val((unsigned char)
-			    d->dt_data.dt_text.dt_data[i]) >= 0;
+	if (pt->text && pt->encoded &&
+	    pt->enc == MAILMIME_MECHANISM_BASE64) {
+		for (i = 0; i < pt->len; i++)
+			k += IS(pt->data[i], C_B64) != 0;
 		return k / 4 * 3 + (k % 4 > 1 ? k % 4 - 1 : 0);
 	}
-	raw = part_bytes(mm, &len, warnings);
+	raw = part_bytes(pt, &len, warnings);
 	free(raw);
 	return len;
 }
@@ -1434,60 +1668,41 @@ add_size(struct mp_buf *b, size_t n)
 }
 
 /* The file name of a part: Content-Disposition filename, else the
- * Content-Type name parameter; NULL when none. */
-static const char *
-part_filename(const struct mailmime *mm)
+ * Content-Type name parameter; p == NULL when none. */
+static struct slice
+part_filename(const struct part *pt)
 {
-	const char *nm = NULL;
-	clistiter *c, *d;
-
-	if (mm->mm_mime_fields != NULL) {
-		for (c = clist_begin(mm->mm_mime_fields->fld_list); c != NULL;
-		    c = clist_next(c)) {
-			struct mailmime_field *f = clist_content(c);
-
-			if (f->fld_type != MAILMIME_FIELD_DISPOSITION ||
-			    f->fld_data.fld_disposition == NULL)
-				continue;
-			for (d = clist_begin(f->fld_data.fld_disposition->
-			    dsp_parms); d != NULL; d = clist_next(d)) {
-				struct mailmime_disposition_parm *dp =
-				    clist_content(d);
-
-				if (dp->pa_type ==
-				    MAILMIME_DISPOSITION_PARM_FILENAME &&
-				    dp->pa_data.pa_filename != NULL)
-					return dp->pa_data.pa_filename;
-			}
-		}
-	}
-	if (mm->mm_content_type != NULL)
-		nm = mailmime_content_param_get(mm->mm_content_type, "name");
-	return nm;
+	return pt->filename.p != NULL ? pt->filename : pt->name;
 }
 
 static void
-type_name(const struct mailmime_content *ct, struct mp_buf *b)
+type_name(const struct part *pt, struct mp_buf *b)
 {
-	const struct mailmime_type *t = ct != NULL ? ct->ct_type : NULL;
 	static const char *const discrete[] = { "", "text", "image", "audio",
 		"video", "application" };
-	const char *major = "application";
 
-	if (t != NULL && t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
-	    t->tp_data.tp_discrete_type != NULL) {
-		int dt = t->tp_data.tp_discrete_type->dt_type;
+	if (pt->major >= MAJ_TEXT && pt->major <= MAJ_APP)
+		mp_buf_adds(b, discrete[pt->major]);
+	else if (pt->major == MAJ_EXT && pt->ext.p != NULL)
+		mp_buf_add(b, pt->ext.p, pt->ext.n);
+	else if (pt->major == MAJ_COMPOSITE)
+		mp_buf_adds(b, "message");
+	else
+		mp_buf_adds(b, "application");
+	mp_buf_addc(b, '/');
+	if (pt->major != MAJ_NONE && pt->sub.p != NULL)
+		mp_buf_add(b, pt->sub.p, pt->sub.n);
+	else
+		mp_buf_adds(b, "octet-stream");
+}
 
-		if (dt >= MAILMIME_DISCRETE_TYPE_TEXT &&
-		    dt <= MAILMIME_DISCRETE_TYPE_APPLICATION)
-			major = discrete[dt];
-		else if (t->tp_data.tp_discrete_type->dt_extension != NULL)
-			major = t->tp_data.tp_discrete_type->dt_extension;
-	} else if (t != NULL) {
-		major = "message";
-	}
-	mp_buf_printf(b, "%s/%s", major, ct != NULL && ct->ct_subtype ?
-	    ct->ct_subtype : "octet-stream");
+static void
+add_name(struct mp_buf *b, struct slice fn, int *warnings)
+{
+	char *dec = decode_phrase_n(fn.p, fn.n, warnings);
+
+	mp_buf_adds(b, dec);
+	free(dec);
 }
 
 /*
@@ -1496,40 +1711,34 @@ type_name(const struct mailmime_content *ct, struct mp_buf *b)
  * entered.
  */
 static void
-list_attachments(struct mailmime *mm, const struct mailmime *body,
+list_attachments(const struct part *pt, const struct part *body,
     struct mp_buf *b, int depth, int *warnings)
 {
 	struct mp_buf name = MP_BUF_INIT;
-	const char *fn;
-	clistiter *c;
-	char *dec;
+	const struct part *c;
+	struct slice fn;
 	size_t len = 0;
 
-	if (mm == NULL || depth > MAX_WALK || b->len > 64 * 1024)
+	if (pt == NULL || depth > MAX_WALK || b->len > 64 * 1024)
 		return;
-	switch (mm->mm_type) {
+	switch (pt->kind) {
 	case MAILMIME_MULTIPLE:
-		for (c = clist_begin(mm->mm_data.mm_multipart.mm_mp_list);
-		    c != NULL; c = clist_next(c))
-			list_attachments(clist_content(c), body, b,
-			    depth + 1, warnings);
+		for (c = pt->kids; c != NULL; c = c->next)
+			list_attachments(c, body, b, depth + 1, warnings);
 		return;
 	case MAILMIME_MESSAGE:
 		if (depth == 0) {
-			list_attachments(mm->mm_data.mm_message.mm_msg_mime,
-			    body, b, depth + 1, warnings);
+			list_attachments(pt->msg, body, b, depth + 1,
+			    warnings);
 			return;
 		}
-		fn = part_filename(mm);
-		if (fn != NULL) {
-			dec = decode_phrase(fn, warnings);
-			mp_buf_adds(b, dec);
-			free(dec);
-		} else {
+		fn = part_filename(pt);
+		if (fn.p != NULL)
+			add_name(b, fn, warnings);
+		else
 			mp_buf_adds(b, "forwarded message");
-		}
 		mp_buf_adds(b, " (");
-		add_size(b, mm->mm_length);
+		add_size(b, pt->length);
 		mp_buf_adds(b, ")\n");
 		return;
 	case MAILMIME_SINGLE:
@@ -1537,28 +1746,19 @@ list_attachments(struct mailmime *mm, const struct mailmime *body,
 	default:
 		return;
 	}
-	if (mm == body)
+	if (pt == body)
 		return;
-	fn = part_filename(mm);
-	if (fn == NULL && !is_attachment(mm) &&
-	    (mm->mm_content_type == NULL || is_text(mm->mm_content_type,
-	    "plain") || is_text(mm->mm_content_type, "html") ||
-	    (mm->mm_content_type->ct_type != NULL &&
-	    mm->mm_content_type->ct_type->tp_type ==
-	    MAILMIME_TYPE_DISCRETE_TYPE &&
-	    mm->mm_content_type->ct_type->tp_data.tp_discrete_type != NULL &&
-	    mm->mm_content_type->ct_type->tp_data.tp_discrete_type->dt_type
-	    == MAILMIME_DISCRETE_TYPE_TEXT)))
+	fn = part_filename(pt);
+	if (fn.p == NULL && !pt->attachment &&
+	    (pt->major == MAJ_NONE || pt->major == MAJ_TEXT))
 		return;
-	if (fn != NULL && *fn != '\0') {
-		dec = decode_phrase(fn, warnings);
-		mp_buf_adds(&name, dec);
-		free(dec);
+	if (fn.p != NULL && fn.n > 0 && *fn.p != '\0') {
+		add_name(&name, fn, warnings);
 	} else {
 		mp_buf_adds(&name, "unnamed ");
-		type_name(mm->mm_content_type, &name);
+		type_name(pt, &name);
 	}
-	len = part_size(mm, warnings);
+	len = part_size(pt, warnings);
 	mp_buf_add(b, name.data, name.len);
 	mp_buf_adds(b, " (");
 	add_size(b, len);
@@ -1572,10 +1772,10 @@ list_attachments(struct mailmime *mm, const struct mailmime *body,
  * neither. *attachments lists the other parts.
  */
 static char *
-extract_body(struct mailmime *root, char **attachments, int *warnings)
+extract_body(const struct part *root, char **attachments, int *warnings)
 {
 	struct mp_buf att = MP_BUF_INIT;
-	struct mailmime *part;
+	const struct part *part;
 	char *text, *out;
 	int html = 0;
 
@@ -1598,6 +1798,137 @@ extract_body(struct mailmime *root, char **attachments, int *warnings)
 	return out;
 }
 
+/* ---- libetpan's tree -------------------------------------------------- */
+
+static struct slice
+str_slice(const char *s)
+{
+	struct slice r = { s, s != NULL ? strlen(s) : 0 };
+
+	return r;
+}
+
+static struct slice
+ct_param(struct mailmime_content *ct, const char *name)
+{
+	return str_slice(ct != NULL ?
+	    mailmime_content_param_get(ct, (char *)name) : NULL);
+}
+
+static void
+lib_fields(struct part *pt, const struct mailmime *mm)
+{
+	clistiter *c, *d;
+
+	if (mm->mm_mime_fields == NULL)
+		return;
+	for (c = clist_begin(mm->mm_mime_fields->fld_list); c != NULL;
+	    c = clist_next(c)) {
+		struct mailmime_field *f = clist_content(c);
+		struct mailmime_disposition *dsp;
+
+		if (f->fld_type != MAILMIME_FIELD_DISPOSITION ||
+		    (dsp = f->fld_data.fld_disposition) == NULL)
+			continue;
+		if (dsp->dsp_type != NULL && dsp->dsp_type->dsp_type ==
+		    MAILMIME_DISPOSITION_TYPE_ATTACHMENT)
+			pt->attachment = 1;
+		for (d = clist_begin(dsp->dsp_parms); d != NULL &&
+		    pt->filename.p == NULL; d = clist_next(d)) {
+			struct mailmime_disposition_parm *dp =
+			    clist_content(d);
+
+			if (dp->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME)
+				pt->filename = str_slice(
+				    dp->pa_data.pa_filename);
+		}
+	}
+}
+
+/* libetpan's tree as struct part, down to the depth the walks go;
+ * freed with lib_free(). */
+static struct part *
+lib_tree(struct mailmime *mm, int depth)
+{
+	struct mailmime_content *ct;
+	struct mailmime_data *d;
+	struct part *pt, **tail;
+	clistiter *c;
+
+	if (mm == NULL || depth > MAX_WALK)
+		return NULL;
+	pt = mp_xcalloc(1, sizeof(*pt));
+	pt->lib = mm;
+	pt->kind = mm->mm_type;
+	pt->length = mm->mm_length;
+	if ((ct = mm->mm_content_type) != NULL) {
+		const struct mailmime_type *t = ct->ct_type;
+
+		pt->major = MAJ_APP;
+		if (t != NULL && t->tp_type == MAILMIME_TYPE_DISCRETE_TYPE &&
+		    t->tp_data.tp_discrete_type != NULL) {
+			int dt = t->tp_data.tp_discrete_type->dt_type;
+
+			if (dt >= MAILMIME_DISCRETE_TYPE_TEXT &&
+			    dt <= MAILMIME_DISCRETE_TYPE_APPLICATION)
+				pt->major = MAJ_TEXT + (dt -
+				    MAILMIME_DISCRETE_TYPE_TEXT);
+			else if (t->tp_data.tp_discrete_type->dt_extension)
+				pt->major = MAJ_EXT;
+			pt->ext = str_slice(
+			    t->tp_data.tp_discrete_type->dt_extension);
+		} else if (t != NULL) {
+			pt->major = MAJ_COMPOSITE;
+		}
+		pt->sub = str_slice(ct->ct_subtype);
+		pt->charset = ct_param(ct, "charset");
+		pt->format = ct_param(ct, "format");
+		pt->delsp = ct_param(ct, "delsp");
+		pt->name = ct_param(ct, "name");
+	}
+	lib_fields(pt, mm);
+	switch (mm->mm_type) {
+	case MAILMIME_SINGLE:
+		d = mm->mm_data.mm_single;
+		if (d != NULL && d->dt_type == MAILMIME_DATA_TEXT) {
+			pt->text = 1;
+			pt->enc = d->dt_encoding;
+			pt->encoded = d->dt_encoded;
+			pt->data = d->dt_data.dt_text.dt_data;
+			pt->len = d->dt_data.dt_text.dt_length;
+		}
+		break;
+	case MAILMIME_MULTIPLE:
+		tail = &pt->kids;
+		for (c = clist_begin(mm->mm_data.mm_multipart.mm_mp_list);
+		    c != NULL; c = clist_next(c))
+			if ((*tail = lib_tree(clist_content(c),
+			    depth + 1)) != NULL)
+				tail = &(*tail)->next;
+		break;
+	case MAILMIME_MESSAGE:
+		pt->msg = lib_tree(mm->mm_data.mm_message.mm_msg_mime,
+		    depth + 1);
+		break;
+	}
+	return pt;
+}
+
+static void
+lib_free(struct part *pt)
+{
+	struct part *c, *n;
+
+	if (pt == NULL)
+		return;
+	for (c = pt->kids; c != NULL; c = n) {
+		n = c->next;
+		lib_free(c);
+	}
+	lib_free(pt->msg);
+	free(pt);
+}
+
 /* ---- header fields ---------------------------------------------------- */
 
 /* "user at example.org", as pipermail archives obfuscate addresses. */
@@ -1608,6 +1939,8 @@ clean_addr_n(const char *a, size_t n)
 	const char *at;
 	char *s;
 
+	if (memchr(a, '@', n) != NULL)
+		return clean_id(a, n);
 	mp_buf_add(&b, a, n);
 	at = strstr(mp_buf_str(&b), " at ");
 	if (memchr(a, '@', n) == NULL && at != NULL && at != b.data) {
@@ -1692,6 +2025,22 @@ from_raw(struct mp_addr *a, const char *v, int *warnings)
 		a->addr = mp_xstrdup("");
 }
 
+/* The sender's name: the display name (NULL: none), else the comment of
+ * the raw value ("addr (Name)"). */
+static void
+from_name(struct mp_msg *m, const char *disp, size_t n, const char *raw,
+    int *warnings)
+{
+	if (disp != NULL) {
+		free(m->from.name);
+		m->from.name = decode_phrase_n(disp, n, warnings);
+	}
+	if (m->from.name == NULL || *m->from.name == '\0') {
+		free(m->from.name);
+		m->from.name = comment_name(raw, warnings);
+	}
+}
+
 static void
 set_from(struct mp_msg *m, struct mailimf_mailbox_list *l, const char *raw,
     int *warnings)
@@ -1716,14 +2065,8 @@ set_from(struct mp_msg *m, struct mailimf_mailbox_list *l, const char *raw,
 	}
 	if (m->from.addr == NULL)
 		m->from.addr = mp_xstrdup("");
-	if (mb->mb_display_name != NULL) {
-		free(m->from.name);
-		m->from.name = decode_phrase(mb->mb_display_name, warnings);
-	}
-	if (m->from.name == NULL || *m->from.name == '\0') {
-		free(m->from.name);
-		m->from.name = comment_name(raw, warnings);
-	}
+	from_name(m, mb->mb_display_name, mb->mb_display_name != NULL ?
+	    strlen(mb->mb_display_name) : 0, raw, warnings);
 }
 
 /* Recipient lists are bounded: a To of thousands of encoded words is a
@@ -1759,20 +2102,36 @@ add_rcpt(struct mp_buf *b, const char *name, const char *addr)
 	}
 }
 
+/* A mailbox: display name disp[0..dn) (NULL: none), addr[0..an) (NULL:
+ * none). */
+static void
+add_mailbox_n(struct mp_buf *b, const char *disp, size_t dn,
+    const char *addr, size_t an, int *warnings)
+{
+	char *name, *a;
+
+	if (b->len >= MAX_RCPT_LEN)
+		return;
+	name = disp != NULL ? decode_phrase_n(disp, dn, warnings) :
+	    mp_xstrdup("");
+	a = addr != NULL ? clean_addr_n(addr, an) : NULL;
+	add_rcpt(b, name, a != NULL ? a : "");
+	free(name);
+	free(a);
+}
+
 static void
 add_mailbox(struct mp_buf *b, const struct mailimf_mailbox *mb,
     int *warnings)
 {
-	char *name, *addr;
+	const char *d, *a;
 
-	if (mb == NULL || b->len >= MAX_RCPT_LEN)
+	if (mb == NULL)
 		return;
-	name = mb->mb_display_name != NULL ?
-	    decode_phrase(mb->mb_display_name, warnings) : mp_xstrdup("");
-	addr = mb->mb_addr_spec != NULL ? clean_addr(mb->mb_addr_spec) : NULL;
-	add_rcpt(b, name, addr != NULL ? addr : "");
-	free(name);
-	free(addr);
+	d = mb->mb_display_name;
+	a = mb->mb_addr_spec;
+	add_mailbox_n(b, d, d != NULL ? strlen(d) : 0, a,
+	    a != NULL ? strlen(a) : 0, warnings);
 }
 
 /* Every mailbox of an address list, groups flattened. */
@@ -1834,22 +2193,31 @@ add_raw_rcpt(char **dst, const char *v, int *warnings)
 
 /* The part of a List-Id inside <>, or a bare id (RFC 2919 2). */
 static char *
-list_id_raw(const char *v)
+list_id_n(const char *v, size_t n)
 {
-	const char *lt = strrchr(v, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-	const char *s = v, *e;
+	const char *lt = NULL, *gt = NULL, *s = v, *e = v + n, *q;
 
+	for (q = v; q < e; q++)
+		if (*q == '<')
+			lt = q;
+	if (lt != NULL)
+		gt = memchr(lt, '>', (size_t)(e - lt));
 	if (lt != NULL && gt != NULL)
 		return clean_id(lt + 1, (size_t)(gt - lt - 1));
-	while (isspace((unsigned char)*s))
+	while (s < e && isspace((unsigned char)*s))
 		s++;
-	e = s + strlen(s);
 	while (e > s && isspace((unsigned char)e[-1]))
 		e--;
 	if (e == s || memchr(s, ' ', (size_t)(e - s)) != NULL ||
 	    memchr(s, '\t', (size_t)(e - s)) != NULL)
 		return NULL;
 	return clean_id(s, (size_t)(e - s));
+}
+
+static char *
+list_id_raw(const char *v)
+{
+	return list_id_n(v, strlen(v));
 }
 
 struct hdrstate {
@@ -2067,12 +2435,7 @@ starts_ci(const struct line *l, const char *s)
 static int
 contains(const char *p, size_t n, const char *s)
 {
-	size_t k = strlen(s), i;
-
-	for (i = 0; i + k <= n; i++)
-		if (memcmp(p + i, s, k) == 0)
-			return 1;
-	return 0;
+	return find_bytes(p, n, s, strlen(s)) != NULL;
 }
 
 /* "-----Original Message-----" and its translations. */
@@ -2110,6 +2473,9 @@ outlook_block(const struct line *ls, size_t n, size_t i)
 	size_t j, k;
 	int s1 = 0, s2 = 0;
 
+	/* every word of from[] starts with F, V or D */
+	if (t.n == 0 || strchr("fvd", t.p[0] | 0x20) == NULL)
+		return 0;
 	for (k = 0; from[k] && !starts_ci(&t, from[k]); k++)
 		;
 	if (from[k] == NULL)
@@ -2196,7 +2562,8 @@ attribution(const struct line *ls, size_t n, size_t i, int *kind)
 	if (i + 1 < n && t.n > 0 && t.n <= 600 && !blank(&ls[i + 1]) &&
 	    !quote_line(&ls[i + 1])) {
 		u = trimmed(&ls[i + 1]);
-		if (u.n <= 600) {
+		/* the joined text must end in ':' (wrote_text) */
+		if (u.n <= 600 && u.n > 0 && u.p[u.n - 1] == ':') {
 			memcpy(buf, t.p, t.n);
 			buf[t.n] = ' ';
 			memcpy(buf + t.n + 1, u.p, u.n);
@@ -2233,6 +2600,10 @@ interleaved(const struct line *ls, size_t n, size_t j)
 static void
 add_line(struct mp_buf *b, const struct line *l)
 {
+	if (l->p[l->n] == '\n') {	/* as it stands in the body */
+		mp_buf_add(b, l->p, l->n + 1);
+		return;
+	}
 	mp_buf_add(b, l->p, l->n);
 	mp_buf_addc(b, '\n');
 }
@@ -2436,6 +2807,1223 @@ mp_mime_subject_is_reply(const char *subject)
 	return r > 0;
 }
 
+/* ---- the fast path ---------------------------------------------------- */
+
+/*
+ * Most mail is plain: "Name: value" header lines, a well-formed
+ * Content-Type, boundaries on lines of their own. For such a message
+ * the fields and the MIME tree are read here in one pass over the bytes,
+ * with the result libetpan gives: each reader below accepts only the
+ * shapes whose libetpan reading is certain (its quirks included, noted
+ * where they matter) and answers -1 for anything else, and the whole
+ * message then goes the slow way. tests/check_mime.c compares both ways
+ * over every message of the test corpora.
+ */
+
+#define FAST_PARTS	64
+#define FAST_DEPTH	16
+#define FAST_ARENA	4096
+#define FAST_BOUNDARY	200
+
+struct fast {
+	const char *p;			/* the message */
+	struct part parts[FAST_PARTS];
+	size_t nparts;
+	char arena[FAST_ARENA];		/* values that needed rewriting */
+	size_t used;
+	int bail;
+	int cr;				/* the header block has a CR */
+};
+
+/* What a MIME entity's header fields say. */
+struct mimehdr {
+	int nct, ncte, ndisp;
+	int major, enc, attachment, multipart;
+	struct slice ext, sub, charset, format, delsp, name, boundary;
+	struct slice filename;
+};
+
+static int
+is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static size_t
+skip_ws(const char *p, size_t i, size_t e)
+{
+	while (i < e && is_ws((unsigned char)p[i]))
+		i++;
+	return i;
+}
+
+static size_t
+skip_lwsp(const char *p, size_t i, size_t e)
+{
+	while (i < e && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i;
+}
+
+/* Length of CRLF or LF at p[i], 0 when none. */
+static size_t
+crlf_at(const char *p, size_t i, size_t e)
+{
+	if (i < e && p[i] == '\n')
+		return 1;
+	return i + 1 < e && p[i] == '\r' && p[i + 1] == '\n' ? 2 : 0;
+}
+
+/* A line of only blanks at p[i]. */
+static int
+blank_line_at(const char *p, size_t i, size_t e)
+{
+	i = skip_lwsp(p, i, e);
+	return crlf_at(p, i, e) > 0;
+}
+
+/* RFC 2045 token characters as libetpan reads them (any ASCII but space
+ * and tspecials: controls are token characters to it). */
+static int
+is_token(int c)
+{
+	return IS(c, C_TOKEN);
+}
+
+/* libetpan's atext: anything but white space and <>,":; */
+static int
+is_atext(int c)
+{
+	return IS(c, C_ATEXT);
+}
+
+/*
+ * The next header field of the block p[*i..e): 1 and its name and value
+ * (the value as libetpan keeps it: from the first non-blank to the end
+ * of its last line, folds kept, CRLF dropped), 0 at e, -1 for a line
+ * libetpan might read otherwise (space before the colon, a name that is
+ * not printable ASCII, a lone CR, a blank continuation line: libetpan
+ * stops some fields there). cr: whether the block may hold a CR at all.
+ */
+static int
+next_field(const char *p, size_t e, int cr, size_t *i, struct slice *name,
+    struct slice *val)
+{
+	size_t k = *i, vb, le;
+	const char *nl, *q;
+
+	if (k >= e)
+		return 0;
+	while (k < e && p[k] > 0x20 && p[k] < 0x7f && p[k] != ':')
+		k++;
+	if (k == *i || k >= e || p[k] != ':')
+		return -1;
+	name->p = p + *i;
+	name->n = k - *i;
+	k = skip_lwsp(p, k + 1, e);
+	vb = k;
+	for (;;) {
+		if ((nl = memchr(p + k, '\n', e - k)) == NULL)
+			return -1;
+		le = (size_t)(nl - p);
+		if (cr && (q = memchr(p + k, '\r', le - k)) != NULL &&
+		    q + 1 != nl)
+			return -1;
+		k = le + 1;
+		if (k >= e || (p[k] != ' ' && p[k] != '\t'))
+			break;
+		if (blank_line_at(p, k, e))
+			return -1;
+	}
+	if (le > vb && p[le - 1] == '\r')
+		le--;
+	val->p = p + vb;
+	val->n = le - vb;
+	*i = k;
+	return 1;
+}
+
+/* A quoted string's content with each run of white space made one space
+ * (libetpan reads folding white space so); in the arena unless it needs
+ * no change. */
+static int
+collapse(struct fast *f, const char *p, size_t n, struct slice *out)
+{
+	size_t i, k = 0, start = f->used;
+	int sp = 0;
+
+	for (i = 0; i < n && !is_ws((unsigned char)p[i]); i++)
+		;
+	if (i == n) {
+		out->p = p;
+		out->n = n;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (is_ws((unsigned char)p[i])) {
+			sp = 1;
+			continue;
+		}
+		if (sp && f->used + k < FAST_ARENA)
+			f->arena[f->used + k++] = ' ';
+		sp = 0;
+		if (f->used + k < FAST_ARENA)
+			f->arena[f->used + k++] = p[i];
+	}
+	if (sp && f->used + k < FAST_ARENA)
+		f->arena[f->used + k++] = ' ';
+	if (f->used + k >= FAST_ARENA)
+		return -1;
+	out->p = f->arena + start;
+	out->n = k;
+	f->used += k;
+	return 0;
+}
+
+/*
+ * A parameter value at p[*i..e): a quoted string (no backslash, no
+ * "=?") or a run of atext, followed by blanks and ';' or the end.
+ */
+static int
+param_value(struct fast *f, const char *p, size_t *i, size_t e,
+    struct slice *v)
+{
+	size_t k = *i, s;
+
+	if (k < e && p[k] == '"') {
+		for (s = ++k; k < e && p[k] != '"'; k++)
+			if (p[k] == '\\' || p[k] == '\0')
+				return -1;
+		if (k >= e || collapse(f, p + s, k - s, v) < 0)
+			return -1;
+		k++;
+	} else {
+		for (s = k; k < e && is_atext((unsigned char)p[k]); k++)
+			;
+		if (k == s)
+			return -1;
+		v->p = p + s;
+		v->n = k - s;
+	}
+	k = skip_ws(p, k, e);
+	if (k < e && p[k] != ';')
+		return -1;
+	*i = k;
+	return 0;
+}
+
+/* A token (RFC 2045) at p[*i..e), at least one character. */
+static int
+token_at(const char *p, size_t *i, size_t e, struct slice *t)
+{
+	size_t k = *i;
+
+	while (k < e && is_token((unsigned char)p[k]))
+		k++;
+	if (k == *i)
+		return -1;
+	t->p = p + *i;
+	t->n = k - *i;
+	*i = k;
+	return 0;
+}
+
+/* "name=value" pairs after the type; each calls back with name, value. */
+static int
+params(struct fast *f, const char *p, size_t k, size_t e, struct mimehdr *h,
+    int disp)
+{
+	struct slice nm, v;
+
+	for (;;) {
+		k = skip_ws(p, k, e);
+		if (k >= e)
+			return 0;
+		if (p[k] != ';')
+			return -1;
+		k = skip_ws(p, k + 1, e);
+		if (k >= e)
+			return 0;
+		if (token_at(p, &k, e, &nm) < 0)
+			return -1;
+		k = skip_ws(p, k, e);
+		if (k >= e || p[k] != '=')
+			return -1;
+		k = skip_ws(p, k + 1, e);
+		if (param_value(f, p, &k, e, &v) < 0)
+			return -1;
+		if (disp) {
+			/* libetpan reads "size" as a number and stops at
+			 * anything after its digits */
+			if (slice_is(nm, "size")) {
+				size_t j;
+
+				if (v.p < p || v.n > 9 || v.n == 0)
+					return -1;
+				for (j = 0; j < v.n; j++)
+					if (!isdigit((unsigned char)v.p[j]))
+						return -1;
+			}
+			if (slice_is(nm, "filename") && h->filename.p == NULL)
+				h->filename = v;
+			continue;
+		}
+		if (slice_is(nm, "charset") && h->charset.p == NULL)
+			h->charset = v;
+		else if (slice_is(nm, "format") && h->format.p == NULL)
+			h->format = v;
+		else if (slice_is(nm, "delsp") && h->delsp.p == NULL)
+			h->delsp = v;
+		else if (slice_is(nm, "name") && h->name.p == NULL)
+			h->name = v;
+		else if (slice_is(nm, "boundary") && h->boundary.p == NULL)
+			h->boundary = v;
+	}
+}
+
+/* 1 when t is a word libetpan matches by prefix and t is longer. */
+static int
+prefix_trap(struct slice t, const char *const *words)
+{
+	size_t k;
+
+	for (; *words; words++) {
+		k = strlen(*words);
+		if (t.n > k && strncasecmp(t.p, *words, k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Content-Type. libetpan first runs the value through its RFC 2047
+ * decoder (which turns white space runs into one space and would decode
+ * words, convert 8-bit bytes) and matches type names by prefix
+ * ("texts/plain" is text/unknown): those cases go the slow way.
+ */
+static int
+fast_ctype(struct fast *f, struct slice v, struct mimehdr *h)
+{
+	static const char *const names[] = { "text", "image", "audio",
+		"video", "application", NULL };
+	static const char *const traps[] = { "message", "multipart", "text",
+		"image", "audio", "video", "application", NULL };
+	const char *p = v.p;
+	size_t k = 0, e = v.n, i;
+	struct slice t;
+
+	for (i = 0; i < e; i++)
+		if ((unsigned char)p[i] >= 0x80 || p[i] == '(' ||
+		    p[i] == '\\' || (p[i] == '=' && i + 1 < e &&
+		    p[i + 1] == '?'))
+			return -1;
+	k = skip_ws(p, k, e);
+	if (token_at(p, &k, e, &t) < 0)
+		return -1;
+	k = skip_ws(p, k, e);
+	if (k >= e || p[k] != '/' || prefix_trap(t, traps) ||
+	    slice_is(t, "message"))
+		return -1;
+	h->multipart = slice_is(t, "multipart");
+	h->major = h->multipart ? MAJ_COMPOSITE : MAJ_EXT;
+	for (i = 0; names[i]; i++)
+		if (slice_is(t, names[i]))
+			h->major = MAJ_TEXT + (int)i;
+	h->ext = h->major == MAJ_EXT ? t : (struct slice){ NULL, 0 };
+	k = skip_ws(p, k + 1, e);
+	if (token_at(p, &k, e, &h->sub) < 0)
+		return -1;
+	if (params(f, p, k, e, h, 0) < 0)
+		return -1;
+	if (h->multipart) {
+		/* digests default to message/rfc822 parts */
+		if (h->boundary.p == NULL || h->boundary.n == 0 ||
+		    h->boundary.n > FAST_BOUNDARY || slice_is(h->sub, "digest"))
+			return -1;
+		for (i = 0; i < h->boundary.n; i++)
+			if (is_ws((unsigned char)h->boundary.p[i]))
+				return -1;
+	}
+	return 0;
+}
+
+static int
+fast_cte(struct slice v, struct mimehdr *h)
+{
+	static const struct {
+		const char *name;
+		int enc;
+	} mech[] = {
+		{ "7bit", MAILMIME_MECHANISM_7BIT },
+		{ "8bit", MAILMIME_MECHANISM_8BIT },
+		{ "binary", MAILMIME_MECHANISM_BINARY },
+		{ "quoted-printable", MAILMIME_MECHANISM_QUOTED_PRINTABLE },
+		{ "base64", MAILMIME_MECHANISM_BASE64 },
+	};
+	size_t i;
+
+	while (v.n > 0 && (v.p[v.n - 1] == ' ' || v.p[v.n - 1] == '\t'))
+		v.n--;
+	for (i = 0; i < sizeof(mech) / sizeof(mech[0]); i++)
+		if (slice_is(v, mech[i].name)) {
+			h->enc = mech[i].enc;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+fast_disposition(struct fast *f, struct slice v, struct mimehdr *h)
+{
+	static const char *const traps[] = { "inline", "attachment", NULL };
+	size_t k = 0, i;
+	struct slice t;
+
+	for (i = 0; i < v.n; i++)
+		if (v.p[i] == '(' || v.p[i] == '\\' || v.p[i] == '\0')
+			return -1;
+	k = skip_ws(v.p, k, v.n);
+	if (token_at(v.p, &k, v.n, &t) < 0 || prefix_trap(t, traps))
+		return -1;
+	h->attachment = slice_is(t, "attachment");
+	return params(f, v.p, k, v.n, h, 1);
+}
+
+/* A header field that concerns MIME; others are ignored. */
+static int
+mime_field(struct fast *f, struct slice nm, struct slice v,
+    struct mimehdr *h)
+{
+	if (nm.n < 12 || strncasecmp(nm.p, "Content-", 8) != 0)
+		return 0;
+	if (slice_is(nm, "Content-Type"))
+		return h->nct++ > 0 ? -1 : fast_ctype(f, v, h);
+	if (slice_is(nm, "Content-Transfer-Encoding"))
+		return h->ncte++ > 0 ? -1 : fast_cte(v, h);
+	if (slice_is(nm, "Content-Disposition"))
+		return h->ndisp++ > 0 ? -1 : fast_disposition(f, v, h);
+	return 0;
+}
+
+static void
+mimehdr_init(struct mimehdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->enc = MAILMIME_MECHANISM_8BIT;
+}
+
+static struct part *
+new_part(struct fast *f)
+{
+	struct part *pt;
+
+	if (f->nparts >= FAST_PARTS)
+		return NULL;
+	pt = &f->parts[f->nparts++];
+	memset(pt, 0, sizeof(*pt));
+	pt->bail = &f->bail;
+	return pt;
+}
+
+static int fast_multipart(struct fast *f, struct part *pt, size_t s,
+    size_t e, struct slice b, int depth);
+
+/* The entity whose body is p[s..e), described by h. */
+static int
+fast_entity(struct fast *f, struct part *pt, const struct mimehdr *h,
+    size_t s, size_t e, int depth)
+{
+	pt->major = h->nct ? h->major : MAJ_TEXT;
+	pt->sub = h->nct ? h->sub : (struct slice){ "plain", 5 };
+	pt->ext = h->ext;
+	pt->charset = h->charset;
+	pt->format = h->format;
+	pt->delsp = h->delsp;
+	pt->name = h->name;
+	pt->filename = h->filename;
+	pt->attachment = h->attachment;
+	if (h->multipart) {
+		pt->kind = MAILMIME_MULTIPLE;
+		return fast_multipart(f, pt, s, e, h->boundary, depth);
+	}
+	pt->kind = MAILMIME_SINGLE;
+	pt->text = 1;
+	pt->encoded = 1;
+	pt->enc = h->enc;
+	pt->data = f->p + s;
+	pt->len = e - s;
+	return 0;
+}
+
+/*
+ * A body part p[s..e): header fields up to an empty line (or the end of
+ * the part), or none at all when its first line is no field.
+ */
+static int
+fast_part(struct fast *f, struct part *pt, size_t s, size_t e, int depth)
+{
+	const char *p = f->p;
+	struct mimehdr h;
+	struct slice nm, v;
+	size_t k = s, c;
+	int r;
+
+	mimehdr_init(&h);
+	/* libetpan's field names: any byte above space but ':' */
+	for (c = s; c < e && (unsigned char)p[c] > 0x20 && p[c] != ':'; c++)
+		;
+	if (c > s && c < e && p[c] != ':') {
+		/* "Word rest": a body line, unless libetpan could still find
+		 * a colon after blanks or a fold */
+		if (p[c] == ' ' || p[c] == '\t') {
+			c = skip_lwsp(p, c, e);
+			if (c < e && (p[c] == ':' || p[c] == '(' ||
+			    p[c] == '\r' || p[c] == '\n'))
+				return -1;
+		} else if (p[c] == '\r' || p[c] == '\n') {
+			c += crlf_at(p, c, e);
+			if (c < e && (p[c] == ' ' || p[c] == '\t'))
+				return -1;
+		}
+		return fast_entity(f, pt, &h, s, e, depth);
+	}
+	if (c == s || c >= e)
+		return fast_entity(f, pt, &h, s, e, depth);
+	for (;;) {
+		if (k >= e)
+			break;
+		if ((c = crlf_at(p, k, e)) > 0) {
+			k += c;
+			break;
+		}
+		if ((r = next_field(p, e, 1, &k, &nm, &v)) <= 0)
+			return -1;
+		if (memchr(nm.p, '\0', (size_t)(p + k - nm.p)) != NULL ||
+		    mime_field(f, nm, v, &h) < 0)
+			return -1;
+	}
+	return fast_entity(f, pt, &h, k, e, depth);
+}
+
+/* The next line after s (not at s) that starts with "--" boundary and
+ * leaves a byte after it, or e. needle is "\n--" boundary. Searched
+ * from the '-', which base64 and most text have few of. */
+static size_t
+next_delim(const char *p, size_t s, size_t e, const char *needle,
+    size_t nn)
+{
+	const char *q = p + s + 1, *end = p + e;
+
+	while (q < end && (q = memchr(q, '-', (size_t)(end - q))) != NULL) {
+		if (q[-1] == '\n' && (size_t)(end - q) >= nn - 1 &&
+		    memcmp(q, needle + 1, nn - 1) == 0)
+			return (size_t)(q - p) + nn - 1 < e ?
+			    (size_t)(q - p) : e;
+		q++;
+	}
+	return e;
+}
+
+/*
+ * libetpan's preamble scanner also takes a line "X--boundary" (any one
+ * byte but '-', CR, LF before the dashes) for the first delimiter: 1
+ * when the preamble p[s..c) has one.
+ */
+static int
+preamble_trap(const char *p, size_t s, size_t c, const char *needle,
+    size_t nn)
+{
+	const char *q = p + s, *end = p + c, *nl;
+
+	while (q < end && (nl = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		q = nl + 1;
+		if ((size_t)(end - q) > nn - 1 && *q != '-' && *q != '\r' &&
+		    *q != '\n' && memcmp(q + 1, needle + 1, nn - 1) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * RFC 2046 5.1.1 as libetpan reads it: the preamble ends at the first
+ * line starting with "--" boundary (a prefix match); a delimiter line is
+ * "--" boundary, blanks, CRLF; a part ends before the CRLF preceding its
+ * delimiter. Where libetpan departs from that reading the message goes
+ * the slow way: lines after the first delimiter that are blank (skipped),
+ * an empty part (the whole multipart is dropped), a close delimiter with
+ * another delimiter after it (read through), no close delimiter (the
+ * last part is cut at its last line starting with '-').
+ */
+static int
+fast_multipart(struct fast *f, struct part *pt, size_t s, size_t e,
+    struct slice b, int depth)
+{
+	const char *p = f->p;
+	char needle[FAST_BOUNDARY + 3];
+	size_t nn = b.n + 3, c, t, u, pe, next = 0;
+	struct part *kid, **tail = &pt->kids;
+	const char *q;
+	int close;
+
+	if (depth > FAST_DEPTH)
+		return -1;
+	/* libetpan takes a lone CR for a line end in some places only */
+	for (c = s; c < e && (q = memchr(p + c, '\r', e - c)) != NULL;
+	    c = (size_t)(q - p) + 2)
+		if (q + 1 >= p + e || q[1] != '\n')
+			return -1;
+	memcpy(needle, "\n--", 3);
+	memcpy(needle + 3, b.p, b.n);
+	if (e - s > nn - 1 && memcmp(p + s, needle + 1, nn - 1) == 0)
+		c = s;
+	else
+		c = next_delim(p, s, e, needle, nn);
+	if (c >= e || preamble_trap(p, s, c, needle, nn))
+		return -1;
+	t = skip_lwsp(p, c + nn - 1, e);
+	if ((u = crlf_at(p, t, e)) == 0 || blank_line_at(p, t + u, e))
+		return -1;
+	s = t + u;
+	for (;;) {
+		if (e - s >= nn - 1 && memcmp(p + s, needle + 1, nn - 1) == 0)
+			return -1;
+		c = s;
+		for (;;) {
+			if ((c = next_delim(p, c, e, needle, nn)) >= e)
+				return -1;
+			t = c + nn - 1;
+			u = skip_lwsp(p, t, e);
+			if ((u += crlf_at(p, u, e)) > skip_lwsp(p, t, e)) {
+				close = 0;
+				next = u;
+				break;
+			}
+			if (t + 2 <= e && p[t] == '-' && p[t + 1] == '-') {
+				if (next_delim(p, c, e, needle, nn) < e)
+					return -1;
+				close = 1;
+				break;
+			}
+		}
+		pe = c - 1;
+		if (pe > s && p[pe - 1] == '\r')
+			pe--;
+		if (pe <= s || (kid = new_part(f)) == NULL ||
+		    fast_part(f, kid, s, pe, depth + 1) < 0)
+			return -1;
+		*tail = kid;
+		tail = &kid->next;
+		if (close)
+			return 0;
+		s = next;
+		if (blank_line_at(p, s, e))
+			return -1;
+	}
+}
+
+/* ---- fast header fields ----------------------------------------------- */
+
+/* White space and comments (nested, no quoted pairs) from v[i];
+ * (size_t)-1 when a comment is not closed or has a backslash. */
+static size_t
+skip_cfws(const char *v, size_t i, size_t e)
+{
+	int depth;
+
+	for (;;) {
+		i = skip_ws(v, i, e);
+		if (i >= e || v[i] != '(')
+			return i;
+		for (depth = 0; i < e; i++) {
+			if (v[i] == '\\' || v[i] == '\0')
+				return (size_t)-1;
+			if (v[i] == '(')
+				depth++;
+			else if (v[i] == ')' && --depth == 0)
+				break;
+		}
+		if (i >= e)
+			return (size_t)-1;
+		i++;
+	}
+}
+
+/* "<text>" at v[*i..e), every character of text (at least one) in
+ * class cls: *out gets text, *i the position after '>'. */
+static int
+angle(const char *v, size_t *i, size_t e, int cls, struct slice *out)
+{
+	size_t k = *i, s;
+
+	if (k >= e || v[k] != '<')
+		return -1;
+	for (s = ++k; k < e && v[k] != '>'; k++)
+		if (!IS(v[k], cls))
+			return -1;
+	if (k >= e || k == s)
+		return -1;
+	out->p = v + s;
+	out->n = k - s;
+	*i = k + 1;
+	return 0;
+}
+
+/* "<id>" with nothing libetpan reads otherwise inside. */
+static int
+angle_id(const char *v, size_t *i, size_t e, struct slice *id)
+{
+	return angle(v, i, e, C_ID, id);
+}
+
+static int
+fast_msgid(struct slice v, char **out)
+{
+	struct slice id;
+	size_t k = skip_cfws(v.p, 0, v.n);
+
+	if (angle_id(v.p, &k, v.n, &id) < 0 || skip_cfws(v.p, k, v.n) != v.n)
+		return -1;
+	*out = clean_id(id.p, id.n);
+	return 0;
+}
+
+/* In-Reply-To, References: "<id>" separated by white space and
+ * comments only. */
+static int
+fast_ids(struct slice v, char ***ids, size_t *nids, size_t max)
+{
+	struct slice id[MAX_REFS], spare;
+	size_t k = skip_cfws(v.p, 0, v.n), n = 0, i;
+	char *s;
+
+	while (k < v.n) {
+		if (angle_id(v.p, &k, v.n, n < MAX_REFS ? &id[n] : &spare) < 0)
+			return -1;
+		n++;
+		k = skip_cfws(v.p, k, v.n);
+	}
+	if (n == 0 || k != v.n)
+		return -1;
+	*ids = mp_xrealloc(*ids, (*nids + (n < max ? n : max)) *
+	    sizeof(**ids));
+	for (i = 0; i < n && i < MAX_REFS && *nids < max; i++)
+		if ((s = clean_id(id[i].p, id[i].n)) != NULL)
+			(*ids)[(*nids)++] = s;
+	return 0;
+}
+
+/* Digits at v[*i..], between min and max of them; their value. */
+static int
+digits(struct slice v, size_t *i, size_t min, size_t max, int *out)
+{
+	size_t k = *i;
+	int n = 0;
+
+	while (k < v.n && k - *i < max && isdigit((unsigned char)v.p[k]))
+		n = n * 10 + (v.p[k++] - '0');
+	if (k - *i < min || (k < v.n && isdigit((unsigned char)v.p[k])))
+		return -1;
+	*i = k;
+	*out = n;
+	return 0;
+}
+
+static int
+blanks(struct slice v, size_t *i)
+{
+	size_t k = skip_lwsp(v.p, *i, v.n);
+
+	if (k == *i)
+		return -1;
+	*i = k;
+	return 0;
+}
+
+/* "[Mon, ]14 Jun 2021 10:00[:00] +0200[ (comment)]", the form nearly all
+ * mail has; libetpan reads named zones, "+02:00" and others its own way
+ * (see fix_zone), so those go the slow way. */
+static int
+fast_date(struct slice v, int64_t *t, long *off, int *ok)
+{
+	static const char days[] = "MonTueWedThuFriSatSun";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	size_t k = 0, i;
+	int d, mo = 0, y, h, mi, s = 0, z;
+	const char *q;
+
+	if (v.n >= 4 && v.p[3] == ',') {
+		for (i = 0; i < 7 && memcmp(v.p, days + 3 * i, 3); i++)
+			;
+		if (i == 7)
+			return -1;
+		k = 4;
+		if (blanks(v, &k) < 0)
+			return -1;
+	}
+	if (digits(v, &k, 1, 2, &d) < 0 || blanks(v, &k) < 0 ||
+	    k + 3 > v.n)
+		return -1;
+	for (i = 0; i < 12; i++)
+		if (memcmp(v.p + k, months + 3 * i, 3) == 0)
+			mo = (int)i + 1;
+	k += 3;
+	if (mo == 0 || blanks(v, &k) < 0 || digits(v, &k, 2, 4, &y) < 0 ||
+	    blanks(v, &k) < 0 || digits(v, &k, 2, 2, &h) < 0 ||
+	    k >= v.n || v.p[k++] != ':' || digits(v, &k, 2, 2, &mi) < 0)
+		return -1;
+	if (k < v.n && v.p[k] == ':') {
+		k++;
+		if (digits(v, &k, 2, 2, &s) < 0)
+			return -1;
+	}
+	if (blanks(v, &k) < 0 || k >= v.n ||
+	    (v.p[k] != '+' && v.p[k] != '-'))
+		return -1;
+	k++;
+	if (digits(v, &k, 4, 4, &z) < 0)
+		return -1;
+	if (v.p[k - 5] == '-')
+		z = -z;
+	k = skip_lwsp(v.p, k, v.n);
+	if (k < v.n && v.p[k] == '(') {
+		if ((q = memchr(v.p + k, ')', v.n - k)) == NULL)
+			return -1;
+		for (i = k + 1; v.p + i < q; i++)
+			if (strchr("(\\\r\n", v.p[i]) != NULL)
+				return -1;
+		k = skip_lwsp(v.p, (size_t)(q - v.p) + 1, v.n);
+	}
+	if (k != v.n)
+		return -1;
+	*ok = civil_to_instant(y, mo, d, h, mi, s, z, t, off) == 0;
+	return 0;
+}
+
+/*
+ * The head "=?cs?X?" of an encoded word at p[0..n) as libetpan's phrase
+ * reader sees it: 1 with *k after it, 0 when libetpan reads no encoded
+ * word there (a plain atom, or a quoted string), -1 for an encoding
+ * letter other than Q or B (a hard error that fails the whole field) or
+ * a head running past n (whatever follows would decide).
+ */
+static int
+ew_head(const char *p, size_t n, size_t *k)
+{
+	size_t i = 2;
+
+	if (n < 2 || p[0] != '=' || p[1] != '?')
+		return 0;
+	while (i < n && IS(p[i], C_ETOKEN))
+		i++;
+	if (i == 2)
+		return 0;
+	if (i >= n)
+		return -1;
+	if (p[i] != '?')
+		return 0;
+	if (++i >= n || strchr("QqBb", p[i]) == NULL)
+		return -1;
+	if (++i >= n)
+		return -1;
+	if (p[i] != '?')
+		return 0;
+	*k = i + 1;
+	return 1;
+}
+
+/*
+ * An atom as libetpan's phrase reader takes it: when it starts like an
+ * encoded word, it scans to the first "?=" however far, which must then
+ * be the atom's end.
+ */
+static int
+lib_word_ok(const char *p, size_t n)
+{
+	const char *q;
+	size_t k = 0;
+	int r = ew_head(p, n, &k);
+
+	if (r <= 0)
+		return r == 0;
+	q = find_bytes(p + k, n - k, "?=", 2);
+	return q != NULL && (size_t)(q - p) == n - 2;
+}
+
+/*
+ * A quoted string q[0..n) (quotes included): libetpan's phrase reader
+ * takes one that starts like an encoded word as one, from the opening
+ * quote to the first "?=" and a quote after it, and keeps the quotes.
+ * 1 when it does so and ends at the closing quote, 0 when it reads a
+ * plain quoted string, -1 otherwise.
+ */
+static int
+quoted_word(const char *q, size_t n)
+{
+	const char *end;
+	size_t k = 0;
+	int r = n > 1 ? ew_head(q + 1, n - 1, &k) : 0;
+
+	if (r <= 0)
+		return r;
+	end = find_bytes(q + 1 + k, n - 1 - k, "?=", 2);
+	return end != NULL && (size_t)(end - q) == n - 3 ? 1 : -1;
+}
+
+/* A comment "(...)" at v[*i..] with nothing libetpan's phrase reader
+ * (which reads it as words) could take for a quote, an address, a group
+ * or an encoded word. */
+static int
+simple_comment(const char *v, size_t *i, size_t e)
+{
+	size_t k = *i + 1;
+
+	for (; k < e && v[k] != ')'; k++)
+		if (!IS(v[k], C_CTEXT) ||
+		    (v[k] == '=' && k + 1 < e && v[k + 1] == '?' &&
+		    is_ws((unsigned char)v[k - 1])))
+			return -1;
+	if (k >= e)
+		return -1;
+	*i = k + 1;
+	return 0;
+}
+
+/*
+ * One mailbox of an address list at v[*i..e): "phrase <addr>" or a bare
+ * "addr", each optionally followed by a comment. disp gets libetpan's
+ * display name (words joined by one space, quotes removed); *has_disp
+ * says whether there is one.
+ */
+static int
+fast_mailbox(const char *v, size_t *i, size_t e, struct mp_buf *disp,
+    int *has_disp, struct slice *addr)
+{
+	size_t k = skip_ws(v, *i, e), s = 0, t, u;
+	int words = 0, quoted = 0, r;
+
+	mp_buf_reset(disp);
+	for (;;) {
+		k = skip_ws(v, k, e);
+		if (k >= e || v[k] == '<' || v[k] == ',' || v[k] == '(')
+			break;
+		if (v[k] == '"') {
+			for (s = t = k + 1; t < e && v[t] != '"'; t++)
+				if (!IS(v[t], C_QTEXT))
+					return -1;
+			if (t >= e || (r = quoted_word(v + k, t + 1 - k)) < 0)
+				return -1;
+			if (words++)
+				mp_buf_addc(disp, ' ');
+			if (r == 1) {
+				/* libetpan keeps the quotes of such a word */
+				mp_buf_add(disp, v + k, t + 1 - k);
+				k = t + 1;
+				goto next;
+			}
+			/* each run of blanks is one space */
+			while (s < t) {
+				for (u = s; u < t && v[u] != ' ' &&
+				    v[u] != '\t'; u++)
+					;
+				mp_buf_add(disp, v + s, u - s);
+				if (u == t)
+					break;
+				mp_buf_addc(disp, ' ');
+				s = skip_lwsp(v, u, t);
+			}
+			quoted = 1;
+			k = t + 1;
+		} else {
+			for (t = k; t < e && is_atext((unsigned char)v[t]) &&
+			    v[t] != '\0'; t++)
+				;
+			if (t == k || !lib_word_ok(v + k, t - k))
+				return -1;
+			if (words++)
+				mp_buf_addc(disp, ' ');
+			mp_buf_add(disp, v + k, t - k);
+			s = k;
+			k = t;
+		}
+next:
+		if (k < e && !is_ws((unsigned char)v[k]) && v[k] != '<' &&
+		    v[k] != ',')
+			return -1;
+	}
+	if (k < e && v[k] == '<') {
+		if (angle(v, &k, e, C_ADDR, addr) < 0)
+			return -1;
+		*has_disp = words > 0;
+	} else {
+		/* a bare address: one plain word */
+		if (words != 1 || quoted || disp->len == 0 ||
+		    strpbrk(mp_buf_str(disp), "()\\") != NULL ||
+		    strstr(mp_buf_str(disp), "=?") != NULL)
+			return -1;
+		addr->p = v + s;
+		addr->n = disp->len;
+		*has_disp = 0;
+	}
+	k = skip_ws(v, k, e);
+	if (k < e && v[k] == '(' && simple_comment(v, &k, e) < 0)
+		return -1;
+	k = skip_ws(v, k, e);
+	if (k < e && v[k] != ',')
+		return -1;
+	*i = k;
+	return 0;
+}
+
+/* Every mailbox of a From, To or Cc value; -1 unless all are plain. fn
+ * gets each. */
+static int
+fast_addrs(struct slice v, struct mp_buf *disp, void (*fn)(void *,
+    const char *, size_t, const char *, size_t), void *ctx)
+{
+	struct slice a;
+	size_t k = 0;
+	int has;
+
+	for (;;) {
+		if (fast_mailbox(v.p, &k, v.n, disp, &has, &a) < 0)
+			return -1;
+		fn(ctx, has ? mp_buf_str(disp) : NULL, disp->len, a.p, a.n);
+		if (k >= v.n)
+			return 0;
+		k++;	/* ',' */
+	}
+}
+
+struct fastrcpt {
+	struct mp_buf *b;
+	int *warnings;
+};
+
+static void
+rcpt_cb(void *ctx, const char *d, size_t dn, const char *a, size_t an)
+{
+	struct fastrcpt *r = ctx;
+
+	add_mailbox_n(r->b, d, dn, a, an, r->warnings);
+}
+
+struct fastfrom {
+	int n;
+	char *disp;		/* owned, NULL when none */
+	size_t dn;
+	struct slice addr;
+};
+
+static void
+from_cb(void *ctx, const char *d, size_t dn, const char *a, size_t an)
+{
+	struct fastfrom *ff = ctx;
+
+	if (ff->n++ > 0)
+		return;
+	ff->disp = d != NULL ? mp_xstrndup(d, dn) : NULL;
+	ff->dn = dn;
+	ff->addr.p = a;
+	ff->addr.n = an;
+}
+
+/*
+ * Whether libetpan's grammar for a field may end it elsewhere than at
+ * its last line: 1 when so (the message then goes the slow way), for any
+ * field libetpan types, also those magpie ignores (Sender, Reply-To, a
+ * second From...). Its rule for the trailing comments and white space
+ * stops after a comment, so a comment that ends a line with a
+ * continuation line after it ends the field there, and the header block
+ * with it. In display names an encoded word runs to the first "?="
+ * wherever that is, lines further down included.
+ */
+static int
+lib_overrun(struct slice nm, struct slice v)
+{
+	const char *q = v.p, *e = v.p + v.n, *nl;
+	size_t k;
+	int names;	/* 1: with display names, 2: without, 0: untyped */
+
+	switch (nm.n) {
+	case 2:
+		names = slice_is(nm, "To") || slice_is(nm, "Cc");
+		break;
+	case 3:
+		names = slice_is(nm, "Bcc");
+		break;
+	case 4:
+		names = slice_is(nm, "From") ? 1 : slice_is(nm, "Date") * 2;
+		break;
+	case 6:
+		names = slice_is(nm, "Sender");
+		break;
+	case 8:
+		names = slice_is(nm, "Reply-To");
+		break;
+	case 10:
+		names = (slice_is(nm, "Message-ID") ||
+		    slice_is(nm, "References")) * 2;
+		break;
+	case 11:
+		names = slice_is(nm, "In-Reply-To") * 2;
+		break;
+	default:
+		names = 0;
+	}
+	if (names == 0)
+		return 0;
+	while (q < e && (nl = memchr(q, '\n', (size_t)(e - q))) != NULL) {
+		if (nl > v.p && (nl[-1] == ')' ||
+		    (nl[-1] == '\r' && nl - 1 > v.p && nl[-2] == ')')))
+			return 1;
+		q = nl + 1;
+	}
+	if (names == 2)
+		return 0;
+	for (q = v.p; (q = find_bytes(q, (size_t)(e - q), "=?", 2)) != NULL;
+	    q++)
+		if (ew_head(q, (size_t)(e - q), &k) == 1 &&
+		    find_bytes(q + k, (size_t)(e - q) - k, "?=", 2) == NULL)
+			return 1;
+	return 0;
+}
+
+/* The header block p[0..hend): every field plain, the ones magpie reads
+ * well-formed. h gets the MIME fields. */
+static int
+fast_headers(struct fast *f, struct mp_msg *m, size_t hend,
+    struct mimehdr *h, int *date_ok)
+{
+	struct mp_buf to = MP_BUF_INIT, cc = MP_BUF_INIT, disp = MP_BUF_INIT;
+	struct fastrcpt rt = { &to, &m->warnings }, rc = { &cc, &m->warnings };
+	struct fastfrom ff = { 0, NULL, 0, { NULL, 0 } };
+	int has_mid = 0, has_irt = 0, has_refs = 0, has_date = 0, r = 0;
+	int has_to = 0, has_cc = 0;
+	const char *p = f->p;
+	struct slice nm, v;
+	char *raw;
+	size_t k = 0;
+
+	while (r == 0 &&
+	    (r = next_field(p, hend, f->cr, &k, &nm, &v)) > 0) {
+		if ((r = -lib_overrun(nm, v)) < 0)
+			break;
+		switch (nm.n) {
+		case 2:
+			if (slice_is(nm, "To")) {
+				has_to = 1;
+				r = fast_addrs(v, &disp, rcpt_cb, &rt);
+			} else if (slice_is(nm, "Cc")) {
+				has_cc = 1;
+				r = fast_addrs(v, &disp, rcpt_cb, &rc);
+			}
+			break;
+		case 4:
+			if (slice_is(nm, "From") && ff.n == 0)
+				r = fast_addrs(v, &disp, from_cb, &ff);
+			else if (slice_is(nm, "Date") && !has_date++)
+				r = fast_date(v, &m->date, &m->date_off,
+				    date_ok);
+			break;
+		case 7:
+			if (slice_is(nm, "Subject") && m->subject == NULL)
+				m->subject = decode_phrase_n(v.p, v.n,
+				    &m->warnings);
+			else if (slice_is(nm, "List-Id") && m->list_id == NULL)
+				m->list_id = list_id_n(v.p, v.n);
+			break;
+		case 10:
+			if (slice_is(nm, "Message-ID") && !has_mid++)
+				r = fast_msgid(v, &m->message_id);
+			else if (slice_is(nm, "References") && !has_refs++)
+				r = fast_ids(v, &m->refs, &m->nrefs, MAX_REFS);
+			break;
+		case 11:
+			if (slice_is(nm, "In-Reply-To") && !has_irt++) {
+				char **ids = NULL;
+				size_t n = 0;
+
+				r = fast_ids(v, &ids, &n, 1);
+				m->in_reply_to = n ? ids[0] : NULL;
+				free(ids);
+			}
+			break;
+		default:
+			r = mime_field(f, nm, v, h);
+			break;
+		}
+	}
+	mp_buf_free(&disp);
+	if (has_to)
+		m->to = mp_buf_detach(&to);
+	if (has_cc)
+		m->cc = mp_buf_detach(&cc);
+	mp_buf_free(&to);
+	mp_buf_free(&cc);
+	if (r < 0 || (ff.n > 0 && memchr(ff.addr.p, '@', ff.addr.n) == NULL)) {
+		free(ff.disp);
+		return -1;
+	}
+	if (ff.n > 0) {
+		m->from.addr = clean_addr_n(ff.addr.p, ff.addr.n);
+		if (m->from.addr == NULL)
+			m->from.addr = mp_xstrdup("");
+		/* from_name(), reading the raw value only when needed */
+		if (ff.disp != NULL)
+			m->from.name = decode_phrase_n(ff.disp, ff.dn,
+			    &m->warnings);
+		if (m->from.name == NULL || *m->from.name == '\0') {
+			raw = raw_header(p, hend, "From");
+			free(m->from.name);
+			m->from.name = comment_name(raw, &m->warnings);
+			free(raw);
+		}
+	} else {
+		m->warnings++;	/* no From */
+	}
+	free(ff.disp);
+	if (has_date && !*date_ok)
+		m->warnings++;
+	return 0;
+}
+
+/*
+ * The whole message the fast way: 0 with m filled (but for the defaults
+ * and the own/quoted/signature split, done as for the slow way), or -1
+ * when the slow way must decide (m then holds partial results: the
+ * caller frees it).
+ */
+static int
+fast_parse(struct mp_msg *m, const char *p, size_t n, size_t hend,
+    int *date_ok)
+{
+	struct fast *f = mp_xmalloc(sizeof(*f));
+	struct part root, *body;
+	struct mimehdr h;
+	size_t bs = hend + crlf_at(p, hend, n);
+	int r = -1;
+
+	f->p = p;
+	f->cr = memchr(p, '\r', hend) != NULL;
+	f->nparts = 0;
+	f->used = 0;
+	f->bail = 0;
+	mimehdr_init(&h);
+	memset(&root, 0, sizeof(root));
+	root.kind = MAILMIME_MESSAGE;
+	if (memchr(p, '\0', hend) != NULL ||
+	    fast_headers(f, m, hend, &h, date_ok) < 0 ||
+	    (body = new_part(f)) == NULL ||
+	    fast_entity(f, body, &h, bs, n, 1) < 0)
+		goto out;
+	root.msg = body;
+	m->body = extract_body(&root, &m->attachments, &m->warnings);
+	r = f->bail ? -1 : 0;
+out:
+	free(f);
+	return r;
+}
+
 /* ---- the message ------------------------------------------------------ */
 
 void
@@ -2473,7 +4061,7 @@ raw_body(const char *p, size_t n, size_t hend, int sep, int *warnings)
 		return mp_xstrdup("");
 	i = line_end(p, n, i) + 1;
 	if (i < n)
-		add_converted(&b, p + i, n - i, NULL, warnings);
+		add_converted(&b, p + i, n - i, NULL, 0, warnings);
 	s = clean_text(b.data ? b.data : "", b.len, 1);
 	mp_buf_free(&b);
 	return s;
@@ -2500,13 +4088,17 @@ static void
 parse_body(struct mp_msg *m, struct mailmime *mime, const char *p, size_t n,
     size_t hend, int sep)
 {
+	struct part *root;
+
 	if (mime == NULL) {
 		m->warnings++;
 		m->body = raw_body(p, n, hend, sep, &m->warnings);
 		return;
 	}
 	free(m->attachments);
-	m->body = extract_body(mime, &m->attachments, &m->warnings);
+	root = lib_tree(mime, 0);
+	m->body = extract_body(root, &m->attachments, &m->warnings);
+	lib_free(root);
 }
 
 /* Bytes without any header field: kept as the body of a message that
@@ -2537,9 +4129,61 @@ degraded(const char *p, size_t n, int64_t fallback_date)
 	return m;
 }
 
+/* The defaults of fields the headers did not give. */
+static void
+finish_fields(struct mp_msg *m, const char *msg, size_t hend, int date_ok,
+    int64_t fallback_date)
+{
+	if (m->message_id == NULL)
+		m->message_id = synth_id(msg, hend);
+	if (m->from.name == NULL)
+		m->from.name = mp_xstrdup("");
+	if (m->from.addr == NULL)
+		m->from.addr = mp_xstrdup("");
+	if (m->subject == NULL)
+		m->subject = mp_xstrdup("");
+	if (m->to == NULL)
+		m->to = mp_xstrdup("");
+	if (m->cc == NULL)
+		m->cc = mp_xstrdup("");
+	m->subject_norm = mp_mime_subject_norm(m->subject);
+	if (!date_ok) {
+		m->date = fallback_date;
+		m->date_off = 0;
+		m->date_fallback = 1;
+	}
+}
+
+/* Whether the fast path may try: none of the cases where the slow path
+ * rewrites the input or skips libetpan. */
+static int
+fast_allowed(const char *p, size_t n, int sep)
+{
+	const char *q = p, *e = p + n;
+	size_t opens = 0;
+
+	if (!sep || n > MIME_MAX_INPUT || !header_line(p, line_end(p, n, 0)))
+		return 0;
+	while (opens <= MAX_COMMENT && q < e &&
+	    (q = memchr(q, '(', (size_t)(e - q))) != NULL) {
+		opens++;
+		q++;
+	}
+	if (opens > MAX_COMMENT)
+		return 0;
+	return !(n > MAX_MIME_TYPES * 8 && count_types(p, n) > MAX_MIME_TYPES);
+}
+
 int
 mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
     struct mp_msg **out, struct mp_err *e)
+{
+	return mp_mime_parse_flags(raw, len, fallback_date, 0, out, e);
+}
+
+int
+mp_mime_parse_flags(const char *raw, size_t len, int64_t fallback_date,
+    int flags, struct mp_msg **out, struct mp_err *e)
 {
 	struct mailimf_fields *fields = NULL;
 	struct mp_msg *m;
@@ -2581,8 +4225,25 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 		return 0;
 	}
 
+	if ((flags & MP_MIME_FAST_ONLY) && !fast_allowed(p, n, sep))
+		return 1;
 	m = mp_xcalloc(1, sizeof(*m));
 	m->warnings += skipped;
+	if (!(flags & MP_MIME_SLOW) && fast_allowed(p, n, sep)) {
+		if (fast_parse(m, p, n, hend, &date_ok) == 0) {
+			finish_fields(m, p, hend, date_ok, fallback_date);
+			mp_mime_split_body(m->body, &m->own, &m->quoted,
+			    &m->sig);
+			*out = m;
+			return 0;
+		}
+		mp_msg_free(m);
+		if (flags & MP_MIME_FAST_ONLY)
+			return 1;
+		m = mp_xcalloc(1, sizeof(*m));
+		m->warnings += skipped;
+		date_ok = 0;
+	}
 	if (n > MIME_MAX_INPUT) {
 		n = MIME_MAX_INPUT;
 		m->warnings++;
@@ -2611,25 +4272,8 @@ mp_mime_parse(const char *raw, size_t len, int64_t fallback_date,
 		m->warnings++;
 	}
 	m->warnings += nested;
-	if (m->message_id == NULL)
-		m->message_id = synth_id(msg, hend);
-	if (m->from.name == NULL)
-		m->from.name = mp_xstrdup("");
-	if (m->from.addr == NULL)
-		m->from.addr = mp_xstrdup("");
-	if (m->subject == NULL)
-		m->subject = mp_xstrdup("");
-	if (m->to == NULL)
-		m->to = mp_xstrdup("");
-	if (m->cc == NULL)
-		m->cc = mp_xstrdup("");
+	finish_fields(m, msg, hend, date_ok, fallback_date);
 	m->attachments = mp_xstrdup("");
-	m->subject_norm = mp_mime_subject_norm(m->subject);
-	if (!date_ok) {
-		m->date = fallback_date;
-		m->date_off = 0;
-		m->date_fallback = 1;
-	}
 
 	parse_body(m, mime, p, n, hend, sep);
 	if (mime != NULL)

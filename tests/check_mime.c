@@ -1,5 +1,7 @@
 /* check_mime.c - the message parser and the body splitter. */
 #include <ftw.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -7,6 +9,7 @@
 #include "buf.h"
 #include "err.h"
 #include "mime.h"
+#include "source.h"
 #include "testutil.h"
 
 #define FALLBACK ((int64_t)1600000000)
@@ -517,6 +520,9 @@ static const char *const bad_dates[] = {
 	"Mon, 14 Jun 2021 25:00:00 +0200",
 	"Tue, 29 Feb 2022 10:00:00 +0000",
 	"Mon, 14 Jun 2021 10:00:00 +0290",
+	/* libetpan reads this zone as INT_MIN (found by fuzz_mime) */
+	"Mon, 2 May 2005 16:07:05 -06000000000000000000000000000000000000000"
+	    "00080000000000000000000000000000",
 };
 
 START_TEST(test_broken_date)
@@ -1130,6 +1136,455 @@ START_TEST(test_corpus)
 }
 END_TEST
 
+/* ---- fast path against libetpan ---------------------------------------- */
+
+static int
+str_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Every field of two messages equal; the first difference named. */
+static const char *
+msg_diff(const struct mp_msg *a, const struct mp_msg *b)
+{
+#define F(x) { offsetof(struct mp_msg, x), #x }
+	static const struct {
+		size_t off;
+		const char *name;
+	} strs[] = {
+		F(message_id), F(in_reply_to), F(from.name), F(from.addr),
+		F(subject), F(subject_norm), F(list_id), F(body), F(own),
+		F(quoted), F(sig), F(to), F(cc), F(attachments),
+	};
+#undef F
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+		if (!str_same(*(char *const *)((const char *)a + strs[i].off),
+		    *(char *const *)((const char *)b + strs[i].off)))
+			return strs[i].name;
+	if (a->nrefs != b->nrefs)
+		return "nrefs";
+	for (i = 0; i < a->nrefs; i++)
+		if (!str_same(a->refs[i], b->refs[i]))
+			return "refs";
+	if (a->date != b->date || a->date_off != b->date_off ||
+	    a->date_fallback != b->date_fallback)
+		return "date";
+	if (a->warnings != b->warnings)
+		return "warnings";
+	return NULL;
+}
+
+struct diffcount {
+	int fast, slow, skipped;
+};
+
+/*
+ * One message three ways: the default, libetpan only, the fast path
+ * only. The default and, when it answers, the fast path must give what
+ * libetpan gives. Returns 1 when the fast path took the message.
+ */
+static int
+diff_one(const char *raw, size_t len, int64_t fallback, const char *what)
+{
+	struct mp_msg *d = NULL, *s = NULL, *f = NULL;
+	struct mp_err e;
+	const char *field;
+	int rd, rs, rf;
+
+	rd = mp_mime_parse_flags(raw, len, fallback, 0, &d, &e);
+	rs = mp_mime_parse_flags(raw, len, fallback, MP_MIME_SLOW, &s, &e);
+	rf = mp_mime_parse_flags(raw, len, fallback, MP_MIME_FAST_ONLY, &f,
+	    &e);
+	ck_assert_msg(rd == rs, "%s: default %d, slow %d", what, rd, rs);
+	ck_assert_msg(rf == rs || rf == 1, "%s: fast %d, slow %d", what, rf,
+	    rs);
+	if (rs == 0) {
+		field = msg_diff(d, s);
+		ck_assert_msg(field == NULL, "%s: default and slow differ: %s",
+		    what, field);
+	}
+	if (rf == 0 && rs == 0) {
+		field = msg_diff(f, s);
+		ck_assert_msg(field == NULL, "%s: fast and slow differ: %s",
+		    what, field);
+	}
+	mp_msg_free(d);
+	mp_msg_free(s);
+	mp_msg_free(f);
+	return rf == 0;
+}
+
+static int
+diff_cb(const char *raw, size_t len, int64_t delivered, const char *origin,
+    void *ctx)
+{
+	struct diffcount *c = ctx;
+
+	if (vg_unsafe(raw, len)) {
+		c->skipped++;
+		return 0;
+	}
+	if (diff_one(raw, len, delivered, origin))
+		c->fast++;
+	else
+		c->slow++;
+	return 0;
+}
+
+static struct diffcount *diff_files;
+
+/* Each file whole (as test_corpus reads it) and, split as its source
+ * reader splits it, message by message (mboxes, Maildir files). */
+static int
+diff_visit(const char *path, const struct stat *st, int type,
+    struct FTW *ftw)
+{
+	struct mp_err e;
+	char *raw;
+	size_t len;
+
+	if (type != FTW_F || skip_name(path))
+		return 0;
+	ck_assert_msg(mp_read_file(path, 64 << 20, &raw, &len) == 0,
+	    "cannot read %s", path);
+	if (len < 2 || memcmp(raw, "\x1f\x8b", 2) != 0)
+		diff_cb(raw, len, FALLBACK, path, diff_files);
+	free(raw);
+	mp_err_clear(&e);
+	ck_assert_msg(mp_source_read(path, diff_cb, diff_files, &e) == 0,
+	    "%s: %s", path, e.msg);
+	return 0;
+}
+
+static void
+diff_tree(const char *dir, struct diffcount *c)
+{
+	diff_files = c;
+	ck_assert_int_eq(nftw(dir, diff_visit, 16, FTW_PHYS), 0);
+}
+
+static void
+diff_report(const char *what, const struct diffcount *c)
+{
+	printf("check_mime: %s: %d messages, fast path %d, libetpan %d%s\n",
+	    what, c->fast + c->slow, c->fast, c->slow,
+	    c->skipped ? " (some skipped under valgrind)" : "");
+}
+
+START_TEST(test_fast_same_data)
+{
+	struct diffcount c = { 0, 0, 0 };
+	char dir[4200];
+
+	snprintf(dir, sizeof(dir), "%s/tests/data", tu_srcdir());
+	diff_tree(dir, &c);
+	diff_report("tests/data", &c);
+	ck_assert_int_gt(c.fast + c.slow, 0);
+}
+END_TEST
+
+/* ../shared/testdata/<sub>, when there. */
+static void
+diff_shared(const char *sh, const char *sub, struct diffcount *c)
+{
+	char dir[4200];
+
+	snprintf(dir, sizeof(dir), "%s/testdata/%s", sh, sub);
+	if (access(dir, R_OK) != 0)
+		return;
+	diff_tree(dir, c);
+	snprintf(dir, sizeof(dir), "testdata/%s", sub);
+	diff_report(dir, c);
+}
+
+START_TEST(test_fast_same_shared)
+{
+	struct diffcount mail = { 0, 0, 0 }, threads = { 0, 0, 0 };
+	const char *sh = tu_shared();
+
+	if (sh == NULL) {
+		fprintf(stderr, "check_mime: no shared data, fast/slow "
+		    "comparison on tests/data only\n");
+		return;
+	}
+	diff_shared(sh, "mail", &mail);
+	diff_shared(sh, "threads", &threads);
+	/* real list traffic: most of it is plain */
+	ck_assert_int_ge(threads.fast * 100,
+	    85 * (threads.fast + threads.slow));
+}
+END_TEST
+
+/* 2000 messages of ../shared/tools/gen-corpus (seeded). */
+START_TEST(test_fast_same_generated)
+{
+	struct diffcount c = { 0, 0, 0 };
+	const char *sh = tu_shared();
+	char *tmp, cmd[9000], path[4200];
+	struct mp_err e;
+
+	if (sh == NULL) {
+		fprintf(stderr, "check_mime: no shared data, generated "
+		    "corpus skipped\n");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/tools/gen-corpus", sh);
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "check_mime: no %s, skipped\n", path);
+		return;
+	}
+	tmp = tu_tmpdir();
+	snprintf(cmd, sizeof(cmd), "python3 '%s' -q -n 2000 --seed 7 "
+	    "--format mbox -o '%s/g.mbox' >/dev/null 2>&1", path, tmp);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "check_mime: gen-corpus failed, skipped\n");
+		tu_rmtree(tmp);
+		free(tmp);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/g.mbox", tmp);
+	mp_err_clear(&e);
+	ck_assert_int_eq(mp_source_read(path, diff_cb, &c, &e), 0);
+	diff_report("gen-corpus -n 2000", &c);
+	tu_rmtree(tmp);
+	free(tmp);
+	ck_assert_int_eq(c.fast + c.slow + c.skipped, 2000);
+	ck_assert_int_ge(c.fast * 100, 95 * (c.fast + c.slow));
+}
+END_TEST
+
+/* Shapes at the edges of the fast path: equal results both ways, the
+ * fast path taken (1) or not (0) as expected, and the body expected. */
+static const struct {
+	const char *what, *raw;
+	int fast;
+	const char *body;	/* NULL: not checked */
+} edges[] = {
+	{ "preamble and epilogue",
+	    "From: a@example.org\nMessage-ID: <e1@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "This is a preamble.\n--b not yet\n\n--b\n"
+	    "Content-Type: text/plain\n\nbody\n--b--\nepilogue\n--b\n",
+	    0, NULL },
+	{ "epilogue without boundary lines",
+	    "From: a@example.org\nMessage-ID: <e1@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "This is a preamble.\n--b\n"
+	    "Content-Type: text/plain\n\nbody\n--b--\nepilogue\n-- \nsig\n",
+	    1, "body" },
+	{ "boundary-prefixed line inside a part",
+	    "From: a@example.org\nMessage-ID: <e2@x>\n"
+	    "Content-Type: multipart/mixed; boundary=\"bnd\"\n\n"
+	    "--bnd\nContent-Type: text/plain\n\none\n--bnd-not\ntwo\n"
+	    "--bnd\nContent-Type: text/plain; name=x.txt\n\nthree\n"
+	    "--bnd--\n",
+	    1, "one\n--bnd-not\ntwo" },
+	/* libetpan's preamble scanner (found by fuzz_mime) */
+	{ "one byte before the first boundary",
+	    "From: a@example.org\nMessage-ID: <e2@x>\n"
+	    "Content-Type: multipart/mixed; boundary=\"bnd\"\n\n"
+	    "preamble\nx--bnd\nnot a field\n--bnd\n\nbody\n--bnd--\n", 0,
+	    "not a field" },
+	{ "boundary-prefixed first line",
+	    "From: a@example.org\nMessage-ID: <e2@x>\n"
+	    "Content-Type: multipart/mixed; boundary=\"bnd\"\n\n"
+	    "--bnd-not\n--bnd\n\nbody\n--bnd--\n", 0, NULL },
+	{ "missing final boundary",
+	    "From: a@example.org\nMessage-ID: <e3@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\n\nfirst\n- item\nlast\n", 0,
+	    NULL },
+	{ "close delimiter then another delimiter",
+	    "From: a@example.org\nMessage-ID: <e4@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\n\nfirst\n--b--\n--b\n\n"
+	    "second\n--b--\n", 0, NULL },
+	{ "empty part",
+	    "From: a@example.org\nMessage-ID: <e5@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\n\nfirst\n--b\n--b--\n", 0, NULL },
+	{ "blank line after a delimiter",
+	    "From: a@example.org\nMessage-ID: <e6@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n\n\nfirst\n--b--\n", 0, NULL },
+	{ "part without header fields",
+	    "From: a@example.org\nMessage-ID: <e6@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nJust text: no fields here\n--b--\n", 1,
+	    "Just text: no fields here" },
+	/* the line break before a delimiter is the delimiter's: the field
+	 * has none, and libetpan reads it as the body */
+	{ "part with fields up to its end",
+	    "From: a@example.org\nMessage-ID: <e6@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\n--b\nContent-Type: text/plain\n"
+	    "\nsecond\n--b--\n", 0, "Content-Type: text/plain" },
+	{ "CRLF nested multipart, transport padding",
+	    "From: a@example.org\r\nMessage-ID: <e7@x>\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n"
+	    "--o \t\r\nContent-Type: multipart/alternative; boundary=i\r\n"
+	    "\r\n--i\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n"
+	    "--i\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+	    "plain\r\nline\r\n--i--\r\n--o\r\nContent-Type: image/png\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--o--\r\n",
+	    1, "plain\nline" },
+	/* libetpan's field names take any byte above space but ':' */
+	{ "8-bit byte in a part's field name (found by fuzz_mime)",
+	    "From: a@example.org\r\nMessage-ID: <e7@x>\r\n"
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Enc\xa0oding: x\r\nnot a field\r\n\r\n"
+	    "--b--\r\n", 0, "not a field\n" },
+	{ "lone CR in a multipart",
+	    "From: a@example.org\nMessage-ID: <e8@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\n\nfirst\r--b\nsecond\n--b--\n", 0, NULL },
+	{ "base64 with line breaks, garbage and padding inside",
+	    "From: a@example.org\nMessage-ID: <e9@x>\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "SGVs\nbG8g*d29y!bGQ=\nIQ\n", 1, NULL },
+	{ "base64 group of one",
+	    "From: a@example.org\nMessage-ID: <e9@x>\n"
+	    "Content-Transfer-Encoding: BASE64\n\nSGVsbG8h\nQ\n", 1, NULL },
+	{ "quoted-printable soft breaks, CRLF, bad escapes",
+	    "From: a@example.org\r\nMessage-ID: <e10@x>\r\n"
+	    "Content-Type: text/plain; charset=iso-8859-1\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "caf=E9 soft=\r\nbreak =3D =zz =\nend\r\n=", 1, NULL },
+	{ "quoted-printable ending in =X",
+	    "From: a@example.org\nMessage-ID: <e11@x>\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\nabc=4", 0, NULL },
+	{ "quoted-printable CR at the end",
+	    "From: a@example.org\nMessage-ID: <e11@x>\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\nabc\r", 1, NULL },
+	{ "space before a colon",
+	    "From : a@example.org\nMessage-ID: <e12@x>\n\nbody\n", 0, NULL },
+	{ "quoted encoded word as display name",
+	    "From: \"=?utf-8?B?5p2O5Lyf?=\" <l@example.org>\n"
+	    "To: \"=?utf-8?Q?a?=\" <t@example.org>, \"Doe, J\" <j@example.org>"
+	    "\nMessage-ID: <e13@x>\n\nbody\n", 1, NULL },
+	{ "comment after In-Reply-To",
+	    "From: a@example.org\nMessage-ID: <e14@x> (c)\n"
+	    "In-Reply-To: <p@x> (Bob's message of\n \"Mon, 1 Mar\")\n"
+	    "References: <o@x>\n\t<p@x>\n\nbody\n", 1, NULL },
+	/* a comment ending a line of a From (here the second, which
+	 * magpie ignores) ends libetpan's header there (found by
+	 * fuzz_mime) */
+	{ "comment before a fold in a structured field",
+	    "From: a@example.org\nMessage-ID: <e14@x>\n"
+	    "From: b@example.org (B)\n\tcontinued\nSubject: s\n\nbody\n",
+	    0, NULL },
+	{ "encoded word running into the next field",
+	    "From: a@example.org\nMessage-ID: <e14@x>\n"
+	    "Reply-To: =?utf-8?q?abc\nSubject: x ?= <r@example.org>\n\n"
+	    "body\n", 0, NULL },
+	{ "comment before a fold in an unstructured field",
+	    "From: a@example.org\nMessage-ID: <e14@x>\n"
+	    "Received: from x (x [192.0.2.1])\n\tby y\nSubject: s\n\n"
+	    "body\n", 1, "body\n" },
+	{ "unclosed comment after an id (found by fuzz_mime)",
+	    "From: a@example.org\nMessage-ID: <e14@x>\n"
+	    "In-Reply-To: <p@x> (Bob's (message\n\tof Monday\n\nbody\n",
+	    0, NULL },
+	{ "group in To",
+	    "From: a@example.org\nTo: list: b@example.org;\n"
+	    "Message-ID: <e15@x>\n\nbody\n", 0, NULL },
+	{ "date forms",
+	    "From: a@example.org\nMessage-ID: <e16@x>\n"
+	    "Date: 4 Mar 2021 14:58 +0700 (ICT)\n\nbody\n", 1, NULL },
+	{ "impossible date",
+	    "From: a@example.org\nMessage-ID: <e16@x>\n"
+	    "Date: Mon, 31 Feb 2021 14:58:00 +0700\n\nbody\n", 1, NULL },
+	{ "named zone",
+	    "From: a@example.org\nMessage-ID: <e16@x>\n"
+	    "Date: Mon, 1 Feb 2021 14:58:00 EST\n\nbody\n", 0, NULL },
+	{ "message/rfc822 part",
+	    "From: a@example.org\nMessage-ID: <e17@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nsee below\n"
+	    "--b\nContent-Type: message/rfc822\n\nFrom: c@example.org\n"
+	    "Subject: inner\n\ninner body\n--b--\n", 0, NULL },
+	{ "attachment names and sizes",
+	    "From: a@example.org\nMessage-ID: <e18@x>\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Type: text/plain; format=flowed; delsp=yes\n\n"
+	    "flowed \ntext\n--b\n"
+	    "Content-Type: application/pdf; name=\"r  e.pdf\"\n"
+	    "Content-Disposition: attachment; filename=\"a  b.pdf\";\n"
+	    " size=12; creation-date=\"Mon, 1 Mar 2021 10:00:00 +0000\"\n"
+	    "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b\n"
+	    "Content-Type: application/x-thing\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\nab=3Dc\n--b--\n",
+	    1, "flowedtext\n" },
+};
+
+START_TEST(test_fast_edges)
+{
+	struct mp_msg *m = NULL;
+	struct mp_err e;
+	int fast;
+
+	fast = diff_one(edges[_i].raw, strlen(edges[_i].raw), FALLBACK,
+	    edges[_i].what);
+	ck_assert_msg(fast == edges[_i].fast, "%s: fast path %s",
+	    edges[_i].what, fast ? "taken" : "not taken");
+	if (edges[_i].body != NULL) {
+		ck_assert_int_eq(mp_mime_parse(edges[_i].raw,
+		    strlen(edges[_i].raw), FALLBACK, &m, &e), 0);
+		ck_assert_msg(strcmp(m->body, edges[_i].body) == 0,
+		    "%s: body [%s]", edges[_i].what, m->body);
+		mp_msg_free(m);
+	}
+}
+END_TEST
+
+/* Several threads parsing at once get what one thread gets. */
+#define NTHREADS 4
+
+static void *
+parse_all(void *arg)
+{
+	int *bad = arg;
+	struct mp_msg *a, *b;
+	struct mp_err e;
+	size_t i;
+	int k, flags;
+
+	for (k = 0; k < 20; k++) {
+		for (i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+			flags = (k + (int)i) % 2 ? MP_MIME_SLOW : 0;
+			a = b = NULL;
+			if (mp_mime_parse_flags(edges[i].raw,
+			    strlen(edges[i].raw), FALLBACK, flags, &a, &e) != 0 ||
+			    mp_mime_parse_flags(edges[i].raw,
+			    strlen(edges[i].raw), FALLBACK, MP_MIME_SLOW, &b,
+			    &e) != 0 || msg_diff(a, b) != NULL)
+				(*bad)++;
+			mp_msg_free(a);
+			mp_msg_free(b);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	pthread_t t[NTHREADS];
+	int bad[NTHREADS] = { 0 }, i;
+
+	for (i = 0; i < NTHREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, parse_all,
+		    &bad[i]), 0);
+	for (i = 0; i < NTHREADS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert_int_eq(bad[i], 0);
+	}
+}
+END_TEST
+
 /*
  * Tricky real-world shapes: the exact decoded subject, sender, new text
  * (and recipients/attachments where they matter) a reader expects.
@@ -1283,6 +1738,8 @@ mime_suite(void)
 	TCase *tc = tcase_create("parse");
 	TCase *tx = tcase_create("text");
 	TCase *tk = tcase_create("corpus");
+	TCase *tf = tcase_create("fast");
+	TCase *tt = tcase_create("threads");
 
 	tcase_add_test(tc, test_simple_lf);
 	tcase_add_test(tc, test_simple_crlf);
@@ -1327,6 +1784,17 @@ mime_suite(void)
 	tcase_add_test(tk, test_corpus);
 	tcase_set_timeout(tk, 300);
 	suite_add_tcase(s, tk);
+
+	tcase_add_loop_test(tf, test_fast_edges, 0, N(edges));
+	tcase_add_test(tf, test_fast_same_data);
+	tcase_add_test(tf, test_fast_same_shared);
+	tcase_add_test(tf, test_fast_same_generated);
+	tcase_set_timeout(tf, 900);
+	suite_add_tcase(s, tf);
+
+	tcase_add_test(tt, test_threads);
+	tcase_set_timeout(tt, 120);
+	suite_add_tcase(s, tt);
 	return s;
 }
 
