@@ -503,34 +503,41 @@ sub_close(struct subset *s, struct mp_err *e)
 	return 0;
 }
 
-/* Stored threads that the subject fallback could join with the new
- * messages new[0..n): same subject, within the window of their dates. */
 static int
-sub_subjects(struct subset *s, const struct tmsg *nw, size_t n,
-    struct mp_err *e)
+subj_cmp(const void *a, const void *b)
 {
-	struct strset done = { 0 };
+	const struct tmsg *x = a, *y = b;
+
+	/* interned: equal subjects are the same pointer */
+	return ((uintptr_t)x->subj > (uintptr_t)y->subj) -
+	    ((uintptr_t)x->subj < (uintptr_t)y->subj);
+}
+
+/* Stored threads that the subject fallback could join with the new
+ * messages nw[0..n) (sorted here): same subject, within the window of
+ * their dates. */
+static int
+sub_subjects(struct subset *s, struct tmsg *nw, size_t n, struct mp_err *e)
+{
 	size_t i, k;
 	int rc = 0;
 
-	for (i = 0; i < n && rc == 0; i++) {
+	qsort(nw, n, sizeof(*nw), subj_cmp);
+	for (i = 0; i < n && rc == 0; i = k) {
 		int64_t lo = nw[i].date, hi = nw[i].date;
 
-		if (*nw[i].subj == '\0' || !strset_add(&done, nw[i].subj))
-			continue;
-		for (k = i + 1; k < n; k++) {
-			if (nw[k].subj != nw[i].subj)
-				continue;
+		for (k = i + 1; k < n && nw[k].subj == nw[i].subj; k++) {
 			lo = nw[k].date < lo ? nw[k].date : lo;
 			hi = nw[k].date > hi ? nw[k].date : hi;
 		}
+		if (*nw[i].subj == '\0')
+			continue;
 		rc = mp_store_threads_of_subject(s->j->st, nw[i].subj,
 		    lo - MP_THREAD_SUBJECT_WINDOW, hi + MP_THREAD_SUBJECT_WINDOW,
 		    sub_found, s, e);
 		if (rc == 0)
 			rc = sub_load_found(s, e);
 	}
-	strset_free(&done);
 	return rc;
 }
 
