@@ -337,6 +337,34 @@ store_thread_refs(struct mp_job *j, const struct tcollect *c,
 	return rc;
 }
 
+/* Record each message's thread (where it changed) and each thread's
+ * outside references. *moved counts messages that had another thread,
+ * *set every message written. */
+static int
+write_threads(struct mp_job *j, const struct tcollect *c,
+    const struct mp_thread *th, size_t nth, long *moved, long *set,
+    struct mp_err *e)
+{
+	size_t i, k;
+
+	for (i = 0; i < nth; i++) {
+		for (k = 0; k < th[i].n; k++) {
+			const struct tmsg *t = &c->v[th[i].msgs[k]];
+
+			if (t->thread != NULL && strcmp(t->thread, th[i].id) == 0)
+				continue;
+			if (mp_store_set_thread_seq(j->st, t->seq, th[i].id,
+			    e) != 0)
+				return -1;
+			*moved += t->thread != NULL;
+			(*set)++;
+		}
+		if (store_thread_refs(j, c, &th[i], e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Rebuild every thread from the store; inside the caller's transaction. */
 static int
 rethread_all(struct mp_job *j, long *changed, size_t *nthreads,
@@ -344,29 +372,16 @@ rethread_all(struct mp_job *j, long *changed, size_t *nthreads,
 {
 	struct tcollect c = { 0 };
 	struct mp_thread *th = NULL;
-	size_t i, k, nth = 0;
+	size_t nth = 0;
+	long moved = 0;
 	int rc = -1;
 
 	*changed = 0;
 	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
 	    tcollect_build(&c, &th, &nth, e) != 0 ||
-	    mp_store_thread_refs_clear(j->st, NULL, e) != 0)
-		goto out;
-	for (i = 0; i < nth; i++) {
-		for (k = 0; k < th[i].n; k++) {
-			struct tmsg *t = &c.v[th[i].msgs[k]];
-
-			if (t->thread != NULL && strcmp(t->thread, th[i].id) == 0)
-				continue;
-			if (mp_store_set_thread_seq(j->st, t->seq, th[i].id,
-			    e) != 0)
-				goto out;
-			(*changed)++;
-		}
-		if (store_thread_refs(j, &c, &th[i], e) != 0)
-			goto out;
-	}
-	if (mp_store_flag_set(j->st, "rethread", 0, e) != 0)
+	    mp_store_thread_refs_clear(j->st, NULL, e) != 0 ||
+	    write_threads(j, &c, th, nth, &moved, changed, e) != 0 ||
+	    mp_store_flag_set(j->st, "rethread", 0, e) != 0)
 		goto out;
 	*nthreads = nth;
 	rc = 0;
@@ -455,10 +470,11 @@ sub_found(const char *name, void *ctx)
 	return 0;
 }
 
-/* A stored message of a thread read for the new ones. Its ids are not
- * followed further: only what the new messages mention can change how
- * stored threads divide (a thread that references into a read thread
- * without being joined to it stays apart, as it did). */
+/* A message read from the store: a new one, or one of a thread read for
+ * the new ones. The ids of the latter are not followed further: only
+ * what the new messages mention can change how stored threads divide (a
+ * thread that references into a read thread without being joined to it
+ * stays apart, as it did). */
 static int
 sub_row(const struct mp_thread_row *r, void *ctx)
 {
@@ -576,15 +592,6 @@ unique_name(struct mp_job *j, struct mp_thread *t, struct strset *names,
 	return 0;
 }
 
-static int
-sub_new(const struct mp_thread_row *r, void *ctx)
-{
-	struct subset *s = ctx;
-
-	tcollect_row(r, &s->c);
-	return 0;
-}
-
 /* Messages threaded together: the threads they touch are read once for
  * many, and memory stays bounded whatever the number of new messages. */
 #define THREAD_BATCH 5000
@@ -601,12 +608,13 @@ thread_new(struct mp_job *j, size_t *nnew, struct mp_err *e)
 	struct strset names = { 0 };
 	struct mp_thread *th = NULL;
 	struct tmsg *nw;
-	size_t i, k, n, nth = 0;
+	size_t i, n, nth = 0;
+	long set = 0;
 	int rc = -1;
 
 	memset(&s, 0, sizeof(s));
 	s.j = j;
-	if (mp_store_each_unthreaded(j->st, THREAD_BATCH, sub_new, &s, e) != 0)
+	if (mp_store_each_unthreaded(j->st, THREAD_BATCH, sub_row, &s, e) != 0)
 		goto out;
 	if ((*nnew = n = s.c.n) == 0) {
 		rc = 0;
@@ -644,20 +652,8 @@ thread_new(struct mp_job *j, size_t *nnew, struct mp_err *e)
 		if (s.loaded.slot[i] != NULL && mp_store_thread_refs_clear(
 		    j->st, s.loaded.slot[i], e) != 0)
 			goto out;
-	for (i = 0; i < nth; i++) {
-		for (k = 0; k < th[i].n; k++) {
-			const struct tmsg *t = &s.c.v[th[i].msgs[k]];
-
-			if (t->thread != NULL && strcmp(t->thread, th[i].id) == 0)
-				continue;
-			if (mp_store_set_thread_seq(j->st, t->seq, th[i].id,
-			    e) != 0)
-				goto out;
-			j->rethreaded += t->thread != NULL;
-		}
-		if (store_thread_refs(j, &s.c, &th[i], e) != 0)
-			goto out;
-	}
+	if (write_threads(j, &s.c, th, nth, &j->rethreaded, &set, e) != 0)
+		goto out;
 	rc = 0;
 out:
 	strset_free(&names);
@@ -759,6 +755,19 @@ pmsg_free(struct pmsg *p, int owned)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Thread a batch once enough new mail is stored, while the workers
+ * parse what comes next; inside the open transaction. */
+static int
+thread_as_we_go(struct import_ctx *ic)
+{
+	size_t n;
+
+	if (ic->j->stored - ic->threaded < THREAD_BATCH)
+		return 0;
+	ic->threaded = ic->j->stored;
+	return thread_new(ic->j, &n, ic->e);
+}
+
 static int
 store_stage(struct import_ctx *ic, const struct pmsg *p)
 {
@@ -799,15 +808,7 @@ store_stage(struct import_ctx *ic, const struct pmsg *p)
 	}
 	if (ic->source_batches || ++ic->in_batch < IMPORT_BATCH)
 		return 0;
-	/* thread as we go: while the workers parse what comes next */
-	if (j->stored - ic->threaded >= THREAD_BATCH) {
-		size_t n;
-
-		if (thread_new(j, &n, ic->e) != 0)
-			return -1;
-		ic->threaded = j->stored;
-	}
-	if (mp_store_commit(j->st, ic->e) != 0 ||
+	if (thread_as_we_go(ic) != 0 || mp_store_commit(j->st, ic->e) != 0 ||
 	    mp_store_begin(j->st, ic->e) != 0)
 		return -1;
 	ic->in_batch = 0;
@@ -921,21 +922,21 @@ pipe_rotate(struct import_ctx *ic)
 	return done != NULL ? pipe_store(ic, done) : 0;
 }
 
-/* Store everything handed over or queued (the workers stay). */
+/* Store everything handed over or queued: the batch in flight, then the
+ * one being filled. */
+static int
+pipe_flush(struct import_ctx *ic)
+{
+	int rc = pipe_rotate(ic);
+
+	return rc == 0 ? pipe_rotate(ic) : rc;
+}
+
+/* The source's batch ends (the workers stay). */
 static int
 pipe_drain(struct import_ctx *ic)
 {
-	struct mp_job *j = ic->j;
-	size_t n;
-	int rc = pipe_rotate(ic);
-
-	if (rc == 0)
-		rc = pipe_rotate(ic);
-	if (rc == 0 && j->stored - ic->threaded >= THREAD_BATCH) {
-		rc = thread_new(j, &n, ic->e);
-		ic->threaded = j->stored;
-	}
-	return rc;
+	return pipe_flush(ic) == 0 ? thread_as_we_go(ic) : -1;
 }
 
 static int
@@ -1013,12 +1014,8 @@ pipe_finish(struct import_ctx *ic, int ok)
 	struct pipeline *p = ic->pipe;
 	int rc = 0;
 
-	if (ok) {
-		/* the batch in flight, then the last one */
-		rc = pipe_rotate(ic);
-		if (rc == 0)
-			rc = pipe_rotate(ic);
-	}
+	if (ok)
+		rc = pipe_flush(ic);
 	pipe_stop(p);
 	ic->pipe = NULL;
 	return rc;
