@@ -14,12 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mp_buf;
 struct mp_err;
 struct mp_msg;
 struct mp_store;
 struct mp_lock;
 
-#define MP_STORE_VERSION 3
+#define MP_STORE_VERSION 4
 
 /* The run lock: a file "PATH.lock" beside the store, held with flock(2)
  * for the life of the process. Returns 0 when acquired, 1 when another
@@ -88,7 +89,7 @@ int mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
  * functions, but not start the same iteration again (MP_EX_SOFTWARE). */
 int mp_store_each_msg(struct mp_store *st, int64_t after_seq,
     mp_store_msg_cb cb, void *ctx, struct mp_err *e);
-/* 1 when stored, else 0. */
+/* 1 when stored, 0 when not, -1 on a database error. */
 int mp_store_has_msg(struct mp_store *st, const char *message_id);
 /* 0 for an empty store; -1 on error. */
 int64_t mp_store_max_seq(struct mp_store *st);
@@ -117,6 +118,13 @@ struct mp_thread_row {
 	const char *from_name;
 	const char *from_addr;
 };
+
+/* The row that mp_store_add_msg(m, thread NULL) stores, as
+ * mp_store_each_trow() would read it back (seq 0): what threading sees
+ * of a message not stored yet. Strings point into m and refs (which
+ * holds the joined References; the caller frees it). */
+void mp_store_thread_row_of(const struct mp_msg *m, struct mp_buf *refs,
+    struct mp_thread_row *r);
 
 typedef int (*mp_store_trow_cb)(const struct mp_thread_row *r, void *ctx);
 typedef int (*mp_store_name_cb)(const char *name, void *ctx);

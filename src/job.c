@@ -134,6 +134,7 @@ struct tmsg {
 	int64_t seq;                    /* new messages: after every stored one */
 	int64_t date;
 	int is_reply;
+	size_t pend;                    /* not stored yet: pending index + 1 */
 };
 
 #define TARENA_CHUNK ((size_t)1 << 20)
@@ -337,9 +338,9 @@ store_thread_refs(struct mp_job *j, const struct tcollect *c,
 	return rc;
 }
 
-/* Record each message's thread (where it changed) and each thread's
- * outside references. *moved counts messages that had another thread,
- * *set every message written. */
+/* Record each stored message's thread (where it changed) and each
+ * thread's outside references. *moved counts messages that had another
+ * thread, *set every message written. */
 static int
 write_threads(struct mp_job *j, const struct tcollect *c,
     const struct mp_thread *th, size_t nth, long *moved, long *set,
@@ -351,7 +352,8 @@ write_threads(struct mp_job *j, const struct tcollect *c,
 		for (k = 0; k < th[i].n; k++) {
 			const struct tmsg *t = &c->v[th[i].msgs[k]];
 
-			if (t->thread != NULL && strcmp(t->thread, th[i].id) == 0)
+			if (t->pend != 0 || (t->thread != NULL &&
+			    strcmp(t->thread, th[i].id) == 0))
 				continue;
 			if (mp_store_set_thread_seq(j->st, t->seq, th[i].id,
 			    e) != 0)
@@ -596,13 +598,150 @@ unique_name(struct mp_job *j, struct mp_thread *t, struct strset *names,
  * many, and memory stays bounded whatever the number of new messages. */
 #define THREAD_BATCH 5000
 
+/*
+ * Parsed messages not stored yet. Reading an archive, they are threaded
+ * first and then stored with their thread: one write per message, not an
+ * insert and then an update. Their ids catch a message that comes twice
+ * in one batch.
+ */
+struct pend_msg {
+	struct mp_msg *m;
+	struct mp_action *a;
+	size_t na;
+};
+
+struct pending {
+	struct pend_msg *v;
+	size_t n, cap;
+	struct strset ids;      /* Message-IDs, borrowed from v */
+	const char *source;
+};
+
+/* After every stored seq: pending messages thread after stored ones, in
+ * the order they will be stored (as a rebuild will see them). */
+#define PEND_SEQ ((int64_t)1 << 62)
+
+static void
+pend_clear(struct pending *pq)
+{
+	size_t i;
+
+	for (i = 0; i < pq->n; i++) {
+		mp_msg_free(pq->v[i].m);
+		mp_actions_free(pq->v[i].a, pq->v[i].na);
+	}
+	pq->n = 0;
+	strset_free(&pq->ids);
+}
+
+static void
+pend_free(struct pending *pq)
+{
+	pend_clear(pq);
+	free(pq->v);
+	pq->v = NULL;
+	pq->cap = 0;
+}
+
+/* Take m and its actions; what the store does not keep is freed now. */
+static void
+pend_add(struct pending *pq, struct mp_msg *m, struct mp_action *a,
+    size_t na)
+{
+	if (pq->n == pq->cap) {
+		pq->cap = pq->cap ? pq->cap * 2 : 256;
+		pq->v = mp_xrealloc(pq->v, pq->cap * sizeof(*pq->v));
+	}
+	free(m->body);
+	free(m->quoted);
+	free(m->sig);
+	free(m->to);
+	free(m->cc);
+	free(m->attachments);
+	m->body = m->quoted = m->sig = m->to = m->cc = m->attachments = NULL;
+	pq->v[pq->n].m = m;
+	pq->v[pq->n].a = a;
+	pq->v[pq->n].na = na;
+	pq->n++;
+	strset_add(&pq->ids, m->message_id);
+}
+
+/* Store the pending messages in order, each in its thread (names[i], or
+ * NULL: threaded later), and forget them. */
+static int
+pend_store(struct mp_job *j, struct pending *pq, const char *const *names,
+    struct mp_err *e)
+{
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < pq->n && rc == 0; i++) {
+		const struct pend_msg *p = &pq->v[i];
+		int added = 0;
+
+		rc = mp_store_add_msg(j->st, p->m, names != NULL ? names[i] :
+		    NULL, pq->source, j->now, &added, e);
+		if (rc != 0 || !added) {
+			j->duplicates += rc == 0;
+			continue;
+		}
+		j->stored++;
+		for (k = 0; k < p->na && rc == 0; k++) {
+			rc = mp_store_add_action(j->st, p->m->message_id,
+			    mp_action_kind_name(p->a[k].kind), p->a[k].assignee,
+			    p->a[k].due, p->a[k].text, e);
+			j->actions += rc == 0;
+		}
+	}
+	pend_clear(pq);
+	return rc;
+}
+
+/* The pending messages as threading sees them, after the stored ones. */
+static void
+pend_rows(struct pending *pq, struct tcollect *c)
+{
+	struct mp_buf refs = MP_BUF_INIT;
+	struct mp_thread_row r;
+	size_t i;
+
+	for (i = 0; i < pq->n; i++) {
+		mp_store_thread_row_of(pq->v[i].m, &refs, &r);
+		r.seq = PEND_SEQ + (int64_t)i;
+		tcollect_row(&r, c);
+		c->v[c->n - 1].pend = i + 1;
+	}
+	mp_buf_free(&refs);
+}
+
+/* Store the pending messages in the threads th gave them. */
+static int
+pend_store_threaded(struct mp_job *j, struct pending *pq,
+    const struct tcollect *c, const struct mp_thread *th, size_t nth,
+    struct mp_err *e)
+{
+	const char **names = mp_xcalloc(pq->n + 1, sizeof(*names));
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < nth; i++)
+		for (k = 0; k < th[i].n; k++)
+			if (c->v[th[i].msgs[k]].pend != 0)
+				names[c->v[th[i].msgs[k]].pend - 1] = th[i].id;
+	rc = pend_store(j, pq, names, e);
+	free(names);
+	return rc;
+}
+
 /* Thread the first THREAD_BATCH stored messages without a thread (new
- * ones; also any an interrupted run left) together with the stored
- * threads they can join; stored messages that change thread are
- * updated. *n is how many were threaded. Inside the caller's
+ * ones; also any an interrupted run left) and the pending messages pq
+ * (may be NULL) together with the stored threads they can join; stored
+ * messages that change thread are updated, pending ones stored. *nnew is
+ * how many stored messages were threaded. Inside the caller's
  * transaction. */
 static int
-thread_new(struct mp_job *j, size_t *nnew, struct mp_err *e)
+thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
+    struct mp_err *e)
 {
 	struct subset s;
 	struct strset names = { 0 };
@@ -616,7 +755,10 @@ thread_new(struct mp_job *j, size_t *nnew, struct mp_err *e)
 	s.j = j;
 	if (mp_store_each_unthreaded(j->st, THREAD_BATCH, sub_row, &s, e) != 0)
 		goto out;
-	if ((*nnew = n = s.c.n) == 0) {
+	*nnew = s.c.n;
+	if (pq != NULL)
+		pend_rows(pq, &s.c);
+	if ((n = s.c.n) == 0) {
 		rc = 0;
 		goto out;
 	}
@@ -648,6 +790,8 @@ thread_new(struct mp_job *j, size_t *nnew, struct mp_err *e)
 			mp_err_set(e, MP_EX_IOERR, "reading the store");
 			goto out;
 		}
+	if (pq != NULL && pend_store_threaded(j, pq, &s.c, th, nth, e) != 0)
+		goto out;
 	for (i = 0; i < s.loaded.cap; i++)
 		if (s.loaded.slot[i] != NULL && mp_store_thread_refs_clear(
 		    j->st, s.loaded.slot[i], e) != 0)
@@ -669,9 +813,6 @@ out:
 
 /* ---- import ---- */
 
-/* Messages per transaction. */
-#define IMPORT_BATCH 500
-
 /*
  * One message through import: parsed and its action items found (on a
  * worker thread when reading an archive), then stored in order (on the
@@ -691,25 +832,41 @@ struct pmsg {
 struct pbatch {
 	struct pmsg *v;
 	size_t n;
+	size_t next, done;      /* handed over: next to parse, how many are */
 };
 
-/* Messages a worker parses at a time: large enough to make handing over
- * cheap, small enough to keep memory low (two batches live at once). */
+/* Messages handed over at a time: large enough to make handing over
+ * cheap. */
 #define PIPE_BATCH 256
+/* Batches in flight: the workers go on parsing while the store thread
+ * threads and writes THREAD_BATCH messages (memory: at most PIPE_SLOTS *
+ * PIPE_BATCH raw messages, about 4.5 MB of list mail; deeper did not
+ * help, the store thread is the slower stage). */
+#define PIPE_SLOTS 4
 
 #define PIPE_MAX_WORKERS 8
 
+/*
+ * Three stages: the calling thread reads the source and hands batches
+ * over; the workers parse them (any message of any batch handed over);
+ * the store thread stores the batches in order, as each is parsed. Only
+ * the store thread uses the store while batches are in flight; the
+ * calling thread uses it again once all are stored (pipe_settle).
+ * Batch k sits in slot k % PIPE_SLOTS; those in [stored, handed) are in
+ * flight, the one at handed is being filled.
+ */
 struct pipeline {
 	pthread_t th[PIPE_MAX_WORKERS];
 	int nth;
+	pthread_t store;
+	int has_store;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pbatch *todo;    /* handed over, being parsed */
-	size_t next, done;      /* of todo: next to take, how many parsed */
+	pthread_cond_t cv;      /* any change: broadcast */
+	struct pbatch b[PIPE_SLOTS];
+	size_t handed, stored, parse;   /* batch counters; parse: the first
+	                                   that may have messages to take */
 	int stop;
-	struct pbatch b[2];     /* one being filled, one handed over */
-	int fill;
-	int inflight;           /* b[!fill] was handed over */
+	int failed;             /* storing failed: the import_ctx's e says */
 };
 
 struct import_ctx {
@@ -717,7 +874,7 @@ struct import_ctx {
 	const char *list_id;
 	const char *source;
 	struct mp_extract_opts xo;
-	long in_batch;
+	struct pending pq;      /* parsed, new, not stored yet */
 	long threaded;          /* j->stored when last threaded */
 	int source_batches;     /* the source commits its own batches */
 	struct pipeline *pipe;  /* NULL: parse on this thread */
@@ -755,8 +912,9 @@ pmsg_free(struct pmsg *p, int owned)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Thread a batch once enough new mail is stored, while the workers
- * parse what comes next; inside the open transaction. */
+/* Thread a batch once enough new mail is stored unthreaded (by a source
+ * that commits its own batches), while the workers parse what comes
+ * next; inside the open transaction. */
 static int
 thread_as_we_go(struct import_ctx *ic)
 {
@@ -765,16 +923,41 @@ thread_as_we_go(struct import_ctx *ic)
 	if (ic->j->stored - ic->threaded < THREAD_BATCH)
 		return 0;
 	ic->threaded = ic->j->stored;
-	return thread_new(ic->j, &n, ic->e);
+	return thread_new(ic->j, NULL, &n, ic->e);
 }
 
+/* Thread and store the pending messages; the transaction ends with
+ * them. */
 static int
-store_stage(struct import_ctx *ic, const struct pmsg *p)
+pend_thread(struct import_ctx *ic)
+{
+	size_t n;
+
+	if (ic->pq.n == 0)
+		return 0;
+	if (thread_new(ic->j, &ic->pq, &n, ic->e) != 0)
+		return -1;
+	ic->threaded = ic->j->stored;
+	return mp_store_commit(ic->j->st, ic->e) != 0 ||
+	    mp_store_begin(ic->j->st, ic->e) != 0 ? -1 : 0;
+}
+
+/* The source's batch ends and it commits: store what is pending (to be
+ * threaded with the next batch of stored ones). */
+static int
+pend_source_batch(struct import_ctx *ic)
+{
+	return pend_store(ic->j, &ic->pq, NULL, ic->e) == 0 ?
+	    thread_as_we_go(ic) : -1;
+}
+
+/* A parsed message: counted, and kept for threading unless known. */
+static int
+store_stage(struct import_ctx *ic, struct pmsg *p)
 {
 	struct mp_job *j = ic->j;
-	const struct mp_msg *m = p->m;
-	size_t i;
-	int added = 0;
+	struct mp_msg *m = p->m;
+	int known;
 
 	if (m == NULL) {
 		mp_warnx("%s: not a message, skipped: %s", p->origin, p->err);
@@ -791,28 +974,22 @@ store_stage(struct import_ctx *ic, const struct pmsg *p)
 		j->filtered++;
 		return 0;
 	}
-	if (mp_store_add_msg(j->st, m, NULL, ic->source, j->now, &added,
-	    ic->e) != 0)
-		return -1;
-	if (!added) {
+	known = strset_has(&ic->pq.ids, m->message_id) ? 1 :
+	    mp_store_has_msg(j->st, m->message_id);
+	if (known < 0)
+		return mp_err_set(ic->e, MP_EX_IOERR, "%s: reading the store",
+		    p->origin);
+	if (known) {
 		j->duplicates++;
-	} else {
-		j->stored++;
-		for (i = 0; i < p->na; i++) {
-			if (mp_store_add_action(j->st, m->message_id,
-			    mp_action_kind_name(p->a[i].kind), p->a[i].assignee,
-			    p->a[i].due, p->a[i].text, ic->e) != 0)
-				return -1;
-			j->actions++;
-		}
-	}
-	if (ic->source_batches || ++ic->in_batch < IMPORT_BATCH)
 		return 0;
-	if (thread_as_we_go(ic) != 0 || mp_store_commit(j->st, ic->e) != 0 ||
-	    mp_store_begin(j->st, ic->e) != 0)
-		return -1;
-	ic->in_batch = 0;
-	return 0;
+	}
+	pend_add(&ic->pq, m, p->a, p->na);
+	p->m = NULL;
+	p->a = NULL;
+	p->na = 0;
+	if (ic->source_batches || ic->pq.n < THREAD_BATCH)
+		return 0;
+	return pend_thread(ic);
 }
 
 /* The serial path (IMAP: the source commits per batch). */
@@ -824,8 +1001,8 @@ import_one(const char *raw, size_t len, int64_t delivered, const char *origin,
 	struct pmsg p;
 	int rc;
 
-	if (raw == NULL)        /* the source's batch ends: all is stored */
-		return 0;
+	if (raw == NULL)        /* the source's batch ends */
+		return pend_source_batch(ic);
 	memset(&p, 0, sizeof(p));
 	p.raw = (char *)raw;
 	p.len = len;
@@ -839,104 +1016,129 @@ import_one(const char *raw, size_t len, int64_t delivered, const char *origin,
 
 /* ---- the parsing pipeline ---- */
 
-/* Workers take the messages of the handed-over batch one at a time. */
+static struct pbatch *
+pipe_slot(struct pipeline *p, size_t k)
+{
+	return &p->b[k % PIPE_SLOTS];
+}
+
+/* A handed-over batch with a message nobody took yet (under the lock). */
+static struct pbatch *
+pipe_take(struct pipeline *p)
+{
+	for (; p->parse < p->handed; p->parse++) {
+		struct pbatch *b = pipe_slot(p, p->parse);
+
+		if (b->next < b->n)
+			return b;
+	}
+	return NULL;
+}
+
+/* Workers take messages one at a time, oldest batch first. */
 static void *
 pipe_worker(void *arg)
 {
 	struct import_ctx *ic = arg;
 	struct pipeline *p = ic->pipe;
+	struct pbatch *b;
 	struct pmsg *m;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while ((p->todo == NULL || p->next == p->todo->n) && !p->stop)
+		while ((b = pipe_take(p)) == NULL && !p->stop)
 			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->todo == NULL || p->next == p->todo->n)
+		if (b == NULL)
 			break;
-		m = &p->todo->v[p->next++];
+		m = &b->v[b->next++];
 		pthread_mutex_unlock(&p->mu);
 		parse_stage(m, &ic->xo, ic->list_id);
 		free(m->raw);
 		m->raw = NULL;
 		pthread_mutex_lock(&p->mu);
-		if (++p->done == p->todo->n) {
-			p->todo = NULL;
+		if (++b->done == b->n)
 			pthread_cond_broadcast(&p->cv);
-		}
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
-static void
-pipe_wait(struct pipeline *p)
-{
-	pthread_mutex_lock(&p->mu);
-	while (p->todo != NULL)
-		pthread_cond_wait(&p->cv, &p->mu);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static void
-pipe_hand_over(struct pipeline *p, struct pbatch *b)
-{
-	pthread_mutex_lock(&p->mu);
-	p->todo = b;
-	p->next = p->done = 0;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
 static int
-pipe_store(struct import_ctx *ic, struct pbatch *b)
+pipe_ready(struct pipeline *p)
 {
+	return p->stored < p->handed &&
+	    pipe_slot(p, p->stored)->done == pipe_slot(p, p->stored)->n;
+}
+
+/* The store thread: each batch in order once parsed. After a failure
+ * the rest is only freed. */
+static void *
+pipe_storer(void *arg)
+{
+	struct import_ctx *ic = arg;
+	struct pipeline *p = ic->pipe;
+	struct pbatch *b;
 	size_t i;
-	int rc = 0;
+	int rc;
 
-	for (i = 0; i < b->n; i++) {
-		if (rc == 0)
-			rc = store_stage(ic, &b->v[i]);
-		pmsg_free(&b->v[i], 1);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!pipe_ready(p) && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (!pipe_ready(p))
+			break;
+		b = pipe_slot(p, p->stored);
+		rc = p->failed ? -1 : 0;
+		pthread_mutex_unlock(&p->mu);
+		for (i = 0; i < b->n; i++) {
+			if (rc == 0)
+				rc = store_stage(ic, &b->v[i]);
+			pmsg_free(&b->v[i], 1);
+		}
+		b->n = b->next = b->done = 0;
+		pthread_mutex_lock(&p->mu);
+		p->failed |= rc != 0;
+		p->stored++;
+		pthread_cond_broadcast(&p->cv);
 	}
-	b->n = 0;
-	return rc;
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
 }
 
-/* Hand the full batch over and store the one parsed meanwhile. */
+/* Hand the batch being filled over (when it has messages). */
+static void
+pipe_hand_over(struct pipeline *p)
+{
+	pthread_mutex_lock(&p->mu);
+	if (pipe_slot(p, p->handed)->n > 0) {
+		p->handed++;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wait until every batch handed over is stored: the store is this
+ * thread's again. -1 when storing failed. */
 static int
-pipe_rotate(struct import_ctx *ic)
+pipe_settle(struct import_ctx *ic)
 {
 	struct pipeline *p = ic->pipe;
-	struct pbatch *done = NULL;
+	int failed;
 
-	pipe_wait(p);
-	if (p->inflight)
-		done = &p->b[!p->fill];
-	if (p->b[p->fill].n > 0) {
-		pipe_hand_over(p, &p->b[p->fill]);
-		p->inflight = 1;
-		p->fill = !p->fill;
-	} else {
-		p->inflight = 0;
-	}
-	return done != NULL ? pipe_store(ic, done) : 0;
+	pipe_hand_over(p);
+	pthread_mutex_lock(&p->mu);
+	while (p->stored < p->handed)
+		pthread_cond_wait(&p->cv, &p->mu);
+	failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	return failed ? -1 : 0;
 }
 
-/* Store everything handed over or queued: the batch in flight, then the
- * one being filled. */
-static int
-pipe_flush(struct import_ctx *ic)
-{
-	int rc = pipe_rotate(ic);
-
-	return rc == 0 ? pipe_rotate(ic) : rc;
-}
-
-/* The source's batch ends (the workers stay). */
+/* The source's batch ends: everything stored, then what it needs. */
 static int
 pipe_drain(struct import_ctx *ic)
 {
-	return pipe_flush(ic) == 0 ? thread_as_we_go(ic) : -1;
+	return pipe_settle(ic) == 0 ? pend_source_batch(ic) : -1;
 }
 
 static int
@@ -944,11 +1146,22 @@ pipe_one(const char *raw, size_t len, int64_t delivered, const char *origin,
     void *ctx)
 {
 	struct import_ctx *ic = ctx;
-	struct pbatch *b = &ic->pipe->b[ic->pipe->fill];
+	struct pipeline *p = ic->pipe;
+	struct pbatch *b;
 	struct pmsg *m;
+	int failed;
 
 	if (raw == NULL)        /* the source's batch ends: store it all */
 		return pipe_drain(ic);
+	pthread_mutex_lock(&p->mu);
+	/* a slot to fill: wait for the store thread to free one */
+	while (p->handed - p->stored >= PIPE_SLOTS && !p->failed)
+		pthread_cond_wait(&p->cv, &p->mu);
+	failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	if (failed)
+		return -1;
+	b = pipe_slot(p, p->handed);
 	m = &b->v[b->n++];
 	m->raw = mp_xmalloc(len + 1);
 	memcpy(m->raw, raw, len);
@@ -956,23 +1169,27 @@ pipe_one(const char *raw, size_t len, int64_t delivered, const char *origin,
 	m->len = len;
 	m->delivered = delivered;
 	m->origin = mp_xstrdup(origin);
-	return b->n < PIPE_BATCH ? 0 : pipe_rotate(ic);
+	if (b->n == PIPE_BATCH)
+		pipe_hand_over(p);
+	return 0;
 }
 
 static void pipe_stop(struct pipeline *p);
 
-/* One worker per core: while they parse, this thread mostly waits. */
+/* One worker per core and the store thread; this one reads. */
 static int
 pipe_start(struct import_ctx *ic, long ncpu)
 {
 	struct pipeline *p = mp_xcalloc(1, sizeof(*p));
+	int k;
 
-	p->b[0].v = mp_xcalloc(PIPE_BATCH, sizeof(struct pmsg));
-	p->b[1].v = mp_xcalloc(PIPE_BATCH, sizeof(struct pmsg));
+	for (k = 0; k < PIPE_SLOTS; k++)
+		p->b[k].v = mp_xcalloc(PIPE_BATCH, sizeof(struct pmsg));
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	ic->pipe = p;
-	while (p->nth < ncpu && p->nth < PIPE_MAX_WORKERS &&
+	p->has_store = pthread_create(&p->store, NULL, pipe_storer, ic) == 0;
+	while (p->has_store && p->nth < ncpu && p->nth < PIPE_MAX_WORKERS &&
 	    pthread_create(&p->th[p->nth], NULL, pipe_worker, ic) == 0)
 		p->nth++;
 	if (p->nth > 0)
@@ -982,23 +1199,25 @@ pipe_start(struct import_ctx *ic, long ncpu)
 	return -1;
 }
 
-/* Stop the workers (after the batch in hand) and free everything. */
+/* Stop the threads (each after the message or batch in hand) and free
+ * everything. */
 static void
 pipe_stop(struct pipeline *p)
 {
 	int k;
 
-	pipe_wait(p);
 	pthread_mutex_lock(&p->mu);
 	p->stop = 1;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	for (k = 0; k < p->nth; k++)
 		pthread_join(p->th[k], NULL);
-	for (k = 0; k < 2; k++) {
+	if (p->has_store)
+		pthread_join(p->store, NULL);
+	for (k = 0; k < PIPE_SLOTS; k++) {
 		size_t i;
 
-		for (i = 0; i < p->b[k].n; i++)
+		for (i = 0; i < PIPE_BATCH; i++)
 			pmsg_free(&p->b[k].v[i], 1);
 		free(p->b[k].v);
 	}
@@ -1007,7 +1226,7 @@ pipe_stop(struct pipeline *p)
 	free(p);
 }
 
-/* Store what is left (when ok), stop the worker, free everything. */
+/* Store what is left (when ok), stop the threads, free everything. */
 static int
 pipe_finish(struct import_ctx *ic, int ok)
 {
@@ -1015,7 +1234,7 @@ pipe_finish(struct import_ctx *ic, int ok)
 	int rc = 0;
 
 	if (ok)
-		rc = pipe_flush(ic);
+		rc = pipe_settle(ic);
 	pipe_stop(p);
 	ic->pipe = NULL;
 	return rc;
@@ -1033,6 +1252,7 @@ import_init(struct import_ctx *ic, struct mp_job *j, const char *list_id,
 	ic->xo.month_first = j->cfg != NULL &&
 	    j->cfg->extract.date_order == MP_DATE_MDY;
 	ic->threaded = j->stored;
+	ic->pq.source = source;
 	ic->e = e;
 }
 
@@ -1055,7 +1275,7 @@ thread_pending(struct mp_job *j, struct mp_err *e)
 	do {
 		if (mp_store_begin(j->st, e) != 0)
 			return -1;
-		if (thread_new(j, &n, e) != 0) {
+		if (thread_new(j, NULL, &n, e) != 0) {
 			mp_store_rollback(j->st);
 			return -1;
 		}
@@ -1089,15 +1309,21 @@ import_path(struct mp_job *j, const char *path, const char *list_id,
 	    &ic, e);
 	if (ic.pipe != NULL && pipe_finish(&ic, rc == 0) != 0)
 		rc = -1;
+	if (rc == 0)
+		rc = pend_thread(&ic);
 	if (rc != 0) {
-		/* Keep what earlier batches and this one stored: nothing
-		 * read is lost when a later message fails. */
+		/* Keep what earlier batches stored and what this one read
+		 * (threaded by the next run): nothing read is lost when a
+		 * later message fails. */
 		struct mp_err ce;
 
-		if (mp_store_commit(j->st, &ce) != 0)
+		if (pend_store(j, &ic.pq, NULL, &ce) != 0 ||
+		    mp_store_commit(j->st, &ce) != 0)
 			mp_store_rollback(j->st);
+		pend_free(&ic.pq);
 		return -1;
 	}
+	pend_free(&ic.pq);
 	return mp_store_commit(j->st, e);
 }
 
@@ -1133,6 +1359,7 @@ fetch_imap(struct mp_job *j, const struct mp_list_cfg *l, struct mp_err *e)
 	/* every batch was drained before its commit: nothing is left */
 	if (ic.pipe != NULL)
 		pipe_finish(&ic, 0);
+	pend_free(&ic.pq);
 	return rc;
 }
 

@@ -74,6 +74,10 @@ static const char *const migrations[] = {
 	"INSERT INTO msg_text SELECT seq, own FROM msg;"
 	"ALTER TABLE msg DROP COLUMN own;"
 	"ALTER TABLE msg DROP COLUMN body;",
+	/* 3 -> 4: the subject index carries the thread, so that finding
+	 * the threads of a subject does not read message rows. */
+	"DROP INDEX msg_subject;"
+	"CREATE INDEX msg_subject ON msg(subject_norm, date, thread);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -645,14 +649,39 @@ mp_store_rollback(struct mp_store *st)
 
 /* ---- messages ---- */
 
+void
+mp_store_thread_row_of(const struct mp_msg *m, struct mp_buf *refs,
+    struct mp_thread_row *r)
+{
+	size_t i;
+
+	mp_buf_reset(refs);
+	for (i = 0; i < m->nrefs; i++) {
+		if (m->refs[i] == NULL)
+			continue;
+		if (refs->len > 0)
+			mp_buf_addc(refs, ' ');
+		mp_buf_adds(refs, m->refs[i]);
+	}
+	memset(r, 0, sizeof(*r));
+	r->message_id = m->message_id;
+	r->in_reply_to = m->in_reply_to;
+	r->refs = mp_buf_str(refs);
+	r->subject = m->subject != NULL ? m->subject : "";
+	r->subject_norm = m->subject_norm != NULL ? m->subject_norm : "";
+	r->date = m->date;
+	r->from_name = m->from.name != NULL ? m->from.name : "";
+	r->from_addr = m->from.addr != NULL ? m->from.addr : "";
+}
+
 int
 mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
     const char *thread, const char *source, int64_t now, int *added,
     struct mp_err *e)
 {
 	struct mp_buf refs = MP_BUF_INIT;
+	struct mp_thread_row r;
 	sqlite3_stmt *s;
-	size_t i;
 	int rc;
 
 	*added = 0;
@@ -661,21 +690,15 @@ mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
 		    "%s: message without a Message-ID", st->path);
 	if ((s = stmt_get(st, S_ADD_MSG, e)) == NULL)
 		return -1;
-	for (i = 0; i < m->nrefs; i++) {
-		if (m->refs[i] == NULL)
-			continue;
-		if (refs.len > 0)
-			mp_buf_addc(&refs, ' ');
-		mp_buf_adds(&refs, m->refs[i]);
-	}
-	bind_str(s, 1, m->message_id);
-	bind_str(s, 2, m->in_reply_to);
-	bind_str(s, 3, mp_buf_str(&refs));
-	bind_str(s, 4, m->from.name != NULL ? m->from.name : "");
-	bind_str(s, 5, m->from.addr != NULL ? m->from.addr : "");
-	bind_str(s, 6, m->subject != NULL ? m->subject : "");
-	bind_str(s, 7, m->subject_norm != NULL ? m->subject_norm : "");
-	sqlite3_bind_int64(s, 8, m->date);
+	mp_store_thread_row_of(m, &refs, &r);
+	bind_str(s, 1, r.message_id);
+	bind_str(s, 2, r.in_reply_to);
+	bind_str(s, 3, r.refs);
+	bind_str(s, 4, r.from_name);
+	bind_str(s, 5, r.from_addr);
+	bind_str(s, 6, r.subject);
+	bind_str(s, 7, r.subject_norm);
+	sqlite3_bind_int64(s, 8, r.date);
 	sqlite3_bind_int64(s, 9, m->date_off);
 	bind_str(s, 10, m->list_id);
 	bind_str(s, 13, source != NULL ? source : "");
@@ -764,12 +787,14 @@ mp_store_has_msg(struct mp_store *st, const char *message_id)
 	sqlite3_stmt *s = stmt_get(st, S_HAS_MSG, NULL);
 	int rc;
 
-	if (s == NULL || message_id == NULL)
+	if (s == NULL)
+		return -1;
+	if (message_id == NULL)
 		return 0;
 	bind_str(s, 1, message_id);
-	rc = sqlite3_step(s) == SQLITE_ROW;
+	rc = sqlite3_step(s);
 	stmt_done(s);
-	return rc;
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int64_t

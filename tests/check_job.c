@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "buf.h"
 #include "config.h"
@@ -772,6 +773,118 @@ START_TEST(test_incremental_threads_in_order)
 }
 END_TEST
 
+/* Every stored message has a thread, and a full rebuild moves none. */
+static void
+assert_threaded_as_rebuild(void)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+
+	ck_assert_int_eq(mp_store_count_unthreaded(st), 0);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_thread(&j, &e) == 0, "%s", e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.rethreaded, 0);
+}
+
+/* texts in an mbox (gzip-compressed when gz), in the order given */
+static void
+write_mbox(const char *path, char **texts, const int *order, int n, int gz)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	int i;
+
+	for (i = 0; i < n; i++)
+		mp_buf_printf(&b, "From list@example.org Thu Jan  1 00:00:00"
+		    " 2020\n%s\n", texts[order[i]]);
+	if (gz) {
+		gzFile f = gzopen(path, "wb");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(gzwrite(f, b.data, (unsigned)b.len), (int)b.len);
+		ck_assert_int_eq(gzclose(f), Z_OK);
+	} else {
+		tu_write(path, mp_buf_str(&b));
+	}
+	mp_buf_free(&b);
+}
+
+/* One archive of more messages than are threaded at once, shuffled: the
+ * later batches are threaded against the threads the earlier ones
+ * stored, in the same run, and the result is the rebuild's. */
+START_TEST(test_import_beyond_one_batch)
+{
+	struct gmsg *g = gen_msgs(12000, 13);
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	char path[4096];
+	int kept, *order;
+	char **t = kept_texts(g, 12000, &kept);
+
+	order = mp_xcalloc((size_t)kept, sizeof(int));
+	shuffle(order, kept, 17);
+	snprintf(path, sizeof(path), "%s/big.mbox", dir);
+	write_mbox(path, t, order, kept, 0);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
+	    e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.stored, kept);
+	ck_assert_int_eq(j.duplicates, 0);
+	ck_assert_int_gt(j.thread_loaded, 1000);
+	assert_threaded_as_rebuild();
+	free(order);
+	free(t);
+	gen_free(g, 12000);
+}
+END_TEST
+
+/* An archive that breaks after many messages (a corrupt gzip stream):
+ * the import fails, what was read before the break is stored, and the
+ * next run threads it. */
+START_TEST(test_broken_archive_keeps_what_was_read)
+{
+	struct gmsg *g = gen_msgs(9000, 19);
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	char path[4096], *data;
+	size_t len, i;
+	int kept, *order, k;
+	char **t = kept_texts(g, 9000, &kept);
+	int64_t n;
+
+	order = mp_xcalloc((size_t)kept, sizeof(int));
+	for (k = 0; k < kept; k++)
+		order[k] = k;
+	snprintf(path, sizeof(path), "%s/broken.mbox.gz", dir);
+	write_mbox(path, t, order, kept, 1);
+	/* garble the last fifth of the compressed stream */
+	ck_assert_int_eq(mp_read_file(path, 1 << 26, &data, &len), 0);
+	for (i = len - len / 5; i < len - 8; i++)
+		data[i] = (char)(data[i] ^ 0x5a);
+	{
+		FILE *f = fopen(path, "wb");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	free(data);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_int_eq(mp_job_import(&j, path, NULL, "t", &e), -1);
+	mp_job_finish(&j);
+	n = mp_store_count_msgs(st);
+	/* more than one batch was read before the break, all of it kept */
+	ck_assert_int_gt(n, 5000);
+	ck_assert_int_lt(n, kept);
+	ck_assert_int_eq(j.stored, n);
+	assert_threaded_as_rebuild();
+	free(order);
+	free(t);
+	gen_free(g, 9000);
+}
+END_TEST
+
 static int
 collect_text(const char *raw, size_t len, int64_t delivered,
     const char *origin, void *ctx)
@@ -888,6 +1001,58 @@ START_TEST(test_unthreaded_picked_up)
 }
 END_TEST
 
+static int
+find_subject(const struct mp_thread_row *r, void *ctx)
+{
+	struct thread_of *t = ctx;
+
+	if (strcmp(r->message_id, t->id) == 0)
+		t->thread = mp_xstrdup(r->subject);
+	return 0;
+}
+
+/* A Message-ID twice in one archive, and one already stored: the first
+ * copy is kept, the others are counted as duplicates. */
+START_TEST(test_duplicates_in_one_run)
+{
+	struct thread_of sub = { "d1@example.org", NULL };
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	char path[4096], *t;
+
+	snprintf(path, sizeof(path), "%s/list.mbox", dir);
+	write_list(mbox1);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
+	    e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.stored, 2);
+	write_list("From a@x Thu Jan  1 00:00:00 2020\n"
+	    "Message-ID: <d1@example.org>\nSubject: First copy\n"
+	    "Date: Mon, 14 Jun 2021 09:00:00 +0000\n\nOne.\n\n"
+	    "From a@x Thu Jan  1 00:00:00 2020\n"
+	    "Message-ID: <d1@example.org>\nSubject: Second copy\n"
+	    "Date: Mon, 14 Jun 2021 10:00:00 +0000\n\nTwo.\n\n"
+	    "From a@x Thu Jan  1 00:00:00 2020\n"
+	    "Message-ID: <m1@example.org>\nSubject: Again\n"
+	    "Date: Mon, 14 Jun 2021 11:00:00 +0000\n\nThree.\n");
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
+	    e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.stored, 1);
+	ck_assert_int_eq(j.duplicates, 2);
+	ck_assert_int_eq(mp_store_count_msgs(st), 3);
+	ck_assert_int_eq(mp_store_each_trow(st, NULL, find_subject, &sub, &e),
+	    0);
+	ck_assert_str_eq(sub.thread, "First copy");
+	free(sub.thread);
+	t = thread_of("d1@example.org");
+	ck_assert_str_eq(t, "d1@example.org");
+	free(t);
+}
+END_TEST
+
 /* A store upgraded from version 2 (flag "rethread") has every thread
  * rebuilt once, then threads incrementally again. */
 START_TEST(test_rethread_after_upgrade)
@@ -948,6 +1113,7 @@ suite(void)
 	tcase_add_test(tc, test_empty_slot_served);
 	tcase_add_test(tc, test_unthreaded_picked_up);
 	tcase_add_test(tc, test_rethread_after_upgrade);
+	tcase_add_test(tc, test_duplicates_in_one_run);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("threading");
 	tcase_set_timeout(tc, 300);
@@ -955,6 +1121,8 @@ suite(void)
 	tcase_add_test(tc, test_incremental_threads_shuffled);
 	tcase_add_test(tc, test_incremental_threads_in_order);
 	tcase_add_test(tc, test_incremental_threads_corpora);
+	tcase_add_test(tc, test_import_beyond_one_batch);
+	tcase_add_test(tc, test_broken_archive_keeps_what_was_read);
 	suite_add_tcase(s, tc);
 	return s;
 }

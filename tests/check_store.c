@@ -928,6 +928,88 @@ START_TEST(test_thread_lookups)
 }
 END_TEST
 
+struct row_pair {
+	const struct mp_thread_row *want;
+	int n;
+};
+
+static int
+same_row(const struct mp_thread_row *r, void *ctx)
+{
+	struct row_pair *p = ctx;
+	const struct mp_thread_row *w = p->want;
+
+	ck_assert_str_eq(r->message_id, w->message_id);
+	if (w->in_reply_to == NULL)
+		ck_assert_ptr_null(r->in_reply_to);
+	else
+		ck_assert_str_eq(r->in_reply_to, w->in_reply_to);
+	ck_assert_str_eq(r->refs, w->refs);
+	ck_assert_str_eq(r->subject, w->subject);
+	ck_assert_str_eq(r->subject_norm, w->subject_norm);
+	ck_assert_int_eq(r->date, w->date);
+	ck_assert_str_eq(r->from_name, w->from_name);
+	ck_assert_str_eq(r->from_addr, w->from_addr);
+	p->n++;
+	return 0;
+}
+
+/* What threading sees of a message before it is stored is what it reads
+ * back afterwards (incremental threading equals a rebuild only so):
+ * missing strings, a NULL reference, no In-Reply-To. */
+START_TEST(test_thread_row_of)
+{
+	char *path = tpath("r.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_buf refs = MP_BUF_INIT;
+	struct mp_thread_row want;
+	struct mp_err e = { 0 };
+	struct row_pair p;
+	struct mp_msg *m;
+	char info[64];
+	int added = 0, k;
+
+	for (k = 0; k < 2; k++) {
+		char thread[8];
+
+		m = msg_new(k ? "r2@x" : "r1@x", k ? "p@x" : NULL,
+		    "a@x b@x p@x", NULL, "Re: Agenda", 1623900000 + k);
+		if (k == 0) {
+			/* a gap in References, no subject, no name */
+			free(m->refs[1]);
+			m->refs[1] = NULL;
+			free(m->subject);
+			free(m->subject_norm);
+			m->subject = m->subject_norm = NULL;
+		}
+		snprintf(thread, sizeof(thread), "T%d", k);
+		ck_assert_int_eq(mp_store_add_msg(st, m, thread, "mag", 9,
+		    &added, &e), 0);
+		ck_assert_int_eq(added, 1);
+		mp_store_thread_row_of(m, &refs, &want);
+		ck_assert_str_eq(want.refs, k ? "a@x b@x p@x" : "a@x p@x");
+		p.want = &want;
+		p.n = 0;
+		ck_assert_int_eq(mp_store_each_trow(st, thread, same_row, &p,
+		    &e), 0);
+		ck_assert_int_eq(p.n, 1);
+		ck_assert_int_eq(mp_store_has_msg(st, m->message_id), 1);
+		msg_del(m);
+	}
+	ck_assert_int_eq(mp_store_has_msg(st, "r3@x"), 0);
+	mp_buf_free(&refs);
+	mp_store_close(st);
+	/* the subject index carries the thread (version 4) */
+	ck_assert_int_eq(raw_pragma(path, "SELECT count(*) FROM"
+	    " pragma_index_info('msg_subject')", NULL, 0), 3);
+	ck_assert_int_eq(raw_pragma(path, "SELECT name FROM"
+	    " pragma_index_info('msg_subject') WHERE seqno = 2", info,
+	    sizeof(info)), 0);
+	ck_assert_str_eq(info, "thread");
+	free(path);
+}
+END_TEST
+
 /* A version 1 store (as the foundation release wrote it) is migrated to
  * the current version and keeps its rows. */
 START_TEST(test_migrate_from_v1)
@@ -1088,6 +1170,7 @@ store_suite(void)
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_sql_metachars);
 	tcase_add_test(tc, test_thread_lookups);
+	tcase_add_test(tc, test_thread_row_of);
 	suite_add_tcase(s, tc);
 	return s;
 }
