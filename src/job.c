@@ -843,11 +843,11 @@ struct pbatch {
 #define PIPE_BATCH 256
 /* Batches in flight: the workers parse most of the next THREAD_BATCH
  * messages while the store thread threads and writes the last ones (with
- * 4 slots it waited 2 s of a 12 s import for them; 24 slots gained
- * nothing more and cost 4 MB). Parsed, a message keeps only what the
+ * 4 slots it waited 2 s of a 12 s import for them; 16 or 24 gained
+ * nothing more and cost memory). Parsed, a message keeps only what the
  * store needs (about 1 KB); raw bytes handed over and not parsed yet are
  * held under PIPE_RAW_MAX. */
-#define PIPE_SLOTS 16
+#define PIPE_SLOTS 12
 #define PIPE_RAW_MAX ((size_t)4 << 20)
 
 #define PIPE_MAX_WORKERS 8

@@ -461,26 +461,39 @@ mp_source_read_mbox(const char *path, mp_source_cb cb, void *ctx,
 	return rc;
 }
 
+/* A Maildir's files, listed before reading so that the order is the
+ * names' (deterministic). Names sit in one arena: a 100,000-message
+ * folder lists in about 8 MB. */
 struct ent {
-	char *name;     /* owned */
-	char *path;     /* owned */
+	union {
+		size_t off;     /* while listing: offset in the arena */
+		const char *p;  /* once listed */
+	} name;
 	int64_t mtime;
-	off_t size;
+	int64_t size;
+	int sub;                /* index in maildir_subs */
 };
+
+struct listing {
+	struct ent *v;
+	size_t n, cap;
+	struct mp_buf names;    /* NUL-terminated names */
+};
+
+static const char *const maildir_subs[] = { "cur", "new" };
 
 static int
 ent_cmp(const void *a, const void *b)
 {
 	const struct ent *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
+	int c = strcmp(x->name.p, y->name.p);
 
-	return c != 0 ? c : strcmp(x->path, y->path);
+	return c != 0 ? c : x->sub - y->sub;
 }
 
 /* Returns 1 when the folder existed, 0 when it did not. */
 static int
-list_folder(const char *dir, const char *sub, struct ent **v, size_t *n,
-    size_t *cap)
+list_folder(const char *dir, int sub, struct listing *l)
 {
 	struct mp_buf p = MP_BUF_INIT;
 	struct dirent *d;
@@ -488,7 +501,7 @@ list_folder(const char *dir, const char *sub, struct ent **v, size_t *n,
 	DIR *dp;
 	size_t base;
 
-	mp_buf_printf(&p, "%s/%s", dir, sub);
+	mp_buf_printf(&p, "%s/%s", dir, maildir_subs[sub]);
 	dp = opendir(mp_buf_str(&p));
 	if (dp == NULL) {
 		if (errno != ENOENT)
@@ -505,15 +518,16 @@ list_folder(const char *dir, const char *sub, struct ent **v, size_t *n,
 		mp_buf_adds(&p, d->d_name);
 		if (stat(mp_buf_str(&p), &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 64;
-			*v = mp_xrealloc(*v, *cap * sizeof(**v));
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 64;
+			l->v = mp_xrealloc(l->v, l->cap * sizeof(*l->v));
 		}
-		(*v)[*n].name = mp_xstrdup(d->d_name);
-		(*v)[*n].path = mp_xstrdup(mp_buf_str(&p));
-		(*v)[*n].mtime = (int64_t)st.st_mtime;
-		(*v)[*n].size = st.st_size;
-		(*n)++;
+		l->v[l->n].name.off = l->names.len;
+		l->v[l->n].mtime = (int64_t)st.st_mtime;
+		l->v[l->n].size = (int64_t)st.st_size;
+		l->v[l->n].sub = sub;
+		l->n++;
+		mp_buf_add(&l->names, d->d_name, strlen(d->d_name) + 1);
 	}
 	closedir(dp);
 	mp_buf_free(&p);
@@ -524,8 +538,9 @@ int
 mp_source_read_maildir(const char *path, mp_source_cb cb, void *ctx,
     struct mp_err *e)
 {
-	struct ent *v = NULL;
-	size_t n = 0, cap = 0, i, len;
+	struct listing l = { NULL, 0, 0, MP_BUF_INIT };
+	struct mp_buf file = MP_BUF_INIT;
+	size_t i, len;
 	struct stat st;
 	char *data;
 	int found, rc = 0;
@@ -533,32 +548,35 @@ mp_source_read_maildir(const char *path, mp_source_cb cb, void *ctx,
 	mp_err_clear(e);
 	if (stat(path, &st) != 0)
 		return open_error(path, e);
-	found = list_folder(path, "cur", &v, &n, &cap);
-	found |= list_folder(path, "new", &v, &n, &cap);
+	found = list_folder(path, 0, &l);
+	found |= list_folder(path, 1, &l);
 	if (!found)
 		return mp_err_set(e, MP_EX_NOINPUT,
 		    "%s: not a Maildir (no cur/ or new/)", path);
-	if (n > 1)
-		qsort(v, n, sizeof(*v), ent_cmp);
-	for (i = 0; i < n && rc == 0; i++) {
-		if ((uint64_t)v[i].size > MAX_MSG) {
+	for (i = 0; i < l.n; i++)
+		l.v[i].name.p = l.names.data + l.v[i].name.off;
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), ent_cmp);
+	for (i = 0; i < l.n && rc == 0; i++) {
+		mp_buf_reset(&file);
+		mp_buf_printf(&file, "%s/%s/%s", path, maildir_subs[l.v[i].sub],
+		    l.v[i].name.p);
+		if ((uint64_t)l.v[i].size > MAX_MSG) {
 			mp_warnx("%s: message larger than %zu bytes, skipped",
-			    v[i].path, MAX_MSG);
+			    mp_buf_str(&file), MAX_MSG);
 			continue;
 		}
-		if (mp_read_file(v[i].path, MAX_MSG, &data, &len) != 0) {
-			mp_warn("%s: skipped", v[i].path);
+		if (mp_read_file(mp_buf_str(&file), MAX_MSG, &data, &len) != 0) {
+			mp_warn("%s: skipped", mp_buf_str(&file));
 			continue;
 		}
-		if (cb(data, len, v[i].mtime, v[i].path, ctx) != 0)
-			rc = stopped(e, v[i].path);
+		if (cb(data, len, l.v[i].mtime, mp_buf_str(&file), ctx) != 0)
+			rc = stopped(e, mp_buf_str(&file));
 		free(data);
 	}
-	for (i = 0; i < n; i++) {
-		free(v[i].name);
-		free(v[i].path);
-	}
-	free(v);
+	mp_buf_free(&file);
+	mp_buf_free(&l.names);
+	free(l.v);
 	return rc;
 }
 

@@ -511,6 +511,36 @@ START_TEST(test_maildir)
 }
 END_TEST
 
+/* Files are read in name order across cur/ and new/; a name in both
+ * comes from cur/ first. */
+START_TEST(test_maildir_order)
+{
+	char *dir = tu_tmpdir(), *p[4];
+	struct got g = { 0 };
+	struct mp_err e = { 0 };
+	int i;
+
+	mkdir_in(dir, "cur");
+	mkdir_in(dir, "new");
+	p[3] = write_in(dir, "new/3.host", "Subject: d\n\nD\n", 13);
+	p[1] = write_in(dir, "cur/2.host", "Subject: b\n\nB\n", 12);
+	p[0] = write_in(dir, "new/1.host", "Subject: a\n\nA\n", 11);
+	p[2] = write_in(dir, "new/2.host", "Subject: c\n\nC\n", 14);
+	ck_assert_int_eq(mp_source_read_maildir(dir, collect, &g, &e), 0);
+	ck_assert_uint_eq(g.n, 4);
+	for (i = 0; i < 4; i++)
+		ck_assert_str_eq(g.origin[i], p[i]);
+	ck_assert_int_eq(g.delivered[1], 12);
+	ck_assert_int_eq(g.delivered[2], 14);
+	assert_msg(&g, 2, "Subject: c\n\nC\n");
+	got_free(&g);
+	tu_rmtree(dir);
+	for (i = 0; i < 4; i++)
+		free(p[i]);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_maildir_new_only)
 {
 	char *dir = tu_tmpdir(), *p;
@@ -872,6 +902,7 @@ source_suite(void)
 	tcase_add_test(tc, test_mbox_pipermail);
 	tcase_add_test(tc, test_maildir);
 	tcase_add_test(tc, test_maildir_new_only);
+	tcase_add_test(tc, test_maildir_order);
 	tcase_add_test(tc, test_single_file);
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_callback_stop);
