@@ -627,7 +627,7 @@ pend_clear(struct pending *pq)
 	size_t i;
 
 	for (i = 0; i < pq->n; i++) {
-		mp_msg_free(pq->v[i].m);
+		free(pq->v[i].m);       /* packed */
 		mp_actions_free(pq->v[i].a, pq->v[i].na);
 	}
 	pq->n = 0;
@@ -892,6 +892,67 @@ struct import_ctx {
 	struct mp_err serr;
 };
 
+/* Bytes of s with its NUL, 0 for NULL. */
+static size_t
+str_room(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+static char *
+str_put(char **at, const char *s)
+{
+	char *r = *at;
+
+	if (s == NULL)
+		return NULL;
+	*at = stpcpy(*at, s) + 1;
+	return r;
+}
+
+/*
+ * What the store needs of m, in one allocation (freed with free()): the
+ * parsed messages waiting in the pipeline and the pending batch take
+ * half the room, and the store thread frees each with one call instead
+ * of a dozen. The body, quoted text, signature, recipients and
+ * attachment list are not stored and go now.
+ */
+static struct mp_msg *
+msg_pack(struct mp_msg *m)
+{
+	size_t need = sizeof(*m) + m->nrefs * sizeof(char *), i;
+	struct mp_msg *c;
+	char *at;
+
+	need += str_room(m->message_id) + str_room(m->in_reply_to) +
+	    str_room(m->from.name) + str_room(m->from.addr) +
+	    str_room(m->subject) + str_room(m->subject_norm) +
+	    str_room(m->list_id) + str_room(m->own);
+	for (i = 0; i < m->nrefs; i++)
+		need += str_room(m->refs[i]);
+	c = mp_xmalloc(need);
+	memset(c, 0, sizeof(*c));
+	c->nrefs = m->nrefs;
+	c->date = m->date;
+	c->date_off = m->date_off;
+	c->date_fallback = m->date_fallback;
+	c->warnings = m->warnings;
+	c->refs = m->nrefs > 0 ? (char **)(c + 1) : NULL;
+	at = (char *)(c + 1) + m->nrefs * sizeof(char *);
+	c->message_id = str_put(&at, m->message_id);
+	c->in_reply_to = str_put(&at, m->in_reply_to);
+	for (i = 0; i < m->nrefs; i++)
+		c->refs[i] = str_put(&at, m->refs[i]);
+	c->from.name = str_put(&at, m->from.name);
+	c->from.addr = str_put(&at, m->from.addr);
+	c->subject = str_put(&at, m->subject);
+	c->subject_norm = str_put(&at, m->subject_norm);
+	c->list_id = str_put(&at, m->list_id);
+	c->own = str_put(&at, m->own);
+	mp_msg_free(m);
+	return c;
+}
+
 static void
 parse_stage(struct pmsg *p, const struct mp_extract_opts *xo,
     const char *list_id)
@@ -902,23 +963,13 @@ parse_stage(struct pmsg *p, const struct mp_extract_opts *xo,
 		p->err = mp_xstrdup(pe.msg);
 		return;
 	}
-	if (list_id != NULL && (p->m->list_id == NULL ||
-	    strcasecmp(p->m->list_id, list_id) != 0))
-		return;
-	if (mp_extract(p->m, xo, &p->a, &p->na) != 0) {
+	if ((list_id == NULL || (p->m->list_id != NULL &&
+	    strcasecmp(p->m->list_id, list_id) == 0)) &&
+	    mp_extract(p->m, xo, &p->a, &p->na) != 0) {
 		p->a = NULL;
 		p->na = 0;
 	}
-	/* what the store does not keep goes now: parsed messages wait
-	 * in the pipeline and in the pending batch */
-	free(p->m->body);
-	free(p->m->quoted);
-	free(p->m->sig);
-	free(p->m->to);
-	free(p->m->cc);
-	free(p->m->attachments);
-	p->m->body = p->m->quoted = p->m->sig = NULL;
-	p->m->to = p->m->cc = p->m->attachments = NULL;
+	p->m = msg_pack(p->m);
 }
 
 static void
@@ -929,7 +980,7 @@ pmsg_free(struct pmsg *p, int owned)
 		free(p->origin);
 	}
 	free(p->err);
-	mp_msg_free(p->m);
+	free(p->m);             /* packed */
 	mp_actions_free(p->a, p->na);
 	memset(p, 0, sizeof(*p));
 }
