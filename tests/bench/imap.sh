@@ -10,6 +10,7 @@
 #   mbsync: fetch + write files into an empty Maildir), a no-op re-sync,
 #   and the sync of 100 new messages. Not part of `make check`.
 # BENCH_MBSYNC=0 leaves mbsync out (its full sync of 100,000 takes minutes).
+# BENCH_BATCH=N sets magpie's [list] batch (messages per FETCH and commit).
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 MAGPIE=${MAGPIE_BIN:-$SRC/magpie}
@@ -58,6 +59,7 @@ path = magpie.db
 source = imaps://mag@127.0.0.1:$DV_IMAPS/INBOX
 password_file = $T/pass
 ca_file = $T/dv/certs/ca.pem
+$([ -n "${BENCH_BATCH:-}" ] && echo "batch = $BENCH_BATCH")
 [delivery]
 transport = maildir:out
 from = Secretariat <sec@example.org>
