@@ -1,5 +1,6 @@
 /*
- * job.h - the steps of a run, shared by `run` and the single commands:
+ * job.h - the steps of a run, shared by `run` and the single commands
+ * (ingest.c brings mail in, job.c sends):
  * fetch/import (source -> mime -> store -> extract), thread, remind and
  * digests (schedule -> render -> compose -> ledger -> deliver).
  *

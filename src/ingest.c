@@ -1,0 +1,1525 @@
+/*
+ * ingest.c - mail into the store: import (mbox, gzip mbox, Maildir, single
+ * files) and fetch (IMAP), each message parsed and its action items found
+ * on worker threads and stored in order by one store thread, and JWZ
+ * threading, incremental (new mail with the stored threads it can join)
+ * or a rebuild of every thread.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "err.h"
+#include "extract.h"
+#include "imap.h"
+#include "job.h"
+#include "log.h"
+#include "mime.h"
+#include "source.h"
+#include "store.h"
+#include "thread.h"
+
+/* ---- string sets ---- */
+
+static uint64_t
+thash(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* A set of borrowed strings (open addressing). */
+struct strset {
+	const char **slot;
+	size_t cap, used;
+};
+
+static size_t
+strset_find(const struct strset *s, const char *v)
+{
+	size_t j = thash(v, strlen(v)) & (s->cap - 1);
+
+	while (s->slot[j] != NULL && strcmp(s->slot[j], v) != 0)
+		j = (j + 1) & (s->cap - 1);
+	return j;
+}
+
+static int
+strset_has(const struct strset *s, const char *v)
+{
+	return s->cap > 0 && s->slot[strset_find(s, v)] != NULL;
+}
+
+/* 1 when v was added, 0 when it was there. */
+static int
+strset_add(struct strset *s, const char *v)
+{
+	size_t i, j;
+
+	if ((s->used + 1) * 2 > s->cap) {
+		struct strset n;
+
+		n.cap = s->cap ? s->cap * 2 : 64;
+		n.used = s->used;
+		n.slot = mp_xcalloc(n.cap, sizeof(*n.slot));
+		for (i = 0; i < s->cap; i++)
+			if (s->slot[i] != NULL)
+				n.slot[strset_find(&n, s->slot[i])] =
+				    s->slot[i];
+		free(s->slot);
+		*s = n;
+	}
+	j = strset_find(s, v);
+	if (s->slot[j] != NULL)
+		return 0;
+	s->slot[j] = v;
+	s->used++;
+	return 1;
+}
+
+static void
+strset_free(struct strset *s)
+{
+	free(s->slot);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- threads ---- */
+
+/*
+ * Messages as threading needs them. 100,000 messages must fit in little
+ * memory, and most strings repeat (each id comes back in the References
+ * of every later reply, subjects and senders along a thread): they are
+ * interned once in an arena. subject and from are kept only for views.
+ */
+struct tmsg {
+	const char *id, *irt, *subj, *thread, *subject, *from;
+	const char **refs;              /* in the arena */
+	size_t nrefs;
+	int64_t seq;                    /* new messages: after every stored one */
+	int64_t date;
+	int is_reply;
+	size_t pend;                    /* not stored yet: pending index + 1 */
+};
+
+#define TARENA_CHUNK ((size_t)1 << 20)
+
+struct tcollect {
+	struct tmsg *v;
+	size_t n, cap;
+	int view;               /* keep subject and from */
+	const char **slot;      /* interned strings (open addressing) */
+	size_t scap, sused;
+	char **chunks;          /* the arena */
+	size_t nchunks, left;
+	char *next;
+};
+
+static void *
+talloc(struct tcollect *c, size_t n)
+{
+	char *p;
+
+	n = (n + 7) & ~(size_t)7;
+	if (n > c->left) {
+		size_t sz = n > TARENA_CHUNK ? n : TARENA_CHUNK;
+
+		c->chunks = mp_xrealloc(c->chunks,
+		    (c->nchunks + 1) * sizeof(*c->chunks));
+		c->chunks[c->nchunks++] = c->next = mp_xmalloc(sz);
+		c->left = sz;
+	}
+	p = c->next;
+	c->next += n;
+	c->left -= n;
+	return p;
+}
+
+/* The one copy of s[0..n) (NUL terminated); NULL stays NULL. */
+static const char *
+tintern(struct tcollect *c, const char *s, size_t n)
+{
+	size_t j, i;
+	char *copy;
+
+	if (s == NULL)
+		return NULL;
+	if ((c->sused + 1) * 2 > c->scap) {
+		const char **old = c->slot;
+		size_t oldcap = c->scap;
+
+		c->scap = oldcap ? oldcap * 2 : 4096;
+		c->slot = mp_xcalloc(c->scap, sizeof(*c->slot));
+		for (i = 0; i < oldcap; i++) {
+			if (old[i] == NULL)
+				continue;
+			j = thash(old[i], strlen(old[i])) & (c->scap - 1);
+			while (c->slot[j] != NULL)
+				j = (j + 1) & (c->scap - 1);
+			c->slot[j] = old[i];
+		}
+		free(old);
+	}
+	j = thash(s, n) & (c->scap - 1);
+	while (c->slot[j] != NULL) {
+		if (strncmp(c->slot[j], s, n) == 0 && c->slot[j][n] == '\0')
+			return c->slot[j];
+		j = (j + 1) & (c->scap - 1);
+	}
+	copy = talloc(c, n + 1);
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	c->slot[j] = copy;
+	c->sused++;
+	return copy;
+}
+
+static const char *
+tstr(struct tcollect *c, const char *s)
+{
+	return s != NULL ? tintern(c, s, strlen(s)) : NULL;
+}
+
+static struct tmsg *
+tnew(struct tcollect *c)
+{
+	struct tmsg *t;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 256;
+		c->v = mp_xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	t = &c->v[c->n++];
+	memset(t, 0, sizeof(*t));
+	return t;
+}
+
+static int
+tcollect_row(const struct mp_thread_row *m, void *ctx)
+{
+	struct tcollect *c = ctx;
+	const char *p, *q;
+	struct tmsg *t = tnew(c);
+	size_t nrefs = 0, k;
+
+	for (p = m->refs; *p; p++)
+		nrefs += *p != ' ' && (p == m->refs || p[-1] == ' ');
+	t->refs = nrefs ? talloc(c, nrefs * sizeof(char *)) : NULL;
+	for (k = 0, p = m->refs; k < nrefs; k++) {
+		while (*p == ' ')
+			p++;
+		for (q = p; *q && *q != ' '; q++)
+			;
+		t->refs[k] = tintern(c, p, (size_t)(q - p));
+		p = q;
+	}
+	t->nrefs = nrefs;
+	t->id = tstr(c, m->message_id);
+	t->irt = tstr(c, m->in_reply_to);
+	t->subj = tstr(c, m->subject_norm);
+	t->thread = tstr(c, m->thread);
+	if (c->view) {
+		t->subject = tstr(c, m->subject);
+		t->from = tstr(c, *m->from_name ? m->from_name : m->from_addr);
+	}
+	t->seq = m->seq;
+	t->date = m->date;
+	t->is_reply = mp_mime_subject_is_reply(m->subject);
+	return 0;
+}
+
+static void
+tcollect_free(struct tcollect *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nchunks; i++)
+		free(c->chunks[i]);
+	free(c->chunks);
+	free(c->slot);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+seq_cmp(const void *a, const void *b)
+{
+	const struct tmsg *x = a, *y = b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Thread the collected messages (sorted by seq first). */
+static int
+tcollect_build(struct tcollect *c, struct mp_thread **th, size_t *nth,
+    struct mp_err *e)
+{
+	struct mp_thread_in *in;
+	size_t i;
+
+	qsort(c->v, c->n, sizeof(*c->v), seq_cmp);
+	in = mp_xcalloc(c->n + 1, sizeof(*in));
+	for (i = 0; i < c->n; i++) {
+		in[i].message_id = c->v[i].id;
+		in[i].in_reply_to = c->v[i].irt;
+		in[i].refs = c->v[i].refs;
+		in[i].nrefs = c->v[i].nrefs;
+		in[i].subject_norm = c->v[i].subj;
+		in[i].date = c->v[i].date;
+		in[i].is_reply = c->v[i].is_reply;
+		in[i].thread = c->v[i].thread;
+	}
+	if (mp_thread_build(in, c->n, th, nth) != 0) {
+		free(in);
+		return mp_err_set(e, MP_EX_SOFTWARE, "threading failed");
+	}
+	free(in);
+	return 0;
+}
+
+/* Record the ids a thread's messages reference that are not its own
+ * messages: how a later message reaches this thread through them. */
+static int
+store_thread_refs(struct mp_job *j, const struct tcollect *c,
+    const struct mp_thread *t, struct mp_err *e)
+{
+	struct strset own = { 0 };
+	size_t k, r;
+	int rc = 0;
+
+	for (k = 0; k < t->n; k++)
+		strset_add(&own, c->v[t->msgs[k]].id);
+	for (k = 0; k < t->n && rc == 0; k++) {
+		const struct tmsg *m = &c->v[t->msgs[k]];
+
+		if (m->irt != NULL && !strset_has(&own, m->irt))
+			rc = mp_store_thread_ref_add(j->st, t->id, m->irt, e);
+		for (r = 0; r < m->nrefs && rc == 0; r++)
+			if (!strset_has(&own, m->refs[r]))
+				rc = mp_store_thread_ref_add(j->st, t->id,
+				    m->refs[r], e);
+	}
+	strset_free(&own);
+	return rc;
+}
+
+/* Record each stored message's thread (where it changed) and each
+ * thread's outside references. *moved counts messages that had another
+ * thread, *set every message written. */
+static int
+write_threads(struct mp_job *j, const struct tcollect *c,
+    const struct mp_thread *th, size_t nth, long *moved, long *set,
+    struct mp_err *e)
+{
+	size_t i, k;
+
+	for (i = 0; i < nth; i++) {
+		for (k = 0; k < th[i].n; k++) {
+			const struct tmsg *t = &c->v[th[i].msgs[k]];
+
+			if (t->pend != 0 || (t->thread != NULL &&
+			    strcmp(t->thread, th[i].id) == 0))
+				continue;
+			if (mp_store_set_thread_seq(j->st, t->seq, th[i].id,
+			    e) != 0)
+				return -1;
+			*moved += t->thread != NULL;
+			(*set)++;
+		}
+		if (store_thread_refs(j, c, &th[i], e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Rebuild every thread from the store; inside the caller's transaction. */
+static int
+rethread_all(struct mp_job *j, long *changed, size_t *nthreads,
+    struct mp_err *e)
+{
+	struct tcollect c = { 0 };
+	struct mp_thread *th = NULL;
+	size_t nth = 0;
+	long moved = 0;
+	int rc = -1;
+
+	*changed = 0;
+	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
+	    tcollect_build(&c, &th, &nth, e) != 0 ||
+	    mp_store_thread_refs_clear(j->st, NULL, e) != 0 ||
+	    write_threads(j, &c, th, nth, &moved, changed, e) != 0 ||
+	    mp_store_flag_set(j->st, "rethread", 0, e) != 0)
+		goto out;
+	*nthreads = nth;
+	rc = 0;
+out:
+	mp_threads_free(th, nth);
+	tcollect_free(&c);
+	return rc;
+}
+
+int
+mp_job_thread(struct mp_job *j, struct mp_err *e)
+{
+	size_t nth = 0;
+	long changed = 0;
+
+	if (mp_store_begin(j->st, e) != 0)
+		return -1;
+	if (rethread_all(j, &changed, &nth, e) != 0) {
+		mp_store_rollback(j->st);
+		return -1;
+	}
+	if (mp_store_commit(j->st, e) != 0)
+		return -1;
+	j->rethreaded += changed;
+	mp_info("%zu threads, %ld messages re-threaded", nth, changed);
+	return 0;
+}
+
+/*
+ * Incremental threading: new messages are threaded together with every
+ * stored thread they could join, found through the ids they mention (the
+ * store knows each message's thread and each thread's references to ids
+ * outside it) and, for the subject fallback, stored threads with the
+ * same subject within the window. Threads share nothing else, so the
+ * result equals a rebuild of the whole store, at the cost of the threads
+ * touched, not of the store's size.
+ */
+struct subset {
+	struct mp_job *j;
+	struct tcollect c;
+	struct strset fresh;            /* ids of the new messages */
+	struct strset looked;           /* ids already looked up */
+	struct strset loaded;           /* threads read from the store */
+	const char **queue;             /* interned ids to look up */
+	size_t nq, qcap;
+	const char **found;             /* interned thread names */
+	size_t nfound, fcap;
+};
+
+static void
+sub_push(struct subset *s, const char *id)
+{
+	if (id == NULL || strset_has(&s->looked, id))
+		return;
+	if (s->nq == s->qcap) {
+		s->qcap = s->qcap ? s->qcap * 2 : 256;
+		s->queue = mp_xrealloc(s->queue, s->qcap * sizeof(*s->queue));
+	}
+	s->queue[s->nq++] = id;
+}
+
+static void
+sub_push_msg(struct subset *s, const struct tmsg *t)
+{
+	size_t k;
+
+	sub_push(s, t->id);
+	sub_push(s, t->irt);
+	for (k = 0; k < t->nrefs; k++)
+		sub_push(s, t->refs[k]);
+}
+
+static int
+sub_found(const char *name, void *ctx)
+{
+	struct subset *s = ctx;
+	const char *t = tstr(&s->c, name);
+
+	if (strset_has(&s->loaded, t))
+		return 0;
+	if (s->nfound == s->fcap) {
+		s->fcap = s->fcap ? s->fcap * 2 : 16;
+		s->found = mp_xrealloc(s->found, s->fcap * sizeof(*s->found));
+	}
+	s->found[s->nfound++] = t;
+	return 0;
+}
+
+/* A message read from the store: a new one, or one of a thread read for
+ * the new ones. The ids of the latter are not followed further: only
+ * what the new messages mention can change how stored threads divide (a
+ * thread that references into a read thread without being joined to it
+ * stays apart, as it did). */
+static int
+sub_row(const struct mp_thread_row *r, void *ctx)
+{
+	struct subset *s = ctx;
+
+	tcollect_row(r, &s->c);
+	return 0;
+}
+
+/* Read the threads named in s->found that are not read yet. */
+static int
+sub_load_found(struct subset *s, struct mp_err *e)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfound; i++) {
+		if (!strset_add(&s->loaded, s->found[i]))
+			continue;
+		if (mp_store_each_trow(s->j->st, s->found[i], sub_row, s,
+		    e) != 0)
+			return -1;
+	}
+	s->nfound = 0;
+	return 0;
+}
+
+/* Follow ids until every thread that mentions one is read. */
+static int
+sub_close(struct subset *s, struct mp_err *e)
+{
+	while (s->nq > 0) {
+		const char *id = s->queue[--s->nq];
+
+		if (!strset_add(&s->looked, id))
+			continue;
+		/* a new message's own id: only references can lead to it */
+		if (mp_store_threads_of_id(s->j->st, id,
+		    strset_has(&s->fresh, id), sub_found, s, e) != 0 ||
+		    sub_load_found(s, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+subj_cmp(const void *a, const void *b)
+{
+	const struct tmsg *x = a, *y = b;
+
+	/* interned: equal subjects are the same pointer */
+	return ((uintptr_t)x->subj > (uintptr_t)y->subj) -
+	    ((uintptr_t)x->subj < (uintptr_t)y->subj);
+}
+
+/* Stored threads that the subject fallback could join with the new
+ * messages nw[0..n) (sorted here): same subject, within the window of
+ * their dates. */
+static int
+sub_subjects(struct subset *s, struct tmsg *nw, size_t n, struct mp_err *e)
+{
+	size_t i, k;
+	int rc = 0;
+
+	qsort(nw, n, sizeof(*nw), subj_cmp);
+	for (i = 0; i < n && rc == 0; i = k) {
+		int64_t lo = nw[i].date, hi = nw[i].date;
+
+		for (k = i + 1; k < n && nw[k].subj == nw[i].subj; k++) {
+			lo = nw[k].date < lo ? nw[k].date : lo;
+			hi = nw[k].date > hi ? nw[k].date : hi;
+		}
+		if (*nw[i].subj == '\0')
+			continue;
+		rc = mp_store_threads_of_subject(s->j->st, nw[i].subj,
+		    lo - MP_THREAD_SUBJECT_WINDOW, hi + MP_THREAD_SUBJECT_WINDOW,
+		    sub_found, s, e);
+		if (rc == 0)
+			rc = sub_load_found(s, e);
+	}
+	return rc;
+}
+
+/* A name for a new thread not used by a stored thread outside the subset
+ * (one that lost all its messages to a merge may come back in a split)
+ * nor by another thread of this result (names holds them all). */
+static int
+unique_name(struct mp_job *j, struct mp_thread *t, struct strset *names,
+    const struct strset *loaded, const struct strset *fresh,
+    struct tcollect *c)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	int n = 2, used;
+
+	/* A stored name is some stored message's id (maybe with "#n"):
+	 * never that of a message stored since the last threading. */
+	if (strset_has(loaded, t->id) || strset_has(fresh, t->id))
+		return 0;
+	if ((used = mp_store_thread_used(j->st, t->id)) <= 0)
+		return used;
+	for (;;) {
+		mp_buf_reset(&b);
+		mp_buf_printf(&b, "%s#%d", t->id, n++);
+		if (strset_has(names, mp_buf_str(&b)))
+			continue;
+		if ((used = mp_store_thread_used(j->st, mp_buf_str(&b))) < 0) {
+			mp_buf_free(&b);
+			return -1;
+		}
+		if (!used)
+			break;
+	}
+	free(t->id);
+	t->id = mp_buf_detach(&b);
+	strset_add(names, tstr(c, t->id));
+	return 0;
+}
+
+/* Messages threaded together: the threads they touch are read once for
+ * many, and memory stays bounded whatever the number of new messages. */
+#define THREAD_BATCH 5000
+
+/*
+ * Parsed messages not stored yet. Reading an archive, they are threaded
+ * first and then stored with their thread: one write per message, not an
+ * insert and then an update. Their ids catch a message that comes twice
+ * in one batch.
+ */
+struct pend_msg {
+	struct mp_msg *m;
+	struct mp_action *a;
+	size_t na;
+};
+
+struct pending {
+	struct pend_msg *v;
+	size_t n, cap;
+	struct strset ids;      /* Message-IDs, borrowed from v */
+	const char *source;
+};
+
+/* After every stored seq: pending messages thread after stored ones, in
+ * the order they will be stored (as a rebuild will see them). */
+#define PEND_SEQ ((int64_t)1 << 62)
+
+static void
+pend_clear(struct pending *pq)
+{
+	size_t i;
+
+	for (i = 0; i < pq->n; i++) {
+		free(pq->v[i].m);       /* packed */
+		mp_actions_free(pq->v[i].a, pq->v[i].na);
+	}
+	pq->n = 0;
+	strset_free(&pq->ids);
+}
+
+static void
+pend_free(struct pending *pq)
+{
+	pend_clear(pq);
+	free(pq->v);
+	pq->v = NULL;
+	pq->cap = 0;
+}
+
+/* Take m and its actions. */
+static void
+pend_add(struct pending *pq, struct mp_msg *m, struct mp_action *a,
+    size_t na)
+{
+	if (pq->n == pq->cap) {
+		pq->cap = pq->cap ? pq->cap * 2 : 256;
+		pq->v = mp_xrealloc(pq->v, pq->cap * sizeof(*pq->v));
+	}
+	pq->v[pq->n].m = m;
+	pq->v[pq->n].a = a;
+	pq->v[pq->n].na = na;
+	pq->n++;
+	strset_add(&pq->ids, m->message_id);
+}
+
+/* Store the pending messages in order, each in its thread (names[i], or
+ * NULL: threaded later), and forget them. */
+static int
+pend_store(struct mp_job *j, struct pending *pq, const char *const *names,
+    struct mp_err *e)
+{
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < pq->n && rc == 0; i++) {
+		const struct pend_msg *p = &pq->v[i];
+		int added = 0;
+
+		rc = mp_store_add_msg(j->st, p->m, names != NULL ? names[i] :
+		    NULL, pq->source, j->now, &added, e);
+		if (rc != 0 || !added) {
+			j->duplicates += rc == 0;
+			continue;
+		}
+		j->stored++;
+		for (k = 0; k < p->na && rc == 0; k++) {
+			rc = mp_store_add_action(j->st, p->m->message_id,
+			    mp_action_kind_name(p->a[k].kind), p->a[k].assignee,
+			    p->a[k].due, p->a[k].text, e);
+			j->actions += rc == 0;
+		}
+	}
+	pend_clear(pq);
+	return rc;
+}
+
+/* The pending messages as threading sees them, after the stored ones. */
+static void
+pend_rows(struct pending *pq, struct tcollect *c)
+{
+	struct mp_buf refs = MP_BUF_INIT;
+	struct mp_thread_row r;
+	size_t i;
+
+	for (i = 0; i < pq->n; i++) {
+		mp_store_thread_row_of(pq->v[i].m, &refs, &r);
+		r.seq = PEND_SEQ + (int64_t)i;
+		tcollect_row(&r, c);
+		c->v[c->n - 1].pend = i + 1;
+	}
+	mp_buf_free(&refs);
+}
+
+/* Store the pending messages in the threads th gave them. */
+static int
+pend_store_threaded(struct mp_job *j, struct pending *pq,
+    const struct tcollect *c, const struct mp_thread *th, size_t nth,
+    struct mp_err *e)
+{
+	const char **names = mp_xcalloc(pq->n + 1, sizeof(*names));
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < nth; i++)
+		for (k = 0; k < th[i].n; k++)
+			if (c->v[th[i].msgs[k]].pend != 0)
+				names[c->v[th[i].msgs[k]].pend - 1] = th[i].id;
+	rc = pend_store(j, pq, names, e);
+	free(names);
+	return rc;
+}
+
+/* Thread the first THREAD_BATCH stored messages without a thread (new
+ * ones; also any an interrupted run left) and the pending messages pq
+ * (may be NULL) together with the stored threads they can join; stored
+ * messages that change thread are updated, pending ones stored. *nnew is
+ * how many stored messages were threaded. Inside the caller's
+ * transaction. */
+static int
+thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
+    struct mp_err *e)
+{
+	struct subset s;
+	struct strset names = { 0 };
+	struct mp_thread *th = NULL;
+	struct tmsg *nw;
+	size_t i, n, nth = 0;
+	long set = 0;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.j = j;
+	if (mp_store_each_unthreaded(j->st, THREAD_BATCH, sub_row, &s, e) != 0)
+		goto out;
+	*nnew = s.c.n;
+	if (pq != NULL)
+		pend_rows(pq, &s.c);
+	if ((n = s.c.n) == 0) {
+		rc = 0;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		strset_add(&s.fresh, s.c.v[i].id);
+	for (i = 0; i < n; i++)
+		sub_push_msg(&s, &s.c.v[i]);
+	if (sub_close(&s, e) != 0)
+		goto out;
+	/* s.c.v moves as it grows: copy the new ones for the subject pass */
+	nw = mp_xmalloc(n * sizeof(*nw));
+	memcpy(nw, s.c.v, n * sizeof(*nw));
+	rc = sub_subjects(&s, nw, n, e);
+	free(nw);
+	if (rc != 0 || sub_close(&s, e) != 0) {
+		rc = -1;
+		goto out;
+	}
+	rc = -1;
+	j->thread_loaded += (long)(s.c.n - n);
+	if (tcollect_build(&s.c, &th, &nth, e) != 0)
+		goto out;
+	/* (copies in the arena: unique_name frees the names it replaces) */
+	for (i = 0; i < nth; i++)
+		strset_add(&names, tstr(&s.c, th[i].id));
+	for (i = 0; i < nth; i++)
+		if (unique_name(j, &th[i], &names, &s.loaded, &s.fresh,
+		    &s.c) != 0) {
+			mp_err_set(e, MP_EX_IOERR, "reading the store");
+			goto out;
+		}
+	if (pq != NULL && pend_store_threaded(j, pq, &s.c, th, nth, e) != 0)
+		goto out;
+	for (i = 0; i < s.loaded.cap; i++)
+		if (s.loaded.slot[i] != NULL && mp_store_thread_refs_clear(
+		    j->st, s.loaded.slot[i], e) != 0)
+			goto out;
+	if (write_threads(j, &s.c, th, nth, &j->rethreaded, &set, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	strset_free(&names);
+	strset_free(&s.fresh);
+	mp_threads_free(th, nth);
+	tcollect_free(&s.c);
+	strset_free(&s.looked);
+	strset_free(&s.loaded);
+	free(s.queue);
+	free(s.found);
+	return rc;
+}
+
+/* ---- import ---- */
+
+/*
+ * Messages stored from an archive per transaction. A commit writes back
+ * most pages of the indexes (Message-ID, subject, thread: keys in no
+ * order), whatever the number of messages: committing every 5,000 took a
+ * quarter of a 100,000-message import. An interrupted import loses at
+ * most this many, which the next import of the archive stores again.
+ */
+#define IMPORT_COMMIT 25000
+
+/*
+ * One message through import: parsed and its action items found (on a
+ * worker thread when reading an archive), then stored in order (on the
+ * calling thread, which alone uses the store).
+ */
+struct pmsg {
+	char *raw;              /* owned copy (pipeline) or borrowed */
+	size_t len;
+	int64_t delivered;
+	char *origin;           /* owned copy (pipeline) or borrowed */
+	struct mp_msg *m;       /* NULL: not a message, err says why */
+	char *err;              /* owned */
+	struct mp_action *a;    /* found in m */
+	size_t na;
+};
+
+struct pbatch {
+	struct pmsg *v;
+	size_t n;
+	size_t next, done;      /* handed over: next to parse, how many are */
+	size_t raw;             /* bytes of raw messages (while filled) */
+};
+
+/* Messages handed over at a time: large enough to make handing over
+ * cheap. */
+#define PIPE_BATCH 256
+/* Batches in flight: the workers parse most of the next THREAD_BATCH
+ * messages while the store thread threads and writes the last ones (with
+ * 4 slots it waited 2 s of a 12 s import for them; 16 or 24 gained
+ * nothing more and cost memory). Parsed, a message keeps only what the
+ * store needs (about 1 KB); raw bytes handed over and not parsed yet are
+ * held under PIPE_RAW_MAX. */
+#define PIPE_SLOTS 12
+#define PIPE_RAW_MAX ((size_t)4 << 20)
+
+#define PIPE_MAX_WORKERS 8
+
+/*
+ * Three stages: the calling thread reads the source and hands batches
+ * over; the workers parse them (any message of any batch handed over);
+ * the store thread stores the batches in order, as each is parsed. Only
+ * the store thread uses the store while batches are in flight; the
+ * calling thread uses it again once all are stored (pipe_settle).
+ * Batch k sits in slot k % PIPE_SLOTS; those in [stored, handed) are in
+ * flight, the one at handed is being filled.
+ */
+struct pipeline {
+	pthread_t th[PIPE_MAX_WORKERS];
+	int nth;
+	pthread_t store;
+	int has_store;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* any change: broadcast */
+	struct pbatch b[PIPE_SLOTS];
+	size_t handed, stored, parse;   /* batch counters; parse: the first
+	                                   that may have messages to take */
+	size_t raw;             /* raw bytes handed over, not parsed yet */
+	int stop;
+	int failed;             /* storing failed: the import_ctx's e says */
+};
+
+struct import_ctx {
+	struct mp_job *j;
+	const char *list_id;
+	const char *source;
+	struct mp_extract_opts xo;
+	struct pending pq;      /* parsed, new, not stored yet */
+	long threaded;          /* j->stored when last threaded */
+	long committed;         /* j->stored at the last commit */
+	int source_batches;     /* the source commits its own batches */
+	struct pipeline *pipe;  /* NULL: parse on this thread */
+	struct mp_err *e;
+	struct mp_err *se;      /* the store stage's: e, or serr while the
+	                           store thread runs (this one reads) */
+	struct mp_err serr;
+};
+
+/* Bytes of s with its NUL, 0 for NULL. */
+static size_t
+str_room(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+static char *
+str_put(char **at, const char *s)
+{
+	char *r = *at;
+
+	if (s == NULL)
+		return NULL;
+	*at = stpcpy(*at, s) + 1;
+	return r;
+}
+
+/*
+ * What the store needs of m, in one allocation (freed with free()): the
+ * parsed messages waiting in the pipeline and the pending batch take
+ * half the room, and the store thread frees each with one call instead
+ * of a dozen. The body, quoted text, signature, recipients and
+ * attachment list are not stored and go now.
+ */
+static struct mp_msg *
+msg_pack(struct mp_msg *m)
+{
+	size_t need = sizeof(*m) + m->nrefs * sizeof(char *), i;
+	struct mp_msg *c;
+	char *at;
+
+	need += str_room(m->message_id) + str_room(m->in_reply_to) +
+	    str_room(m->from.name) + str_room(m->from.addr) +
+	    str_room(m->subject) + str_room(m->subject_norm) +
+	    str_room(m->list_id) + str_room(m->own);
+	for (i = 0; i < m->nrefs; i++)
+		need += str_room(m->refs[i]);
+	c = mp_xmalloc(need);
+	memset(c, 0, sizeof(*c));
+	c->nrefs = m->nrefs;
+	c->date = m->date;
+	c->date_off = m->date_off;
+	c->date_fallback = m->date_fallback;
+	c->warnings = m->warnings;
+	c->refs = m->nrefs > 0 ? (char **)(c + 1) : NULL;
+	at = (char *)(c + 1) + m->nrefs * sizeof(char *);
+	c->message_id = str_put(&at, m->message_id);
+	c->in_reply_to = str_put(&at, m->in_reply_to);
+	for (i = 0; i < m->nrefs; i++)
+		c->refs[i] = str_put(&at, m->refs[i]);
+	c->from.name = str_put(&at, m->from.name);
+	c->from.addr = str_put(&at, m->from.addr);
+	c->subject = str_put(&at, m->subject);
+	c->subject_norm = str_put(&at, m->subject_norm);
+	c->list_id = str_put(&at, m->list_id);
+	c->own = str_put(&at, m->own);
+	mp_msg_free(m);
+	return c;
+}
+
+static void
+parse_stage(struct pmsg *p, const struct mp_extract_opts *xo,
+    const char *list_id)
+{
+	struct mp_err pe = { 0 };
+
+	if (mp_mime_parse(p->raw, p->len, p->delivered, &p->m, &pe) != 0) {
+		p->err = mp_xstrdup(pe.msg);
+		return;
+	}
+	if ((list_id == NULL || (p->m->list_id != NULL &&
+	    strcasecmp(p->m->list_id, list_id) == 0)) &&
+	    mp_extract(p->m, xo, &p->a, &p->na) != 0) {
+		p->a = NULL;
+		p->na = 0;
+	}
+	p->m = msg_pack(p->m);
+}
+
+static void
+pmsg_free(struct pmsg *p, int owned)
+{
+	if (owned) {
+		free(p->raw);
+		free(p->origin);
+	}
+	free(p->err);
+	free(p->m);             /* packed */
+	mp_actions_free(p->a, p->na);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Thread a batch once enough new mail is stored unthreaded (by a source
+ * that commits its own batches), while the workers parse what comes
+ * next; inside the open transaction. */
+static int
+thread_as_we_go(struct import_ctx *ic)
+{
+	size_t n;
+
+	if (ic->j->stored - ic->threaded < THREAD_BATCH)
+		return 0;
+	ic->threaded = ic->j->stored;
+	return thread_new(ic->j, NULL, &n, ic->e);
+}
+
+/* Thread and store the pending messages; commit every IMPORT_COMMIT
+ * stored (the caller commits the rest). */
+static int
+pend_thread(struct import_ctx *ic)
+{
+	size_t n;
+
+	if (ic->pq.n == 0)
+		return 0;
+	if (thread_new(ic->j, &ic->pq, &n, ic->se) != 0)
+		return -1;
+	ic->threaded = ic->j->stored;
+	if (ic->j->stored - ic->committed < IMPORT_COMMIT)
+		return 0;
+	ic->committed = ic->j->stored;
+	return mp_store_commit(ic->j->st, ic->se) != 0 ||
+	    mp_store_begin(ic->j->st, ic->se) != 0 ? -1 : 0;
+}
+
+/* The source's batch ends and it commits: store what is pending (to be
+ * threaded with the next batch of stored ones). */
+static int
+pend_source_batch(struct import_ctx *ic)
+{
+	return pend_store(ic->j, &ic->pq, NULL, ic->e) == 0 ?
+	    thread_as_we_go(ic) : -1;
+}
+
+/* A parsed message: counted, and kept for threading unless known. */
+static int
+store_stage(struct import_ctx *ic, struct pmsg *p)
+{
+	struct mp_job *j = ic->j;
+	struct mp_msg *m = p->m;
+	int known;
+
+	if (m == NULL) {
+		mp_warnx("%s: not a message, skipped: %s", p->origin, p->err);
+		j->broken++;
+		return 0;
+	}
+	if (m->warnings > 0) {
+		mp_info("%s: %d problem(s) in message %s", p->origin,
+		    m->warnings, m->message_id);
+		j->broken++;
+	}
+	if (ic->list_id != NULL && (m->list_id == NULL ||
+	    strcasecmp(m->list_id, ic->list_id) != 0)) {
+		j->filtered++;
+		return 0;
+	}
+	known = strset_has(&ic->pq.ids, m->message_id) ? 1 :
+	    mp_store_has_msg(j->st, m->message_id);
+	if (known < 0)
+		return mp_err_set(ic->se, MP_EX_IOERR, "%s: reading the store",
+		    p->origin);
+	if (known) {
+		j->duplicates++;
+		return 0;
+	}
+	pend_add(&ic->pq, m, p->a, p->na);
+	p->m = NULL;
+	p->a = NULL;
+	p->na = 0;
+	if (ic->source_batches || ic->pq.n < THREAD_BATCH)
+		return 0;
+	return pend_thread(ic);
+}
+
+/* The serial path (IMAP: the source commits per batch). */
+static int
+import_one(const char *raw, size_t len, int64_t delivered, const char *origin,
+    void *ctx)
+{
+	struct import_ctx *ic = ctx;
+	struct pmsg p;
+	int rc;
+
+	if (raw == NULL)        /* the source's batch ends */
+		return pend_source_batch(ic);
+	memset(&p, 0, sizeof(p));
+	p.raw = (char *)raw;
+	p.len = len;
+	p.delivered = delivered;
+	p.origin = (char *)origin;
+	parse_stage(&p, &ic->xo, ic->list_id);
+	rc = store_stage(ic, &p);
+	pmsg_free(&p, 0);
+	return rc;
+}
+
+/* ---- the parsing pipeline ---- */
+
+static struct pbatch *
+pipe_slot(struct pipeline *p, size_t k)
+{
+	return &p->b[k % PIPE_SLOTS];
+}
+
+/* A handed-over batch with a message nobody took yet (under the lock). */
+static struct pbatch *
+pipe_take(struct pipeline *p)
+{
+	for (; p->parse < p->handed; p->parse++) {
+		struct pbatch *b = pipe_slot(p, p->parse);
+
+		if (b->next < b->n)
+			return b;
+	}
+	return NULL;
+}
+
+/* Workers take messages one at a time, oldest batch first. */
+static void *
+pipe_worker(void *arg)
+{
+	struct import_ctx *ic = arg;
+	struct pipeline *p = ic->pipe;
+	struct pbatch *b;
+	struct pmsg *m;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while ((b = pipe_take(p)) == NULL && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (b == NULL)
+			break;
+		m = &b->v[b->next++];
+		pthread_mutex_unlock(&p->mu);
+		parse_stage(m, &ic->xo, ic->list_id);
+		free(m->raw);
+		m->raw = NULL;
+		pthread_mutex_lock(&p->mu);
+		p->raw -= m->len;
+		if (++b->done == b->n || p->raw <= PIPE_RAW_MAX)
+			pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int
+pipe_ready(struct pipeline *p)
+{
+	return p->stored < p->handed &&
+	    pipe_slot(p, p->stored)->done == pipe_slot(p, p->stored)->n;
+}
+
+/* The store thread: each batch in order once parsed. After a failure
+ * the rest is only freed. */
+static void *
+pipe_storer(void *arg)
+{
+	struct import_ctx *ic = arg;
+	struct pipeline *p = ic->pipe;
+	struct pbatch *b;
+	size_t i;
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!pipe_ready(p) && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (!pipe_ready(p))
+			break;
+		b = pipe_slot(p, p->stored);
+		rc = p->failed ? -1 : 0;
+		pthread_mutex_unlock(&p->mu);
+		for (i = 0; i < b->n; i++) {
+			if (rc == 0)
+				rc = store_stage(ic, &b->v[i]);
+			pmsg_free(&b->v[i], 1);
+		}
+		b->n = b->next = b->done = 0;
+		pthread_mutex_lock(&p->mu);
+		p->failed |= rc != 0;
+		p->stored++;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Hand the batch being filled over (when it has messages). */
+static void
+pipe_hand_over(struct pipeline *p)
+{
+	struct pbatch *b = pipe_slot(p, p->handed);
+
+	pthread_mutex_lock(&p->mu);
+	if (b->n > 0) {
+		p->raw += b->raw;
+		b->raw = 0;
+		p->handed++;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wait until every batch handed over is stored: the store is this
+ * thread's again. -1 when storing failed. */
+static int
+pipe_settle(struct import_ctx *ic)
+{
+	struct pipeline *p = ic->pipe;
+	int failed;
+
+	pipe_hand_over(p);
+	pthread_mutex_lock(&p->mu);
+	while (p->stored < p->handed)
+		pthread_cond_wait(&p->cv, &p->mu);
+	failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	if (failed && ic->e != NULL)
+		*ic->e = ic->serr;
+	return failed ? -1 : 0;
+}
+
+/* The source's batch ends: everything stored, then what it needs. */
+static int
+pipe_drain(struct import_ctx *ic)
+{
+	return pipe_settle(ic) == 0 ? pend_source_batch(ic) : -1;
+}
+
+static int
+pipe_one(const char *raw, size_t len, int64_t delivered, const char *origin,
+    void *ctx)
+{
+	struct import_ctx *ic = ctx;
+	struct pipeline *p = ic->pipe;
+	struct pbatch *b;
+	struct pmsg *m;
+	int failed;
+
+	if (raw == NULL)        /* the source's batch ends: store it all */
+		return pipe_drain(ic);
+	pthread_mutex_lock(&p->mu);
+	/* a slot to fill (the store thread frees them) and room for raw
+	 * bytes (the workers make it) */
+	while ((p->handed - p->stored >= PIPE_SLOTS || p->raw > PIPE_RAW_MAX) &&
+	    !p->failed)
+		pthread_cond_wait(&p->cv, &p->mu);
+	failed = p->failed;
+	pthread_mutex_unlock(&p->mu);
+	if (failed)
+		return -1;
+	b = pipe_slot(p, p->handed);
+	m = &b->v[b->n++];
+	m->raw = mp_xmalloc(len + 1);
+	memcpy(m->raw, raw, len);
+	m->raw[len] = '\0';
+	m->len = len;
+	m->delivered = delivered;
+	m->origin = mp_xstrdup(origin);
+	b->raw += len;
+	if (b->n == PIPE_BATCH)
+		pipe_hand_over(p);
+	return 0;
+}
+
+static void pipe_stop(struct pipeline *p);
+
+/* One worker per core and the store thread; this one reads. */
+static int
+pipe_start(struct import_ctx *ic, long ncpu)
+{
+	struct pipeline *p = mp_xcalloc(1, sizeof(*p));
+	int k;
+
+	for (k = 0; k < PIPE_SLOTS; k++)
+		p->b[k].v = mp_xcalloc(PIPE_BATCH, sizeof(struct pmsg));
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	ic->pipe = p;
+	mp_err_clear(&ic->serr);
+	ic->se = &ic->serr;
+	p->has_store = pthread_create(&p->store, NULL, pipe_storer, ic) == 0;
+	while (p->has_store && p->nth < ncpu && p->nth < PIPE_MAX_WORKERS &&
+	    pthread_create(&p->th[p->nth], NULL, pipe_worker, ic) == 0)
+		p->nth++;
+	if (p->nth > 0)
+		return 0;
+	pipe_stop(p);
+	ic->pipe = NULL;
+	ic->se = ic->e;
+	return -1;
+}
+
+/* Stop the threads (each after the message or batch in hand) and free
+ * everything. */
+static void
+pipe_stop(struct pipeline *p)
+{
+	int k;
+
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (k = 0; k < p->nth; k++)
+		pthread_join(p->th[k], NULL);
+	if (p->has_store)
+		pthread_join(p->store, NULL);
+	for (k = 0; k < PIPE_SLOTS; k++) {
+		size_t i;
+
+		for (i = 0; i < PIPE_BATCH; i++)
+			pmsg_free(&p->b[k].v[i], 1);
+		free(p->b[k].v);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
+/* Store what is left (when ok), stop the threads, free everything. */
+static int
+pipe_finish(struct import_ctx *ic, int ok)
+{
+	struct pipeline *p = ic->pipe;
+	int rc = 0;
+
+	if (ok)
+		rc = pipe_settle(ic);
+	pipe_stop(p);
+	ic->pipe = NULL;
+	ic->se = ic->e;
+	return rc;
+}
+
+static void
+import_init(struct import_ctx *ic, struct mp_job *j, const char *list_id,
+    const char *source, struct mp_err *e)
+{
+	memset(ic, 0, sizeof(*ic));
+	ic->j = j;
+	ic->list_id = list_id;
+	ic->source = source;
+	ic->xo.config = j->cfg;
+	ic->xo.month_first = j->cfg != NULL &&
+	    j->cfg->extract.date_order == MP_DATE_MDY;
+	ic->threaded = ic->committed = j->stored;
+	ic->pq.source = source;
+	ic->e = ic->se = e;
+}
+
+/*
+ * Thread what is stored without a thread: the messages just stored, and
+ * any that an interrupted run left, in batches (each committed). A store
+ * upgraded from version 2 is rebuilt once.
+ */
+static int
+thread_pending(struct mp_job *j, struct mp_err *e)
+{
+	int64_t f = mp_store_flag_get(j->st, "rethread");
+	long total = 0;
+	size_t n;
+
+	if (f < 0)
+		return mp_err_set(e, MP_EX_IOERR, "reading the store");
+	if (f > 0 && mp_job_thread(j, e) != 0)
+		return -1;
+	do {
+		if (mp_store_begin(j->st, e) != 0)
+			return -1;
+		if (thread_new(j, NULL, &n, e) != 0) {
+			mp_store_rollback(j->st);
+			return -1;
+		}
+		if (mp_store_commit(j->st, e) != 0)
+			return -1;
+		total += (long)n;
+	} while (n == THREAD_BATCH);
+	if (total > 0)
+		mp_info("%ld new messages threaded: %ld stored ones read, "
+		    "%ld moved", total, j->thread_loaded, j->rethreaded);
+	return 0;
+}
+
+/* Read PATH into the store; the caller threads. */
+static int
+import_path(struct mp_job *j, const char *path, const char *list_id,
+    const char *source, struct mp_err *e)
+{
+	struct import_ctx ic;
+	long ncpu;
+	int rc;
+
+	import_init(&ic, j, list_id, source, e);
+	if (mp_store_begin(j->st, e) != 0)
+		return -1;
+	/* Parse on the other cores when there are some. */
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu > 1 && pipe_start(&ic, ncpu) != 0)
+		mp_info("no worker thread: parsing on this one");
+	rc = mp_source_read(path, ic.pipe != NULL ? pipe_one : import_one,
+	    &ic, e);
+	/* what was read is stored even when reading failed later */
+	if (ic.pipe != NULL && pipe_finish(&ic, 1) != 0)
+		rc = -1;
+	if (rc == 0)
+		rc = pend_thread(&ic);
+	if (rc != 0) {
+		/* Keep what earlier batches stored and what this one read
+		 * (threaded by the next run): nothing read is lost when a
+		 * later message fails. */
+		struct mp_err ce;
+
+		if (pend_store(j, &ic.pq, NULL, &ce) != 0 ||
+		    mp_store_commit(j->st, &ce) != 0)
+			mp_store_rollback(j->st);
+		pend_free(&ic.pq);
+		return -1;
+	}
+	pend_free(&ic.pq);
+	return mp_store_commit(j->st, e);
+}
+
+int
+mp_job_import(struct mp_job *j, const char *path, const char *list_id,
+    const char *source, struct mp_err *e)
+{
+	struct mp_err te = { 0 };
+	int rc = import_path(j, path, list_id, source, e);
+
+	/* What was stored is threaded even when reading failed later. */
+	if (thread_pending(j, &te) != 0 && rc == 0) {
+		if (e != NULL)
+			*e = te;
+		rc = -1;
+	}
+	return rc;
+}
+
+static int
+fetch_imap(struct mp_job *j, const struct mp_list_cfg *l, struct mp_err *e)
+{
+	struct import_ctx ic;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int rc;
+
+	import_init(&ic, j, l->list_id, l->id, e);
+	ic.source_batches = 1;
+	if (ncpu > 1 && pipe_start(&ic, ncpu) != 0)
+		mp_info("no worker thread: parsing on this one");
+	rc = mp_imap_sync(l, j->st, j->now, ic.pipe != NULL ? pipe_one :
+	    import_one, &ic, NULL, e);
+	/* every batch was drained before its commit: nothing is left */
+	if (ic.pipe != NULL)
+		pipe_finish(&ic, 0);
+	pend_free(&ic.pq);
+	return rc;
+}
+
+int
+mp_job_fetch(struct mp_job *j, struct mp_err *e)
+{
+	struct mp_err first = { 0 }, one;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < j->cfg->nlists; i++) {
+		const struct mp_list_cfg *l = &j->cfg->lists[i];
+		const char *path = NULL;
+
+		mp_err_clear(&one);
+		if (strncmp(l->source, "mbox:", 5) == 0)
+			path = l->source + 5;
+		else if (strncmp(l->source, "maildir:", 8) == 0)
+			path = l->source + 8;
+		if (path == NULL) {
+			if (fetch_imap(j, l, &one) == 0)
+				continue;
+		} else if (import_path(j, path, l->list_id, l->id, &one) ==
+		    0) {
+			mp_info("list %s: %ld stored, %ld already known",
+			    l->id, j->stored, j->duplicates);
+			continue;
+		}
+		mp_warnx("list %s: %s", l->id, one.msg);
+		if (rc == 0)
+			first = one;
+		rc = -1;
+	}
+	/* Whatever was stored, even from a list that failed midway. */
+	mp_err_clear(&one);
+	if (thread_pending(j, &one) != 0 && rc == 0) {
+		first = one;
+		rc = -1;
+	}
+	if (rc != 0 && e != NULL)
+		*e = first;
+	return rc;
+}
+
+int
+mp_job_each_thread(struct mp_job *j, int64_t since,
+    int (*cb)(const struct mp_thread_view *t, void *ctx), void *ctx,
+    struct mp_err *e)
+{
+	struct tcollect c = { 0 };
+	struct mp_thread *th = NULL;
+	const char **ids = NULL, **who = NULL;
+	size_t i, k, w, nth = 0, nwho;
+	int rc = -1;
+
+	c.view = 1;
+	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
+	    tcollect_build(&c, &th, &nth, e) != 0)
+		goto out;
+	ids = mp_xcalloc(c.n + 1, sizeof(*ids));
+	who = mp_xcalloc(c.n + 1, sizeof(*who));
+	for (i = 0; i < nth; i++) {
+		struct mp_thread_view v;
+
+		if (th[i].last < since)
+			continue;
+		nwho = 0;
+		for (k = 0; k < th[i].n; k++) {
+			const struct tmsg *t = &c.v[th[i].msgs[k]];
+
+			ids[k] = t->id;
+			for (w = 0; w < nwho && strcmp(who[w], t->from) != 0;
+			    w++)
+				;
+			if (w == nwho)
+				who[nwho++] = t->from;
+		}
+		v.id = th[i].id;
+		v.subject = c.v[th[i].msgs[0]].subject;
+		v.msgids = ids;
+		v.n = th[i].n;
+		v.participants = who;
+		v.nparticipants = nwho;
+		v.last = th[i].last;
+		if (cb(&v, ctx) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(ids);
+	free(who);
+	mp_threads_free(th, nth);
+	tcollect_free(&c);
+	return rc;
+}
+
