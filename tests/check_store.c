@@ -970,7 +970,7 @@ START_TEST(test_thread_row_of)
 	int added = 0, k;
 
 	for (k = 0; k < 2; k++) {
-		char thread[8];
+		char thread[16];
 
 		m = msg_new(k ? "r2@x" : "r1@x", k ? "p@x" : NULL,
 		    "a@x b@x p@x", NULL, "Re: Agenda", 1623900000 + k);
