@@ -649,6 +649,60 @@ mp_store_rollback(struct mp_store *st)
 
 /* ---- messages ---- */
 
+/* Bytes of s with its NUL, 0 for NULL. */
+static size_t
+str_room(const char *s)
+{
+	return s != NULL ? strlen(s) + 1 : 0;
+}
+
+static char *
+str_put(char **at, const char *s)
+{
+	char *r = *at;
+
+	if (s == NULL)
+		return NULL;
+	*at = stpcpy(*at, s) + 1;
+	return r;
+}
+
+struct mp_msg *
+mp_store_msg_pack(struct mp_msg *m)
+{
+	size_t need = sizeof(*m) + m->nrefs * sizeof(char *), i;
+	struct mp_msg *c;
+	char *at;
+
+	need += str_room(m->message_id) + str_room(m->in_reply_to) +
+	    str_room(m->from.name) + str_room(m->from.addr) +
+	    str_room(m->subject) + str_room(m->subject_norm) +
+	    str_room(m->list_id) + str_room(m->own);
+	for (i = 0; i < m->nrefs; i++)
+		need += str_room(m->refs[i]);
+	c = mp_xmalloc(need);
+	memset(c, 0, sizeof(*c));
+	c->nrefs = m->nrefs;
+	c->date = m->date;
+	c->date_off = m->date_off;
+	c->date_fallback = m->date_fallback;
+	c->warnings = m->warnings;
+	c->refs = m->nrefs > 0 ? (char **)(c + 1) : NULL;
+	at = (char *)(c + 1) + m->nrefs * sizeof(char *);
+	c->message_id = str_put(&at, m->message_id);
+	c->in_reply_to = str_put(&at, m->in_reply_to);
+	for (i = 0; i < m->nrefs; i++)
+		c->refs[i] = str_put(&at, m->refs[i]);
+	c->from.name = str_put(&at, m->from.name);
+	c->from.addr = str_put(&at, m->from.addr);
+	c->subject = str_put(&at, m->subject);
+	c->subject_norm = str_put(&at, m->subject_norm);
+	c->list_id = str_put(&at, m->list_id);
+	c->own = str_put(&at, m->own);
+	mp_msg_free(m);
+	return c;
+}
+
 void
 mp_store_thread_row_of(const struct mp_msg *m, struct mp_buf *refs,
     struct mp_thread_row *r)

@@ -110,30 +110,6 @@ msg_new(const char *id, const char *irt, const char *refs, const char *name,
 	return m;
 }
 
-static void
-msg_del(struct mp_msg *m)
-{
-	size_t i;
-
-	if (m == NULL)
-		return;
-	free(m->message_id);
-	free(m->in_reply_to);
-	for (i = 0; i < m->nrefs; i++)
-		free(m->refs[i]);
-	free(m->refs);
-	free(m->from.name);
-	free(m->from.addr);
-	free(m->subject);
-	free(m->subject_norm);
-	free(m->list_id);
-	free(m->body);
-	free(m->own);
-	free(m->quoted);
-	free(m->sig);
-	free(m);
-}
-
 static int
 add(struct mp_store *st, const char *id, const char *irt, const char *refs,
     const char *subject, int64_t now)
@@ -145,7 +121,7 @@ add(struct mp_store *st, const char *id, const char *irt, const char *refs,
 
 	ck_assert_msg(mp_store_add_msg(st, m, NULL, "mag", now, &added, &e) == 0,
 	    "add %s: %s", id, e.msg);
-	msg_del(m);
+	mp_msg_free(m);
 	return added;
 }
 
@@ -825,7 +801,7 @@ START_TEST(test_sql_metachars)
 	mp_buf_free(&c.out);
 	mp_buf_free(&b);
 	mp_buf_free(&want);
-	msg_del(m);
+	mp_msg_free(m);
 	free(path);
 }
 END_TEST
@@ -994,7 +970,7 @@ START_TEST(test_thread_row_of)
 		    &e), 0);
 		ck_assert_int_eq(p.n, 1);
 		ck_assert_int_eq(mp_store_has_msg(st, m->message_id), 1);
-		msg_del(m);
+		mp_msg_free(m);
 	}
 	ck_assert_int_eq(mp_store_has_msg(st, "r3@x"), 0);
 	mp_buf_free(&refs);
@@ -1007,6 +983,40 @@ START_TEST(test_thread_row_of)
 	    sizeof(info)), 0);
 	ck_assert_str_eq(info, "thread");
 	free(path);
+}
+END_TEST
+
+/* A packed message keeps every field the store writes, and nothing
+ * else. */
+START_TEST(test_msg_pack)
+{
+	struct mp_msg *m = msg_new("p1@x", "a@x", "z@x a@x", NULL, "Re: Plan",
+	    1623900000);
+	struct mp_msg *p = mp_store_msg_pack(msg_new("p1@x", "a@x",
+	    "z@x a@x", NULL, "Re: Plan", 1623900000));
+	struct mp_buf b1 = MP_BUF_INIT, b2 = MP_BUF_INIT;
+	struct mp_thread_row r1, r2;
+
+	mp_store_thread_row_of(m, &b1, &r1);
+	mp_store_thread_row_of(p, &b2, &r2);
+	ck_assert_str_eq(r2.message_id, r1.message_id);
+	ck_assert_str_eq(r2.in_reply_to, r1.in_reply_to);
+	ck_assert_str_eq(r2.refs, "z@x a@x");
+	ck_assert_str_eq(r2.subject, r1.subject);
+	ck_assert_str_eq(r2.subject_norm, r1.subject_norm);
+	ck_assert_str_eq(r2.from_name, "");
+	ck_assert_str_eq(r2.from_addr, r1.from_addr);
+	ck_assert_int_eq(r2.date, r1.date);
+	ck_assert_int_eq(p->date_off, m->date_off);
+	ck_assert_str_eq(p->list_id, m->list_id);
+	ck_assert_str_eq(p->own, m->own);
+	ck_assert_ptr_null(p->body);
+	ck_assert_ptr_null(p->quoted);
+	ck_assert_ptr_null(p->sig);
+	mp_buf_free(&b1);
+	mp_buf_free(&b2);
+	mp_msg_free(m);
+	free(p);
 }
 END_TEST
 
@@ -1171,6 +1181,7 @@ store_suite(void)
 	tcase_add_test(tc, test_sql_metachars);
 	tcase_add_test(tc, test_thread_lookups);
 	tcase_add_test(tc, test_thread_row_of);
+	tcase_add_test(tc, test_msg_pack);
 	suite_add_tcase(s, tc);
 	return s;
 }
