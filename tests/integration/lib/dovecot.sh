@@ -7,6 +7,7 @@
 #   dv_fill MBOX...    append the messages of mbox files to the Maildir
 #   dv_log_logins      number of login attempts in the Dovecot log
 # Ports: DV_IMAP (STARTTLS), DV_IMAPS (implicit TLS). User: mag / DV_PASS.
+# DV_MAIL_LOCATION: the user's mail (default maildir:~/Maildir).
 # Callers set: trap 'dv_stop; ...' EXIT.
 
 LIBDIR=${LIBDIR:-$(dirname "$0")/lib}
@@ -86,7 +87,7 @@ userdb {
   driver = static
   args = uid=$DV_USER gid=$DV_GROUP home=$DV/mail/%u
 }
-mail_location = maildir:~/Maildir
+mail_location = ${DV_MAIL_LOCATION:-maildir:~/Maildir}
 service imap-login {
   inet_listener imap {
     address = 127.0.0.1
