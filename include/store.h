@@ -82,6 +82,13 @@ typedef int (*mp_store_msg_cb)(const struct mp_stored_msg *m, void *ctx);
 int mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
     const char *thread, const char *source, int64_t now, int *added,
     struct mp_err *e);
+/* The same, for a caller that has looked m's Message-ID up
+ * (mp_store_has_msg) in this transaction and found none: not looked up
+ * again. A message stored meanwhile is still not stored twice (*added =
+ * 0), but uses up a seq. */
+int mp_store_add_new_msg(struct mp_store *st, const struct mp_msg *m,
+    const char *thread, const char *source, int64_t now, int *added,
+    struct mp_err *e);
 /* What mp_store_add_msg() reads of m (its headers, the author's text,
  * the counts and dates), in one allocation freed with free(); m itself is
  * freed. The body, quoted text, signature, recipients and attachment list

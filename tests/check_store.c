@@ -376,8 +376,23 @@ START_TEST(test_messages)
 	ck_assert_int_eq(mp_store_add_msg(st, m, NULL, "mag", 600, &added, &e), -1);
 	ck_assert_int_eq(e.code, MP_EX_DATAERR);
 	ck_assert_int_eq(added, 0);
-	free(m);
 	ck_assert_int_eq(mp_store_count_msgs(st), 4);
+
+	/* for a caller that looked the id up: a known one is still not
+	 * stored twice */
+	m->message_id = mp_xstrdup("new@x");
+	ck_assert_int_eq(mp_store_add_new_msg(st, m, "T", NULL, 700, &added,
+	    &e), 0);
+	ck_assert_int_eq(added, 1);
+	ck_assert_int_eq(mp_store_add_new_msg(st, m, NULL, NULL, 800, &added,
+	    &e), 0);
+	ck_assert_int_eq(added, 0);
+	ck_assert_int_eq(mp_store_count_msgs(st), 5);
+	s = list_ids(st, 4);
+	ck_assert_str_eq(s, "5:new@x:T ");
+	free(s);
+	free(m->message_id);
+	free(m);
 
 	mp_store_close(st);
 	free(path);
