@@ -5,7 +5,9 @@
  * threading, incremental (new mail with the stored threads it can join)
  * or a rebuild of every thread.
  */
+#define _GNU_SOURCE             /* sched_getaffinity, CPU_COUNT */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1301,6 +1303,19 @@ thread_pending(struct mp_job *j, struct mp_err *e)
 	return 0;
 }
 
+/* The cores this process may run on (taskset, a cgroup's cpuset), not
+ * all of the machine's: a job pinned to one core parses on the thread
+ * that stores. */
+static long
+usable_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 /* Read PATH into the store; the caller threads. */
 static int
 import_path(struct mp_job *j, const char *path, const char *list_id,
@@ -1314,7 +1329,7 @@ import_path(struct mp_job *j, const char *path, const char *list_id,
 	if (mp_store_begin(j->st, e) != 0)
 		return -1;
 	/* Parse on the other cores when there are some. */
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	ncpu = usable_cpus();
 	if (ncpu > 1 && pipe_start(&ic, ncpu) != 0)
 		mp_info("no worker thread: parsing on this one");
 	rc = mp_source_read(path, ic.pipe != NULL ? pipe_one : import_one,
@@ -1360,7 +1375,7 @@ static int
 fetch_imap(struct mp_job *j, const struct mp_list_cfg *l, struct mp_err *e)
 {
 	struct import_ctx ic;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long ncpu = usable_cpus();
 	int rc;
 
 	import_init(&ic, j, l->list_id, l->id, e);

@@ -4,8 +4,10 @@
  * status written in a file): exactly once, retries, permanent failures,
  * digests covering only what is new.
  */
+#define _GNU_SOURCE             /* sched_setaffinity */
 #include <check.h>
 #include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -839,6 +841,51 @@ START_TEST(test_import_beyond_one_batch)
 }
 END_TEST
 
+/* Pinned to one core, import parses on the thread that stores (no
+ * pipeline): the same result, threads, duplicates. */
+START_TEST(test_import_on_one_core)
+{
+	struct gmsg *g = gen_msgs(12000, 23);
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	char path[4096];
+	int kept, *order, k, cpu = -1;
+	char **t = kept_texts(g, 12000, &kept);
+	cpu_set_t all, one;
+
+	order = mp_xcalloc((size_t)kept, sizeof(int));
+	shuffle(order, kept, 29);
+	snprintf(path, sizeof(path), "%s/one.mbox", dir);
+	write_mbox(path, t, order, kept, 0);
+	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
+	for (k = 0; k < CPU_SETSIZE && cpu < 0; k++)
+		if (CPU_ISSET(k, &all))
+			cpu = k;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
+	    e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.stored, kept);
+	ck_assert_int_eq(j.duplicates, 0);
+	ck_assert_int_gt(j.thread_loaded, 1000);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
+	    e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(sched_setaffinity(0, sizeof(all), &all), 0);
+	ck_assert_int_eq(j.stored, 0);
+	ck_assert_int_eq(j.duplicates, kept);
+	ck_assert_int_eq(mp_store_count_msgs(st), kept);
+	assert_threaded_as_rebuild();
+	free(order);
+	free(t);
+	gen_free(g, 12000);
+}
+END_TEST
+
 static int
 count_msgs(const char *raw, size_t len, int64_t delivered,
     const char *origin, void *ctx)
@@ -1133,6 +1180,7 @@ suite(void)
 	tcase_add_test(tc, test_incremental_threads_in_order);
 	tcase_add_test(tc, test_incremental_threads_corpora);
 	tcase_add_test(tc, test_import_beyond_one_batch);
+	tcase_add_test(tc, test_import_on_one_core);
 	tcase_add_test(tc, test_broken_archive_keeps_what_was_read);
 	suite_add_tcase(s, tc);
 	return s;
