@@ -8,6 +8,7 @@
  * simple and bounds the work per position.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1566,7 +1567,7 @@ expr_at(const struct px *P, int i, struct dx *d)
 	return -1;
 }
 
-/* Words that can open an expression, sorted for bsearch(3). */
+/* Words that can open an expression. */
 static const char *const starters[] = {
 	"a", "an", "apr", "april", "aug", "august", "close", "cob", "coming",
 	"day", "dec", "december", "during", "earlier", "early", "eight", "eleven",
@@ -1581,10 +1582,35 @@ static const char *const starters[] = {
 	"wednesday", "within", "yesterday",
 };
 
-static int
-cmp_word(const void *a, const void *b)
+/* The starters by hash (open addressing), built once: every word of
+ * every sentence is looked up. */
+#define NSTART (sizeof(starters) / sizeof(starters[0]))
+#define START_SLOTS 256         /* power of two, over twice NSTART */
+
+static const char *start_slot[START_SLOTS];
+static pthread_once_t start_once = PTHREAD_ONCE_INIT;
+
+static unsigned
+start_hash(const char *s)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h & (START_SLOTS - 1);
+}
+
+static void
+start_init(void)
+{
+	size_t i, k;
+
+	for (i = 0; i < NSTART; i++) {
+		for (k = start_hash(starters[i]); start_slot[k] != NULL;
+		    k = (k + 1) & (START_SLOTS - 1))
+			;
+		start_slot[k] = starters[i];
+	}
 }
 
 /* A cheap test before trying the grammar at token i. */
@@ -1592,13 +1618,18 @@ static int
 may_start(const struct px *P, int i)
 {
 	const char *w = P->t[i].w;
+	size_t k;
 
 	if (P->t[i].type == TK_NUM)
 		return 1;
 	if (P->t[i].type != TK_WORD)
 		return 0;
-	return bsearch(&w, starters, sizeof(starters) / sizeof(starters[0]),
-	    sizeof(starters[0]), cmp_word) != NULL;
+	pthread_once(&start_once, start_init);
+	for (k = start_hash(w); start_slot[k] != NULL;
+	    k = (k + 1) & (START_SLOTS - 1))
+		if (strcmp(start_slot[k], w) == 0)
+			return 1;
+	return 0;
 }
 
 /* ---- resolution into struct mp_dateexpr ---- */
