@@ -32,6 +32,8 @@ struct mp_job {
 	                                   mp_job_thread) */
 	long thread_loaded;             /* stored messages read to thread new
 	                                   ones (cost of incremental threading) */
+	long thread_warm;               /* of those, taken from the last
+	                                   batch's threads, not the store */
 	long sent, skipped, temp_failed, perm_failed;
 };
 

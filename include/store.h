@@ -84,10 +84,10 @@ int mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
     struct mp_err *e);
 /* The same, for a caller that has looked m's Message-ID up
  * (mp_store_has_msg) in this transaction and found none: not looked up
- * again. A message stored meanwhile is still not stored twice (*added =
- * 0), but uses up a seq. */
+ * again; *seq is the new message's seq. A message stored meanwhile is
+ * still not stored twice (*seq = 0), but uses up a seq. */
 int mp_store_add_new_msg(struct mp_store *st, const struct mp_msg *m,
-    const char *thread, const char *source, int64_t now, int *added,
+    const char *thread, const char *source, int64_t now, int64_t *seq,
     struct mp_err *e);
 /* What mp_store_add_msg() reads of m (its headers, the author's text,
  * the counts and dates), in one allocation freed with free(); m itself is

@@ -198,6 +198,10 @@ summary(const struct mp_job *j, int rc)
 		    "%ld failed", j->stored, j->duplicates, j->filtered,
 		    j->broken, j->actions, j->sent, j->skipped, j->temp_failed,
 		    j->perm_failed);
+	if (j->thread_loaded > 0)
+		mp_info("threading read %ld stored messages again, %ld of them "
+		    "kept from the batch before", j->thread_loaded,
+		    j->thread_warm);
 	if (rc == 0 && j->temp_failed > 0)
 		rc = MP_EX_TEMPFAIL;
 	if (rc == 0 && j->perm_failed > 0)

@@ -247,6 +247,26 @@ tcollect_row(const struct mp_thread_row *m, void *ctx)
 	return 0;
 }
 
+/* A message of another collection, its strings interned in c. */
+static void
+tcollect_copy(struct tcollect *c, const struct tmsg *m)
+{
+	struct tmsg *t = tnew(c);
+	size_t k;
+
+	*t = *m;
+	t->refs = m->nrefs ? talloc(c, m->nrefs * sizeof(char *)) : NULL;
+	for (k = 0; k < m->nrefs; k++)
+		t->refs[k] = tstr(c, m->refs[k]);
+	t->id = tstr(c, m->id);
+	t->irt = tstr(c, m->irt);
+	t->subj = tstr(c, m->subj);
+	t->thread = tstr(c, m->thread);
+	t->subject = tstr(c, m->subject);
+	t->from = tstr(c, m->from);
+	t->pend = 0;
+}
+
 static void
 tcollect_free(struct tcollect *c)
 {
@@ -405,8 +425,36 @@ mp_job_thread(struct mp_job *j, struct mp_err *e)
  * result equals a rebuild of the whole store, at the cost of the threads
  * touched, not of the store's size.
  */
+/*
+ * The threads of the last batch's result, as stored after it: every
+ * message of each, with its final thread and seq. The next batch reads
+ * most of them again (the threads that share its subjects, over the same
+ * weeks), and takes them from here instead of the store. Only the thread
+ * that stores writes the store, and a batch rewrites only threads of its
+ * own subset, so a thread here is what the store holds until the next
+ * batch replaces this.
+ */
+struct warm {
+	struct tcollect c;      /* the batch's messages */
+	size_t *row;            /* indexes in c.v, thread by thread */
+	struct strset names;    /* the threads (interned in c) */
+	size_t *first, *count;  /* by slot of names: their rows in row[] */
+};
+
+static void
+warm_free(struct warm *w)
+{
+	tcollect_free(&w->c);
+	free(w->row);
+	strset_free(&w->names);
+	free(w->first);
+	free(w->count);
+	memset(w, 0, sizeof(*w));
+}
+
 struct subset {
 	struct mp_job *j;
+	const struct warm *warm;        /* may be NULL */
 	struct tcollect c;
 	struct strset fresh;            /* ids of the new messages */
 	struct strset looked;           /* ids already looked up */
@@ -477,8 +525,19 @@ sub_load_found(struct subset *s, struct mp_err *e)
 	size_t i;
 
 	for (i = 0; i < s->nfound; i++) {
+		const struct warm *w = s->warm;
+		size_t k, x;
+
 		if (!strset_add(&s->loaded, s->found[i]))
 			continue;
+		if (w != NULL && w->names.cap > 0 && w->names.slot[x =
+		    strset_find(&w->names, s->found[i])] != NULL) {
+			for (k = 0; k < w->count[x]; k++)
+				tcollect_copy(&s->c,
+				    &w->c.v[w->row[w->first[x] + k]]);
+			s->j->thread_warm += (long)w->count[x];
+			continue;
+		}
 		if (mp_store_each_trow(s->j->st, s->found[i], sub_row, s,
 		    e) != 0)
 			return -1;
@@ -644,22 +703,25 @@ pend_add(struct pending *pq, struct mp_msg *m, struct mp_action *a,
 }
 
 /* Store the pending messages in order, each in its thread (names[i], or
- * NULL: threaded later), and forget them. */
+ * NULL: threaded later), and forget them; seqs (may be NULL) gets each
+ * one's seq (0: not stored). */
 static int
 pend_store(struct mp_job *j, struct pending *pq, const char *const *names,
-    struct mp_err *e)
+    int64_t *seqs, struct mp_err *e)
 {
 	size_t i, k;
 	int rc = 0;
 
 	for (i = 0; i < pq->n && rc == 0; i++) {
 		const struct pend_msg *p = &pq->v[i];
-		int added = 0;
+		int64_t seq = 0;
 
 		/* looked up by store_stage; pq->ids kept it unique */
 		rc = mp_store_add_new_msg(j->st, p->m, names != NULL ?
-		    names[i] : NULL, pq->source, j->now, &added, e);
-		if (rc != 0 || !added) {
+		    names[i] : NULL, pq->source, j->now, &seq, e);
+		if (seqs != NULL)
+			seqs[i] = seq;
+		if (rc != 0 || seq == 0) {
 			j->duplicates += rc == 0;
 			continue;
 		}
@@ -692,13 +754,15 @@ pend_rows(struct pending *pq, struct tcollect *c)
 	mp_buf_free(&refs);
 }
 
-/* Store the pending messages in the threads th gave them. */
+/* Store the pending messages in the threads th gave them; their rows in
+ * c get the seqs they were stored with (*all: every one was stored). */
 static int
 pend_store_threaded(struct mp_job *j, struct pending *pq,
-    const struct tcollect *c, const struct mp_thread *th, size_t nth,
+    struct tcollect *c, const struct mp_thread *th, size_t nth, int *all,
     struct mp_err *e)
 {
 	const char **names = mp_xcalloc(pq->n + 1, sizeof(*names));
+	int64_t *seqs = mp_xcalloc(pq->n + 1, sizeof(*seqs));
 	size_t i, k;
 	int rc;
 
@@ -706,9 +770,47 @@ pend_store_threaded(struct mp_job *j, struct pending *pq,
 		for (k = 0; k < th[i].n; k++)
 			if (c->v[th[i].msgs[k]].pend != 0)
 				names[c->v[th[i].msgs[k]].pend - 1] = th[i].id;
-	rc = pend_store(j, pq, names, e);
+	rc = pend_store(j, pq, names, seqs, e);
+	*all = rc == 0;
+	for (i = 0; i < c->n && rc == 0; i++) {
+		if (c->v[i].pend == 0)
+			continue;
+		c->v[i].seq = seqs[c->v[i].pend - 1];
+		*all &= c->v[i].seq != 0;
+	}
 	free(names);
+	free(seqs);
 	return rc;
+}
+
+/* The threads of a result, as now stored, into w (replacing it): c
+ * moves there, each message given its thread's final name. */
+static void
+warm_build(struct warm *w, struct tcollect *c, const struct mp_thread *th,
+    size_t nth)
+{
+	size_t i, k, x, n = 0;
+
+	warm_free(w);
+	w->c = *c;
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < nth; i++)
+		strset_add(&w->names, tstr(&w->c, th[i].id));
+	w->row = mp_xcalloc(w->c.n + 1, sizeof(*w->row));
+	w->first = mp_xcalloc(w->names.cap + 1, sizeof(*w->first));
+	w->count = mp_xcalloc(w->names.cap + 1, sizeof(*w->count));
+	for (i = 0; i < nth; i++) {
+		const char *name = tstr(&w->c, th[i].id);
+
+		x = strset_find(&w->names, name);
+		w->first[x] = n;
+		w->count[x] = th[i].n;
+		for (k = 0; k < th[i].n; k++) {
+			w->row[n++] = th[i].msgs[k];
+			w->c.v[th[i].msgs[k]].thread = name;
+			w->c.v[th[i].msgs[k]].pend = 0;
+		}
+	}
 }
 
 /* Thread the first THREAD_BATCH stored messages without a thread (new
@@ -719,7 +821,7 @@ pend_store_threaded(struct mp_job *j, struct pending *pq,
  * transaction. */
 static int
 thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
-    struct mp_err *e)
+    struct warm *w, struct mp_err *e)
 {
 	struct subset s;
 	struct strset names = { 0 };
@@ -727,10 +829,11 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 	struct tmsg *nw;
 	size_t i, n, nth = 0;
 	long set = 0;
-	int rc = -1;
+	int rc = -1, all = 1;
 
 	memset(&s, 0, sizeof(s));
 	s.j = j;
+	s.warm = w;
 	if (mp_store_each_unthreaded(j->st, THREAD_BATCH, sub_row, &s, e) != 0)
 		goto out;
 	*nnew = s.c.n;
@@ -768,7 +871,8 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 			mp_err_set(e, MP_EX_IOERR, "reading the store");
 			goto out;
 		}
-	if (pq != NULL && pend_store_threaded(j, pq, &s.c, th, nth, e) != 0)
+	if (pq != NULL && pend_store_threaded(j, pq, &s.c, th, nth, &all,
+	    e) != 0)
 		goto out;
 	for (i = 0; i < s.loaded.cap; i++)
 		if (s.loaded.slot[i] != NULL && mp_store_thread_refs_clear(
@@ -776,8 +880,13 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 			goto out;
 	if (write_threads(j, &s.c, th, nth, &j->rethreaded, &set, e) != 0)
 		goto out;
+	if (w != NULL && all)
+		warm_build(w, &s.c, th, nth);
 	rc = 0;
 out:
+	/* what a failed batch leaves is not known: read the store again */
+	if (w != NULL && (rc != 0 || !all))
+		warm_free(w);
 	strset_free(&names);
 	strset_free(&s.fresh);
 	mp_threads_free(th, nth);
@@ -867,6 +976,7 @@ struct import_ctx {
 	const char *source;
 	struct mp_extract_opts xo;
 	struct pending pq;      /* parsed, new, not stored yet */
+	struct warm warm;       /* the last thread batch's threads */
 	long threaded;          /* j->stored when last threaded */
 	long committed;         /* j->stored at the last commit */
 	int source_batches;     /* the source commits its own batches */
@@ -920,7 +1030,7 @@ thread_as_we_go(struct import_ctx *ic)
 	if (ic->j->stored - ic->threaded < THREAD_BATCH)
 		return 0;
 	ic->threaded = ic->j->stored;
-	return thread_new(ic->j, NULL, &n, ic->e);
+	return thread_new(ic->j, NULL, &n, &ic->warm, ic->e);
 }
 
 /* Thread and store the pending messages; commit every IMPORT_COMMIT
@@ -932,7 +1042,7 @@ pend_thread(struct import_ctx *ic)
 
 	if (ic->pq.n == 0)
 		return 0;
-	if (thread_new(ic->j, &ic->pq, &n, ic->se) != 0)
+	if (thread_new(ic->j, &ic->pq, &n, &ic->warm, ic->se) != 0)
 		return -1;
 	ic->threaded = ic->j->stored;
 	if (ic->j->stored - ic->committed < IMPORT_COMMIT)
@@ -947,7 +1057,7 @@ pend_thread(struct import_ctx *ic)
 static int
 pend_source_batch(struct import_ctx *ic)
 {
-	return pend_store(ic->j, &ic->pq, NULL, ic->e) == 0 ?
+	return pend_store(ic->j, &ic->pq, NULL, NULL, ic->e) == 0 ?
 	    thread_as_we_go(ic) : -1;
 }
 
@@ -1289,7 +1399,7 @@ thread_pending(struct mp_job *j, struct mp_err *e)
 	do {
 		if (mp_store_begin(j->st, e) != 0)
 			return -1;
-		if (thread_new(j, NULL, &n, e) != 0) {
+		if (thread_new(j, NULL, &n, NULL, e) != 0) {
 			mp_store_rollback(j->st);
 			return -1;
 		}
@@ -1345,13 +1455,15 @@ import_path(struct mp_job *j, const char *path, const char *list_id,
 		 * later message fails. */
 		struct mp_err ce;
 
-		if (pend_store(j, &ic.pq, NULL, &ce) != 0 ||
+		if (pend_store(j, &ic.pq, NULL, NULL, &ce) != 0 ||
 		    mp_store_commit(j->st, &ce) != 0)
 			mp_store_rollback(j->st);
 		pend_free(&ic.pq);
+		warm_free(&ic.warm);
 		return -1;
 	}
 	pend_free(&ic.pq);
+	warm_free(&ic.warm);
 	return mp_store_commit(j->st, e);
 }
 
@@ -1388,6 +1500,7 @@ fetch_imap(struct mp_job *j, const struct mp_list_cfg *l, struct mp_err *e)
 	if (ic.pipe != NULL)
 		pipe_finish(&ic, 0);
 	pend_free(&ic.pq);
+	warm_free(&ic.warm);
 	return rc;
 }
 

@@ -732,15 +732,16 @@ mp_store_thread_row_of(const struct mp_msg *m, struct mp_buf *refs,
 
 static int
 add_msg(struct mp_store *st, const struct mp_msg *m, const char *thread,
-    const char *source, int64_t now, int looked_up, int *added,
+    const char *source, int64_t now, int looked_up, int64_t *seq,
     struct mp_err *e)
 {
 	struct mp_buf refs = MP_BUF_INIT;
 	struct mp_thread_row r;
 	sqlite3_stmt *s;
+	int64_t row;
 	int rc;
 
-	*added = 0;
+	*seq = 0;
 	if (m->message_id == NULL || *m->message_id == '\0')
 		return mp_err_set(e, MP_EX_DATAERR,
 		    "%s: message without a Message-ID", st->path);
@@ -766,13 +767,14 @@ add_msg(struct mp_store *st, const struct mp_msg *m, const char *thread,
 	mp_buf_free(&refs);
 	if (rc != 0 || sqlite3_changes(st->db) != 1)
 		return rc;
+	row = sqlite3_last_insert_rowid(st->db);
 	if ((s = stmt_get(st, S_ADD_TEXT, e)) == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, sqlite3_last_insert_rowid(st->db));
+	sqlite3_bind_int64(s, 1, row);
 	bind_str(s, 2, m->own != NULL ? m->own : "");
 	if (stmt_exec(st, s, e, "storing a message's text") != 0)
 		return -1;
-	*added = 1;
+	*seq = row;
 	return 0;
 }
 
@@ -781,15 +783,19 @@ mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
     const char *thread, const char *source, int64_t now, int *added,
     struct mp_err *e)
 {
-	return add_msg(st, m, thread, source, now, 0, added, e);
+	int64_t seq;
+	int rc = add_msg(st, m, thread, source, now, 0, &seq, e);
+
+	*added = seq != 0;
+	return rc;
 }
 
 int
 mp_store_add_new_msg(struct mp_store *st, const struct mp_msg *m,
-    const char *thread, const char *source, int64_t now, int *added,
+    const char *thread, const char *source, int64_t now, int64_t *seq,
     struct mp_err *e)
 {
-	return add_msg(st, m, thread, source, now, 1, added, e);
+	return add_msg(st, m, thread, source, now, 1, seq, e);
 }
 
 /* Returns -1 either on an SQL error or when the callback stopped (then e
