@@ -8,13 +8,13 @@
  * simple and bounds the work per position.
  */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dateexpr.h"
 #include "datetime.h"
+#include "wordset.h"
 
 enum { TK_WORD, TK_NUM, TK_PUNCT };
 
@@ -1579,57 +1579,16 @@ static const char *const starters[] = {
 	"sept", "september", "seven", "six", "sun", "sunday", "ten", "the",
 	"this", "three", "thu", "thur", "thurs", "thursday", "today", "tomorrow",
 	"tonight", "tue", "tues", "tuesday", "twelve", "two", "until", "wed",
-	"wednesday", "within", "yesterday",
+	"wednesday", "within", "yesterday", NULL
 };
-
-/* The starters by hash (open addressing), built once: every word of
- * every sentence is looked up. */
-#define NSTART (sizeof(starters) / sizeof(starters[0]))
-#define START_SLOTS 256         /* power of two, over twice NSTART */
-
-static const char *start_slot[START_SLOTS];
-static pthread_once_t start_once = PTHREAD_ONCE_INIT;
-
-static unsigned
-start_hash(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h & (START_SLOTS - 1);
-}
-
-static void
-start_init(void)
-{
-	size_t i, k;
-
-	for (i = 0; i < NSTART; i++) {
-		for (k = start_hash(starters[i]); start_slot[k] != NULL;
-		    k = (k + 1) & (START_SLOTS - 1))
-			;
-		start_slot[k] = starters[i];
-	}
-}
 
 /* A cheap test before trying the grammar at token i. */
 static int
 may_start(const struct px *P, int i)
 {
-	const char *w = P->t[i].w;
-	size_t k;
-
 	if (P->t[i].type == TK_NUM)
 		return 1;
-	if (P->t[i].type != TK_WORD)
-		return 0;
-	pthread_once(&start_once, start_init);
-	for (k = start_hash(w); start_slot[k] != NULL;
-	    k = (k + 1) & (START_SLOTS - 1))
-		if (strcmp(start_slot[k], w) == 0)
-			return 1;
-	return 0;
+	return P->t[i].type == TK_WORD && mp_word_in(P->t[i].w, starters);
 }
 
 /* ---- resolution into struct mp_dateexpr ---- */

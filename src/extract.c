@@ -24,7 +24,6 @@
  * group.
  */
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 #include "datetime.h"
 #include "extract.h"
 #include "mime.h"
+#include "wordset.h"
 
 #define MAX_WORDS 400
 #define MAX_DATES 24
@@ -52,77 +52,6 @@ mp_action_kind_name(enum mp_action_kind k)
 }
 
 /* ---- word lists ---- */
-
-/* Word lists are looked up for every word of every sentence: each list
- * gets an open-addressing hash set, built on first use under a lock (an
- * import extracts on a worker thread) and never changed after; each
- * thread remembers the sets it found. */
-#define HSET_SIZE 1024          /* power of two, over twice any list */
-#define HSET_MAX 40
-
-struct hset {
-	const char *const *list;
-	const char *slot[HSET_SIZE];
-};
-
-static struct hset hsets[HSET_MAX];
-static size_t nhsets;
-static pthread_mutex_t hsets_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static unsigned
-word_hash(const char *s)
-{
-	unsigned h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
-
-static const struct hset *
-hset_of(const char *const *list)
-{
-	static _Thread_local struct hset *memo[64];
-	size_t slot = ((size_t)list >> 4) & 63;
-	struct hset *h = NULL;
-	size_t i, k;
-
-	if (memo[slot] != NULL && memo[slot]->list == list)
-		return memo[slot];
-	pthread_mutex_lock(&hsets_lock);
-	for (i = 0; i < nhsets && h == NULL; i++)
-		if (hsets[i].list == list)
-			h = &hsets[i];
-	if (h == NULL) {
-		if (nhsets == HSET_MAX)
-			abort();
-		h = &hsets[nhsets++];
-		h->list = list;
-		for (i = 0; list[i] != NULL; i++) {
-			k = word_hash(list[i]) & (HSET_SIZE - 1);
-			while (h->slot[k] != NULL &&
-			    strcmp(h->slot[k], list[i]) != 0)
-				k = (k + 1) & (HSET_SIZE - 1);
-			h->slot[k] = list[i];
-		}
-	}
-	pthread_mutex_unlock(&hsets_lock);
-	return memo[slot] = h;
-}
-
-static int
-in_list(const char *w, const char *const *list)
-{
-	const struct hset *h = hset_of(list);
-	size_t k = word_hash(w) & (HSET_SIZE - 1);
-
-	while (h->slot[k] != NULL) {
-		if (strcmp(h->slot[k], w) == 0)
-			return 1;
-		k = (k + 1) & (HSET_SIZE - 1);
-	}
-	return 0;
-}
 
 /* Base verbs that open an imperative or follow "X to". */
 static const char *const verbs[] = { "send", "share", "add", "reply",
@@ -399,7 +328,7 @@ is_person(const char *s, const struct word *w, size_t a, size_t b,
 	if (b <= a || b - a > 4)
 		return 0;
 	for (i = a; i < b; i++) {
-		if (w[i].upper || in_list(w[i].w, group_words) ||
+		if (w[i].upper || mp_word_in(w[i].w, group_words) ||
 		    isdigit((unsigned char)w[i].w[0]))
 			return 0;
 		if (!w[i].cap && !(i > a && (WD(w, b, i, "de") ||
@@ -408,7 +337,7 @@ is_person(const char *s, const struct word *w, size_t a, size_t b,
 		    WD(w, b, i, "dos") || WD(w, b, i, "la"))))
 			ok = 0;
 	}
-	if (in_list(w[a].w, not_names))
+	if (mp_word_in(w[a].w, not_names))
 		ok = 0;
 	if (!ok && o != NULL && o->config != NULL) {
 		char *name = span_dup(s, w, a, b);
@@ -477,8 +406,8 @@ imperative_at(const struct word *w, size_t n, size_t i)
 {
 	size_t k;
 
-	if (i >= n || !in_list(w[i].w, verbs) ||
-	    in_list(w[i].w, not_imperative))
+	if (i >= n || !mp_word_in(w[i].w, verbs) ||
+	    mp_word_in(w[i].w, not_imperative))
 		return 0;
 	/* "Update: ..." is a heading, "Review of ..." a noun */
 	if (w[i].punct == ':')
@@ -501,11 +430,11 @@ imperative_at(const struct word *w, size_t n, size_t i)
 		    WD(w, n, k, "was") || WD(w, n, k, "were") ||
 		    WD(w, n, k, "will"))
 			return 0;
-	if (in_list(w[i].w, noun_verbs) && w[i + 1].w[strlen(w[i + 1].w) -
+	if (mp_word_in(w[i].w, noun_verbs) && w[i + 1].w[strlen(w[i + 1].w) -
 	    1] == 's' && !WD(w, n, i + 1, "us") && !WD(w, n, i + 1, "this") &&
 	    !WD(w, n, i + 1, "his") && !WD(w, n, i + 1, "its"))
 		return 0;
-	return in_list(w[i + 1].w, imp_follow) ||
+	return mp_word_in(w[i + 1].w, imp_follow) ||
 	    isdigit((unsigned char)w[i + 1].w[0]);
 }
 
@@ -553,7 +482,7 @@ request_of(const char *s, const struct word *w, size_t n, size_t st,
 	    !WD(w, n, st + 1, "this") && !WD(w, n, st + 1, "that") &&
 	    !WD(w, n, st + 1, "you") && !WD(w, n, st + 1, "u")) {
 		for (j = st + 1; j < n && j < st + 8; j++) {
-			if (j > st + 1 && !w[j].cap && (in_list(w[j].w, verbs) ||
+			if (j > st + 1 && !w[j].cap && (mp_word_in(w[j].w, verbs) ||
 			    WD(w, n, j, "please"))) {
 				ri->r = R_SUBJ;
 				ri->sa = st + 1;
@@ -570,7 +499,7 @@ request_of(const char *s, const struct word *w, size_t n, size_t st,
 		while (k < n && (WD(w, n, k, "also") || WD(w, n, k, "kindly") ||
 		    WD(w, n, k, "just") || WD(w, n, k, "do")))
 			k++;
-		if (k < n && (in_list(w[k].w, not_imperative) ||
+		if (k < n && (mp_word_in(w[k].w, not_imperative) ||
 		    WD(w, n, k, "don") || WD(w, n, k, "accept")) &&
 		    !WD(w, n, k, "keep") && !WD(w, n, k, "do"))
 			continue;
@@ -584,7 +513,7 @@ request_of(const char *s, const struct word *w, size_t n, size_t st,
 			"forget", "sure", "possible", "remember", "kindly", NULL };
 
 		for (i = st; i < n; i++)
-			if (in_list(w[i].w, keys))
+			if (mp_word_in(w[i].w, keys))
 				break;
 		if (i == n)
 			goto others;
@@ -611,7 +540,7 @@ others:
 		if (WD(w, n, k, "kindly") || WD(w, n, k, "also") ||
 		    WD(w, n, k, "hereby") || WD(w, n, k, "therefore"))
 			k++;
-		if (k < n && in_list(w[k].w, passive) && WD(w, n, k + 1, "to")) {
+		if (k < n && mp_word_in(w[k].w, passive) && WD(w, n, k + 1, "to")) {
 			ri->r = R_SUBJ;
 			ri->sa = st;
 			ri->sb = i;
@@ -638,7 +567,7 @@ others:
 			    WD(w, n, j, "can") || WD(w, n, j, "to")) {
 				if (j == i + 1)
 					break;
-				if (WD(w, n, j, "to") && !in_list(w[j + 1 < n ?
+				if (WD(w, n, j, "to") && !mp_word_in(w[j + 1 < n ?
 				    j + 1 : j].w, verbs))
 					break;
 				ri->r = R_SUBJ;
@@ -655,11 +584,11 @@ others:
 	for (j = st + 1; j < n && j < st + 7; j++) {
 		if (w[j - 1].punct == ',' || w[j - 1].punct == ':')
 			break;
-		if (WD(w, n, j, "to") && j + 1 < n && in_list(w[j + 1].w, verbs) &&
+		if (WD(w, n, j, "to") && j + 1 < n && mp_word_in(w[j + 1].w, verbs) &&
 		    !WD(w, n, j + 1, "please") && (w[st].cap ||
 		    WD(w, n, st, "all"))) {
 			for (k = st; k < j; k++)
-				if (in_list(w[k].w, not_imperative) ||
+				if (mp_word_in(w[k].w, not_imperative) ||
 				    WD(w, n, k, "is") || WD(w, n, k, "are") ||
 				    WD(w, n, k, "want") || WD(w, n, k, "wants") ||
 				    WD(w, n, k, "need") || WD(w, n, k, "like") ||
@@ -718,7 +647,7 @@ has_word(const struct word *w, size_t n, const char *const *list)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (in_list(w[i].w, list))
+		if (mp_word_in(w[i].w, list))
 			return 1;
 	return 0;
 }
@@ -746,7 +675,7 @@ event_cue(const struct word *w, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
-		if (in_list(w[i].w, event_verbs)) {
+		if (mp_word_in(w[i].w, event_verbs)) {
 			if ((WD(w, n, i, "place") && i > 0 &&
 			    (WD(w, n, i - 1, "take") || WD(w, n, i - 1, "takes") ||
 			    WD(w, n, i - 1, "taking"))) ||
@@ -765,10 +694,10 @@ event_cue(const struct word *w, size_t n)
 			    WD(w, n, i - 1, "is") || WD(w, n, i - 1, "to"))))
 				return 1;
 		}
-		if (!in_list(w[i].w, event_nouns))
+		if (!mp_word_in(w[i].w, event_nouns))
 			continue;
 		if (i + 1 < n && w[i].punct == 0 &&
-		    in_list(w[i + 1].w, compound_heads))
+		    mp_word_in(w[i + 1].w, compound_heads))
 			continue;
 		if (WD(w, n, i, "day") && !(i > 0 && (WD(w, n, i - 1, "first") ||
 		    WD(w, n, i - 1, "second") || WD(w, n, i - 1, "work") ||
@@ -780,7 +709,7 @@ event_cue(const struct word *w, size_t n)
 		    (WD(w, n, i + 1, "for") || WD(w, n, i + 1, "to")))
 			continue;
 		for (k = i; k > 0 && k + 4 > i; k--)
-			if (in_list(w[k - 1].w, refer))
+			if (mp_word_in(w[k - 1].w, refer))
 				break;
 		if (k > 0 && k + 4 > i)
 			continue;
@@ -810,7 +739,7 @@ vocative(const char *s, const struct word *w, size_t n,
 				size_t k;
 
 				for (k = 0; k <= j; k++)
-					if (in_list(w[k].w, group_words) &&
+					if (mp_word_in(w[k].w, group_words) &&
 					    !WD(w, n, k, "you") &&
 					    !WD(w, n, k, "we"))
 						*group = 1;
@@ -819,7 +748,7 @@ vocative(const char *s, const struct word *w, size_t n,
 				return j + 1;
 			*group = 0;
 			/* discourse words: "Also," "So," "Finally," */
-			if (j == 0 && (in_list(w[0].w, not_names)))
+			if (j == 0 && (mp_word_in(w[0].w, not_names)))
 				return 1;
 			return 0;
 		}
@@ -850,10 +779,10 @@ worth(const struct word *w, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
-		if (isdigit((unsigned char)w[i].w[0]) || in_list(w[i].w, triggers))
+		if (isdigit((unsigned char)w[i].w[0]) || mp_word_in(w[i].w, triggers))
 			return 1;
 		/* "Wim to send", "Mateus will circulate" */
-		if (WD(w, n, i, "to") && i + 1 < n && in_list(w[i + 1].w, verbs))
+		if (WD(w, n, i, "to") && i + 1 < n && mp_word_in(w[i + 1].w, verbs))
 			return 1;
 		if ((WD(w, n, i, "will") || WD(w, n, i, "ll")) && i > 0 &&
 		    w[i - 1].cap)
@@ -866,7 +795,7 @@ worth(const struct word *w, size_t n)
 			    WD(w, n, k, "simply") || WD(w, n, k, "also") ||
 			    WD(w, n, k, "so")))
 				k++;
-			if (k < n && (in_list(w[k].w, verbs) ||
+			if (k < n && (mp_word_in(w[k].w, verbs) ||
 			    WD(w, n, k, "could") || WD(w, n, k, "would") ||
 			    WD(w, n, k, "can") || WD(w, n, k, "will")))
 				return 1;
@@ -1015,9 +944,9 @@ classify(struct xctx *x, const char *sent, int split_ok)
 			"when", "where", "who", "why", NULL };
 
 		for (i = st; i + 1 < n; i++)
-			if (in_list(w[i].w, info) && (in_list(w[i + 1].w, wh) ||
-			    (i + 2 < n && in_list(w[i + 2].w, wh) &&
-			    !in_list(w[i + 1].w, wh))))
+			if (mp_word_in(w[i].w, info) && (mp_word_in(w[i + 1].w, wh) ||
+			    (i + 2 < n && mp_word_in(w[i + 2].w, wh) &&
+			    !mp_word_in(w[i + 1].w, wh))))
 				return;
 	}
 	if (ri.r != R_NONE) {
@@ -1083,7 +1012,7 @@ abbrev_before(const char *start, const char *p)
 	while (q < p)
 		w[k++] = (char)tolower((unsigned char)*q++);
 	w[k] = '\0';
-	return in_list(w, abbrevs);
+	return mp_word_in(w, abbrevs);
 }
 
 static void
@@ -1199,10 +1128,10 @@ greeting(const char *line, size_t len, const struct mp_extract_opts *o)
 		return NULL;
 	if (WD(w, n, 0, "good"))
 		a = 1;
-	if (!in_list(w[a].w, hello))
+	if (!mp_word_in(w[a].w, hello))
 		return NULL;
 	a++;
-	while (a < n && in_list(w[a].w, honor))
+	while (a < n && mp_word_in(w[a].w, honor))
 		a++;
 	for (b = a; b < n; b++) {
 		if (WD(w, n, b, "and") || w[b].punct == '&')

@@ -1,0 +1,19 @@
+/*
+ * wordset.h - is a word one of a fixed list of words.
+ *
+ * A list is a static, NULL-terminated array of at most MP_WORDSET_WORDS
+ * strings, never changed. Each list is hashed once, on its first lookup
+ * (under a lock: any thread may look up), and looked up in constant time
+ * after; a process may use at most MP_WORDSET_LISTS lists. Exceeding
+ * either is a programming error (abort).
+ */
+#ifndef MP_WORDSET_H
+#define MP_WORDSET_H
+
+#define MP_WORDSET_WORDS 500
+#define MP_WORDSET_LISTS 40
+
+/* 1 when w (compared exactly) is in list, else 0. */
+int mp_word_in(const char *w, const char *const *list);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * wordset.c - membership in fixed word lists (extraction and the date
+ * grammar look up every word of every sentence): each list gets an
+ * open-addressing hash set, built on first use under a lock and never
+ * changed after; each thread remembers the sets it found.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wordset.h"
+
+#define SLOTS 1024              /* power of two, over twice any list */
+
+_Static_assert(SLOTS > 2 * MP_WORDSET_WORDS, "room in every set");
+
+struct wset {
+	const char *const *list;
+	const char *slot[SLOTS];
+};
+
+static struct wset sets[MP_WORDSET_LISTS];
+static size_t nsets;
+static pthread_mutex_t sets_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned
+word_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static const struct wset *
+set_of(const char *const *list)
+{
+	static _Thread_local const struct wset *memo[64];
+	size_t m = ((size_t)list >> 4) & 63;
+	struct wset *h = NULL;
+	size_t i, k;
+
+	if (memo[m] != NULL && memo[m]->list == list)
+		return memo[m];
+	pthread_mutex_lock(&sets_lock);
+	for (i = 0; i < nsets && h == NULL; i++)
+		if (sets[i].list == list)
+			h = &sets[i];
+	if (h == NULL) {
+		if (nsets == MP_WORDSET_LISTS)
+			abort();
+		h = &sets[nsets++];
+		h->list = list;
+		for (i = 0; list[i] != NULL; i++) {
+			if (i == MP_WORDSET_WORDS)
+				abort();
+			k = word_hash(list[i]) & (SLOTS - 1);
+			while (h->slot[k] != NULL &&
+			    strcmp(h->slot[k], list[i]) != 0)
+				k = (k + 1) & (SLOTS - 1);
+			h->slot[k] = list[i];
+		}
+	}
+	pthread_mutex_unlock(&sets_lock);
+	return memo[m] = h;
+}
+
+int
+mp_word_in(const char *w, const char *const *list)
+{
+	const struct wset *h = set_of(list);
+	size_t k = word_hash(w) & (SLOTS - 1);
+
+	while (h->slot[k] != NULL) {
+		if (strcmp(h->slot[k], w) == 0)
+			return 1;
+		k = (k + 1) & (SLOTS - 1);
+	}
+	return 0;
+}
