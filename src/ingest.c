@@ -417,15 +417,6 @@ mp_job_thread(struct mp_job *j, struct mp_err *e)
 }
 
 /*
- * Incremental threading: new messages are threaded together with every
- * stored thread they could join, found through the ids they mention (the
- * store knows each message's thread and each thread's references to ids
- * outside it) and, for the subject fallback, stored threads with the
- * same subject within the window. Threads share nothing else, so the
- * result equals a rebuild of the whole store, at the cost of the threads
- * touched, not of the store's size.
- */
-/*
  * The threads of the last batch's result, as stored after it: every
  * message of each, with its final thread and seq. The next batch reads
  * most of them again (the threads that share its subjects, over the same
@@ -452,6 +443,28 @@ warm_free(struct warm *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/* The rows of thread name in w (indexes in w->c.v), or NULL. */
+static const size_t *
+warm_rows(const struct warm *w, const char *name, size_t *n)
+{
+	size_t x;
+
+	if (w == NULL || w->names.cap == 0 ||
+	    w->names.slot[x = strset_find(&w->names, name)] == NULL)
+		return NULL;
+	*n = w->count[x];
+	return w->row + w->first[x];
+}
+
+/*
+ * Incremental threading: new messages are threaded together with every
+ * stored thread they could join, found through the ids they mention (the
+ * store knows each message's thread and each thread's references to ids
+ * outside it) and, for the subject fallback, stored threads with the
+ * same subject within the window. Threads share nothing else, so the
+ * result equals a rebuild of the whole store, at the cost of the threads
+ * touched, not of the store's size.
+ */
 struct subset {
 	struct mp_job *j;
 	const struct warm *warm;        /* may be NULL */
@@ -525,17 +538,15 @@ sub_load_found(struct subset *s, struct mp_err *e)
 	size_t i;
 
 	for (i = 0; i < s->nfound; i++) {
-		const struct warm *w = s->warm;
-		size_t k, x;
+		const size_t *rows;
+		size_t k, n;
 
 		if (!strset_add(&s->loaded, s->found[i]))
 			continue;
-		if (w != NULL && w->names.cap > 0 && w->names.slot[x =
-		    strset_find(&w->names, s->found[i])] != NULL) {
-			for (k = 0; k < w->count[x]; k++)
-				tcollect_copy(&s->c,
-				    &w->c.v[w->row[w->first[x] + k]]);
-			s->j->thread_warm += (long)w->count[x];
+		if ((rows = warm_rows(s->warm, s->found[i], &n)) != NULL) {
+			for (k = 0; k < n; k++)
+				tcollect_copy(&s->c, &s->warm->c.v[rows[k]]);
+			s->j->thread_warm += (long)n;
 			continue;
 		}
 		if (mp_store_each_trow(s->j->st, s->found[i], sub_row, s,

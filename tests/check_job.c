@@ -814,32 +814,51 @@ write_mbox(const char *path, char **texts, const int *order, int n, int gz)
 /* One archive of more messages than are threaded at once, shuffled: the
  * later batches are threaded against the threads the earlier ones
  * stored, in the same run, and the result is the rebuild's. */
-START_TEST(test_import_beyond_one_batch)
+/* An mbox in dir of 12,000 generated messages (seed gseed) in a shuffled
+ * order (seed oseed); returns how many it holds. */
+static int
+write_shuffled(const char *name, uint32_t gseed, uint32_t oseed,
+    char *path, size_t size)
 {
-	struct gmsg *g = gen_msgs(12000, 13);
-	struct mp_err e = { 0 };
-	struct mp_job j;
-	char path[4096];
+	struct gmsg *g = gen_msgs(12000, gseed);
 	int kept, *order;
 	char **t = kept_texts(g, 12000, &kept);
 
 	order = mp_xcalloc((size_t)kept, sizeof(int));
-	shuffle(order, kept, 17);
-	snprintf(path, sizeof(path), "%s/big.mbox", dir);
+	shuffle(order, kept, oseed);
+	snprintf(path, size, "%s/%s", dir, name);
 	write_mbox(path, t, order, kept, 0);
-	mp_job_init(&j, cfg, st, 0, 0);
-	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
+	free(order);
+	free(t);
+	gen_free(g, 12000);
+	return kept;
+}
+
+/* Import path with a new job, which must succeed. */
+static void
+import_ok(struct mp_job *j, const char *path)
+{
+	struct mp_err e = { 0 };
+
+	mp_job_init(j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_import(j, path, NULL, "t", &e) == 0, "%s",
 	    e.msg);
-	mp_job_finish(&j);
+	mp_job_finish(j);
+}
+
+START_TEST(test_import_beyond_one_batch)
+{
+	struct mp_job j;
+	char path[4096];
+	int kept = write_shuffled("big.mbox", 13, 17, path, sizeof(path));
+
+	import_ok(&j, path);
 	ck_assert_int_eq(j.stored, kept);
 	ck_assert_int_eq(j.duplicates, 0);
 	ck_assert_int_gt(j.thread_loaded, 1000);
 	/* most come from the batch before, not the store */
 	ck_assert_int_gt(j.thread_warm, j.thread_loaded / 2);
 	assert_threaded_as_rebuild();
-	free(order);
-	free(t);
-	gen_free(g, 12000);
 }
 END_TEST
 
@@ -847,18 +866,12 @@ END_TEST
  * pipeline): the same result, threads, duplicates. */
 START_TEST(test_import_on_one_core)
 {
-	struct gmsg *g = gen_msgs(12000, 23);
-	struct mp_err e = { 0 };
 	struct mp_job j;
 	char path[4096];
-	int kept, *order, k, cpu = -1;
-	char **t = kept_texts(g, 12000, &kept);
+	int kept = write_shuffled("one.mbox", 23, 29, path, sizeof(path));
+	int k, cpu = -1;
 	cpu_set_t all, one;
 
-	order = mp_xcalloc((size_t)kept, sizeof(int));
-	shuffle(order, kept, 29);
-	snprintf(path, sizeof(path), "%s/one.mbox", dir);
-	write_mbox(path, t, order, kept, 0);
 	ck_assert_int_eq(sched_getaffinity(0, sizeof(all), &all), 0);
 	for (k = 0; k < CPU_SETSIZE && cpu < 0; k++)
 		if (CPU_ISSET(k, &all))
@@ -866,25 +879,16 @@ START_TEST(test_import_on_one_core)
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);
 	ck_assert_int_eq(sched_setaffinity(0, sizeof(one), &one), 0);
-	mp_job_init(&j, cfg, st, 0, 0);
-	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
-	    e.msg);
-	mp_job_finish(&j);
+	import_ok(&j, path);
 	ck_assert_int_eq(j.stored, kept);
 	ck_assert_int_eq(j.duplicates, 0);
 	ck_assert_int_gt(j.thread_loaded, 1000);
-	mp_job_init(&j, cfg, st, 0, 0);
-	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
-	    e.msg);
-	mp_job_finish(&j);
+	import_ok(&j, path);
 	ck_assert_int_eq(sched_setaffinity(0, sizeof(all), &all), 0);
 	ck_assert_int_eq(j.stored, 0);
 	ck_assert_int_eq(j.duplicates, kept);
 	ck_assert_int_eq(mp_store_count_msgs(st), kept);
 	assert_threaded_as_rebuild();
-	free(order);
-	free(t);
-	gen_free(g, 12000);
 }
 END_TEST
 
