@@ -20,7 +20,7 @@ struct mp_msg;
 struct mp_store;
 struct mp_lock;
 
-#define MP_STORE_VERSION 4
+#define MP_STORE_VERSION 5
 
 /* The run lock: a file "PATH.lock" beside the store, held with flock(2)
  * for the life of the process. Returns 0 when acquired, 1 when another

@@ -810,10 +810,10 @@ START_TEST(test_sql_metachars)
 	ck_assert_int_eq(mp_store_count_msgs(st), 1);
 	mp_store_close(st);
 	/* no table dropped: msg, msg_text, action, source_state,
-	 * digest_state, ledger, skipped, item_state, thread_ref, store_flag
-	 * and SQLite's sqlite_sequence */
+	 * digest_state, ledger, skipped, item_state, thread_ref, store_flag,
+	 * thread, subject and SQLite's sqlite_sequence */
 	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM sqlite_master"
-	    " WHERE type = 'table'", NULL, 0), 11);
+	    " WHERE type = 'table'", NULL, 0), 13);
 	mp_buf_free(&c.out);
 	mp_buf_free(&b);
 	mp_buf_free(&want);
@@ -908,6 +908,22 @@ START_TEST(test_thread_lookups)
 	ck_assert_str_eq(mp_buf_str(&b), "");
 	ck_assert_int_eq(mp_store_thread_used(st, "T2"), 1);
 	ck_assert_int_eq(mp_store_thread_used(st, "T3"), 0);
+	/* a thread whose messages all moved is no longer used; its name
+	 * can come back */
+	ck_assert_int_eq(mp_store_set_thread_seq(st, 1, "T2", &e), 0);
+	ck_assert_int_eq(mp_store_set_thread(st, "b@x", "T2", &e), 0);
+	ck_assert_int_eq(mp_store_thread_used(st, "T1"), 0);
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_subject(st, "Agenda",
+	    1623900000, 1623900050, add_name, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "T2;");
+	ck_assert_int_eq(mp_store_set_thread_seq(st, 2, "T1", &e), 0);
+	ck_assert_int_eq(mp_store_thread_used(st, "T1"), 1);
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_each_trow(st, "T1", add_trow, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "2:b@x:a@x:Agenda:T1;");
+	ck_assert_int_eq(mp_store_set_thread_seq(st, 2, NULL, &e), 0);
+	ck_assert_int_eq(mp_store_count_unthreaded(st), 1);
 	/* flags */
 	ck_assert_int_eq(mp_store_flag_get(st, "rethread"), 0);
 	ck_assert_int_eq(mp_store_flag_set(st, "rethread", 1, &e), 0);
@@ -991,13 +1007,18 @@ START_TEST(test_thread_row_of)
 	ck_assert_int_eq(mp_store_has_msg(st, "r3@x"), 0);
 	mp_buf_free(&refs);
 	mp_store_close(st);
-	/* the subject index carries the thread (version 4) */
+	/* the subject index carries the thread (version 4), both by
+	 * number (version 5) */
 	ck_assert_int_eq(raw_pragma(path, "SELECT count(*) FROM"
 	    " pragma_index_info('msg_subject')", NULL, 0), 3);
 	ck_assert_int_eq(raw_pragma(path, "SELECT name FROM"
+	    " pragma_index_info('msg_subject') WHERE seqno = 0", info,
+	    sizeof(info)), 0);
+	ck_assert_str_eq(info, "sid");
+	ck_assert_int_eq(raw_pragma(path, "SELECT name FROM"
 	    " pragma_index_info('msg_subject') WHERE seqno = 2", info,
 	    sizeof(info)), 0);
-	ck_assert_str_eq(info, "thread");
+	ck_assert_str_eq(info, "tid");
 	free(path);
 }
 END_TEST
@@ -1080,6 +1101,92 @@ START_TEST(test_migrate_from_v1)
 	    "(null)|mine|old@x||0\n");
 	ck_assert_int_eq(mp_store_flag_get(st, "rethread"), 1);
 	mp_store_close(st);
+	mp_buf_free(&c.out);
+	free(path);
+}
+END_TEST
+
+/* A version 4 store (threads and subjects by name in the message rows
+ * and indexes) keeps its threads when they get numbers (version 5). */
+START_TEST(test_migrate_from_v4)
+{
+	char *path = tpath("v4.db");
+	struct collect c = { MP_BUF_INIT, 0, 0, NULL, NULL, 0 };
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+	struct mp_store *st;
+	sqlite3 *db;
+
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+	    "CREATE TABLE msg (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	    " message_id TEXT UNIQUE NOT NULL, in_reply_to TEXT, refs TEXT,"
+	    " from_name TEXT, from_addr TEXT, subject TEXT, subject_norm TEXT,"
+	    " date INTEGER, date_off INTEGER, list_id TEXT, thread TEXT,"
+	    " source TEXT, added INTEGER);"
+	    "CREATE INDEX msg_thread ON msg(thread);"
+	    "CREATE TABLE action (id INTEGER PRIMARY KEY, message_id TEXT NOT"
+	    " NULL REFERENCES msg(message_id), kind TEXT, assignee TEXT,"
+	    " due TEXT, text TEXT, UNIQUE(message_id, kind, text));"
+	    "CREATE TABLE source_state (source TEXT PRIMARY KEY,"
+	    " uidvalidity INTEGER, last_uid INTEGER);"
+	    "CREATE TABLE digest_state (member TEXT PRIMARY KEY,"
+	    " last_seq INTEGER, last_slot INTEGER);"
+	    "CREATE TABLE ledger (kind TEXT, item TEXT, off INTEGER,"
+	    " rcpt TEXT, due INTEGER, state INTEGER, attempts INTEGER,"
+	    " message_id TEXT, reply TEXT, first_try INTEGER,"
+	    " updated INTEGER, PRIMARY KEY(kind, item, off, rcpt, due));"
+	    "CREATE TABLE skipped (source TEXT, uid INTEGER, size INTEGER,"
+	    " reason TEXT, at INTEGER, PRIMARY KEY(source, uid));"
+	    "CREATE TABLE item_state (item TEXT PRIMARY KEY, due INTEGER,"
+	    " ends INTEGER, sequence INTEGER, title TEXT, updated INTEGER);"
+	    "CREATE TABLE thread_ref (id TEXT NOT NULL, thread TEXT NOT NULL,"
+	    " PRIMARY KEY(id, thread)) WITHOUT ROWID;"
+	    "CREATE INDEX thread_ref_thread ON thread_ref(thread);"
+	    "CREATE TABLE store_flag (name TEXT PRIMARY KEY, value INTEGER);"
+	    "CREATE TABLE msg_text (seq INTEGER PRIMARY KEY, own TEXT);"
+	    "CREATE INDEX msg_subject ON msg(subject_norm, date, thread);"
+	    "INSERT INTO msg (message_id, in_reply_to, subject, subject_norm,"
+	    " date, thread) VALUES"
+	    " ('a@x', NULL, 'Plan', 'Plan', 100, 'a@x'),"
+	    " ('c@x', NULL, 'Other', 'Other', 200, 'c@x'),"
+	    " ('b@x', 'a@x', 'Re: Plan', 'Plan', 300, 'a@x'),"
+	    " ('d@x', NULL, NULL, NULL, 400, NULL);"
+	    "INSERT INTO msg_text VALUES (1, 'first'), (2, 'other'),"
+	    " (3, 'reply'), (4, '');"
+	    "INSERT INTO action (message_id, kind, text)"
+	    " VALUES ('b@x', 'request', 'do it');"
+	    "INSERT INTO thread_ref VALUES ('gone@x', 'c@x');"
+	    "PRAGMA user_version = 4;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	st = open_ok(path);
+	ck_assert_int_eq(mp_store_version(st), MP_STORE_VERSION);
+	ck_assert_int_eq(mp_store_each_trow(st, "a@x", add_trow, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "1:a@x::Plan:a@x;3:b@x::Plan:a@x;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_subject(st, "Plan", 0, 1000,
+	    add_name, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "a@x;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_id(st, "gone@x", 0, add_name,
+	    &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "c@x;");
+	ck_assert_int_eq(mp_store_count_unthreaded(st), 1);
+	ck_assert_int_eq(mp_store_thread_used(st, "c@x"), 1);
+	ck_assert_int_eq(mp_store_each_msg(st, 2, collect_msg, &c, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&c.out), "3|b@x|a@x||||Re: Plan|Plan|300|0|"
+	    "(null)|reply|a@x||0\n4|d@x|(null)||||||400|0|(null)||(null)||0\n");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_each_action(st, 0, collect_action, &b, &e),
+	    0);
+	ck_assert_str_eq(mp_buf_str(&b), "3|b@x|a@x|request|(null)||do it|"
+	    "Re: Plan|\n");
+	mp_store_close(st);
+	/* the old columns are gone, and no index names a thread by text */
+	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM"
+	    " pragma_table_info('msg') WHERE name IN ('thread',"
+	    " 'subject_norm')", NULL, 0), 0);
+	mp_buf_free(&b);
 	mp_buf_free(&c.out);
 	free(path);
 }
@@ -1191,6 +1298,7 @@ store_suite(void)
 	tcase_add_test(tc, test_ledger);
 	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_migrate_from_v1);
+	tcase_add_test(tc, test_migrate_from_v4);
 	tcase_add_test(tc, test_skipped_and_items);
 	tcase_add_test(tc, test_ledger_reminded);
 	tcase_add_test(tc, test_transactions);
