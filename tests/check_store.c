@@ -1057,6 +1057,21 @@ START_TEST(test_msg_pack)
 }
 END_TEST
 
+/* The tables of version 1 besides msg, as the foundation release made
+ * them. */
+#define V1_TABLES \
+	"CREATE TABLE action (id INTEGER PRIMARY KEY, message_id TEXT NOT" \
+	" NULL REFERENCES msg(message_id), kind TEXT, assignee TEXT," \
+	" due TEXT, text TEXT, UNIQUE(message_id, kind, text));" \
+	"CREATE TABLE source_state (source TEXT PRIMARY KEY," \
+	" uidvalidity INTEGER, last_uid INTEGER);" \
+	"CREATE TABLE digest_state (member TEXT PRIMARY KEY," \
+	" last_seq INTEGER, last_slot INTEGER);" \
+	"CREATE TABLE ledger (kind TEXT, item TEXT, off INTEGER," \
+	" rcpt TEXT, due INTEGER, state INTEGER, attempts INTEGER," \
+	" message_id TEXT, reply TEXT, first_try INTEGER," \
+	" updated INTEGER, PRIMARY KEY(kind, item, off, rcpt, due));"
+
 /* A version 1 store (as the foundation release wrote it) is migrated to
  * the current version and keeps its rows. */
 START_TEST(test_migrate_from_v1)
@@ -1076,17 +1091,7 @@ START_TEST(test_migrate_from_v1)
 	    " date INTEGER, date_off INTEGER, list_id TEXT, own TEXT,"
 	    " body TEXT, thread TEXT, source TEXT, added INTEGER);"
 	    "CREATE INDEX msg_thread ON msg(thread);"
-	    "CREATE TABLE action (id INTEGER PRIMARY KEY, message_id TEXT NOT"
-	    " NULL REFERENCES msg(message_id), kind TEXT, assignee TEXT,"
-	    " due TEXT, text TEXT, UNIQUE(message_id, kind, text));"
-	    "CREATE TABLE source_state (source TEXT PRIMARY KEY,"
-	    " uidvalidity INTEGER, last_uid INTEGER);"
-	    "CREATE TABLE digest_state (member TEXT PRIMARY KEY,"
-	    " last_seq INTEGER, last_slot INTEGER);"
-	    "CREATE TABLE ledger (kind TEXT, item TEXT, off INTEGER,"
-	    " rcpt TEXT, due INTEGER, state INTEGER, attempts INTEGER,"
-	    " message_id TEXT, reply TEXT, first_try INTEGER,"
-	    " updated INTEGER, PRIMARY KEY(kind, item, off, rcpt, due));"
+	    V1_TABLES
 	    "INSERT INTO msg (message_id, subject, own, body, thread)"
 	    " VALUES ('old@x', 'Old', 'mine', 'mine\n> theirs', 'old@x');"
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
@@ -1125,17 +1130,7 @@ START_TEST(test_migrate_from_v4)
 	    " date INTEGER, date_off INTEGER, list_id TEXT, thread TEXT,"
 	    " source TEXT, added INTEGER);"
 	    "CREATE INDEX msg_thread ON msg(thread);"
-	    "CREATE TABLE action (id INTEGER PRIMARY KEY, message_id TEXT NOT"
-	    " NULL REFERENCES msg(message_id), kind TEXT, assignee TEXT,"
-	    " due TEXT, text TEXT, UNIQUE(message_id, kind, text));"
-	    "CREATE TABLE source_state (source TEXT PRIMARY KEY,"
-	    " uidvalidity INTEGER, last_uid INTEGER);"
-	    "CREATE TABLE digest_state (member TEXT PRIMARY KEY,"
-	    " last_seq INTEGER, last_slot INTEGER);"
-	    "CREATE TABLE ledger (kind TEXT, item TEXT, off INTEGER,"
-	    " rcpt TEXT, due INTEGER, state INTEGER, attempts INTEGER,"
-	    " message_id TEXT, reply TEXT, first_try INTEGER,"
-	    " updated INTEGER, PRIMARY KEY(kind, item, off, rcpt, due));"
+	    V1_TABLES
 	    "CREATE TABLE skipped (source TEXT, uid INTEGER, size INTEGER,"
 	    " reason TEXT, at INTEGER, PRIMARY KEY(source, uid));"
 	    "CREATE TABLE item_state (item TEXT PRIMARY KEY, due INTEGER,"
