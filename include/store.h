@@ -82,10 +82,7 @@ typedef int (*mp_store_msg_cb)(const struct mp_stored_msg *m, void *ctx);
 int mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
     const char *thread, const char *source, int64_t now, int *added,
     struct mp_err *e);
-/* The same, for a caller that has looked m's Message-ID up
- * (mp_store_has_msg) in this transaction and found none: not looked up
- * again; *seq is the new message's seq. A message stored meanwhile is
- * still not stored twice (*seq = 0), but uses up a seq. */
+/* The same, telling the new message's seq (0: not stored, known). */
 int mp_store_add_new_msg(struct mp_store *st, const struct mp_msg *m,
     const char *thread, const char *source, int64_t now, int64_t *seq,
     struct mp_err *e);

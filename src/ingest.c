@@ -729,7 +729,6 @@ pend_store(struct mp_job *j, struct pending *pq, const char *const *names,
 		const struct pend_msg *p = &pq->v[i];
 		int64_t seq = 0;
 
-		/* looked up by store_stage; pq->ids kept it unique */
 		rc = mp_store_add_new_msg(j->st, p->m, names != NULL ?
 		    names[i] : NULL, pq->source, j->now, &seq, e);
 		if (seqs != NULL)

@@ -78,26 +78,48 @@ static const char *const migrations[] = {
 	 * the threads of a subject does not read message rows. */
 	"DROP INDEX msg_subject;"
 	"CREATE INDEX msg_subject ON msg(subject_norm, date, thread);",
-	/* 4 -> 5: threads and normalised subjects get numbers, and the
-	 * message indexes carry the numbers instead of the texts (a name is
-	 * a Message-ID, 67 bytes on average): the indexes that an import
-	 * writes in random order shrink from 23 MB to 4 MB per 100,000
-	 * messages and stay in the page cache. */
-	"CREATE TABLE thread (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);"
+	/* 4 -> 5: the indexes that an import writes in random order hold
+	 * numbers instead of texts, and stay in the page cache (23 MB for
+	 * 100,000 messages in version 4, 5 MB now). Threads and normalised
+	 * subjects are numbered (a thread name is a Message-ID: 67 bytes on
+	 * average); a Message-ID is found by its key, magpie_key(), an
+	 * integer hash (the text is compared too: two ids may share a key).
+	 * msg and action are made anew, as SQLite drops no constraint:
+	 * the Message-ID is unique because the store adds no message it
+	 * has, and an action's message must exist because
+	 * mp_store_add_action checks it (no foreign key). */
+	"CREATE TABLE thread (id INTEGER PRIMARY KEY,"
+	" name TEXT UNIQUE NOT NULL);"
 	"INSERT INTO thread (name) SELECT DISTINCT thread FROM msg"
 	" WHERE thread IS NOT NULL ORDER BY thread;"
-	"CREATE TABLE subject (id INTEGER PRIMARY KEY, norm TEXT UNIQUE NOT NULL);"
+	"CREATE TABLE subject (id INTEGER PRIMARY KEY,"
+	" norm TEXT UNIQUE NOT NULL);"
 	"INSERT INTO subject (norm) SELECT DISTINCT COALESCE(subject_norm, '')"
 	" FROM msg ORDER BY 1;"
-	"DROP INDEX msg_thread;"
-	"DROP INDEX msg_subject;"
-	"ALTER TABLE msg ADD COLUMN tid INTEGER;"
-	"ALTER TABLE msg ADD COLUMN sid INTEGER;"
-	"UPDATE msg SET tid = (SELECT id FROM thread WHERE name = msg.thread),"
-	" sid = (SELECT id FROM subject"
-	" WHERE norm = COALESCE(msg.subject_norm, ''));"
-	"ALTER TABLE msg DROP COLUMN thread;"
-	"ALTER TABLE msg DROP COLUMN subject_norm;"
+	"CREATE TABLE msg5 ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" message_id TEXT NOT NULL, mkey INTEGER NOT NULL,"
+	" in_reply_to TEXT, refs TEXT, from_name TEXT, from_addr TEXT,"
+	" subject TEXT, sid INTEGER, date INTEGER, date_off INTEGER,"
+	" list_id TEXT, tid INTEGER, source TEXT, added INTEGER);"
+	"INSERT INTO msg5 SELECT seq, message_id, magpie_key(message_id),"
+	" in_reply_to, refs, from_name, from_addr, subject,"
+	" (SELECT id FROM subject WHERE norm = COALESCE(msg.subject_norm, '')),"
+	" date, date_off, list_id,"
+	" (SELECT id FROM thread WHERE name = msg.thread), source, added"
+	" FROM msg ORDER BY seq;"
+	"UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence"
+	" WHERE name = 'msg') WHERE name = 'msg5';"
+	"CREATE TABLE action5 (id INTEGER PRIMARY KEY,"
+	" message_id TEXT NOT NULL, kind TEXT, assignee TEXT, due TEXT,"
+	" text TEXT, UNIQUE(message_id, kind, text));"
+	"INSERT INTO action5 SELECT id, message_id, kind, assignee, due, text"
+	" FROM action ORDER BY id;"
+	"DROP TABLE action;"
+	"DROP TABLE msg;"
+	"ALTER TABLE msg5 RENAME TO msg;"
+	"ALTER TABLE action5 RENAME TO action;"
+	"CREATE INDEX msg_key ON msg(mkey);"
 	"CREATE INDEX msg_thread ON msg(tid);"
 	"CREATE INDEX msg_subject ON msg(sid, date, tid);",
 };
@@ -159,20 +181,21 @@ enum stmt_id {
 #define LEDGER_KEY "kind = ?1 AND item = ?2 AND off = ?3 AND rcpt = ?4" \
 	" AND due = ?5"
 
-/* mp_store_add_msg looks the Message-ID up (HAS_MSG) before ADD_MSG
- * because an ignored INSERT still consumes an AUTOINCREMENT value:
- * re-imports would leave gaps in seq. (Not as INSERT ... SELECT ... WHERE
- * NOT EXISTS: an INSERT that reads its own table goes through a temporary
- * table, a tenth of the cost of storing a message.) */
+/* add_msg looks the Message-ID up (HAS_MSG) before ADD_MSG: that check
+ * is what keeps Message-IDs unique (version 5). (Not as INSERT ...
+ * SELECT ... WHERE NOT EXISTS: an INSERT that reads its own table goes
+ * through a temporary table, a tenth of the cost of storing a
+ * message.) */
 static const char *const stmt_sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_VERSION] = "PRAGMA user_version",
-	[S_ADD_MSG] = "INSERT OR IGNORE INTO msg (message_id, in_reply_to,"
+	[S_ADD_MSG] = "INSERT INTO msg (message_id, mkey, in_reply_to,"
 	    " refs, from_name, from_addr, subject, sid, date,"
 	    " date_off, list_id, source, added, tid)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?13, ?14, ?15)",
+	    " VALUES (?1, magpie_key(?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	    " ?10, ?13, ?14, ?15)",
 	[S_ADD_TEXT] = "INSERT INTO msg_text (seq, own) VALUES (?1, ?2)",
 	[S_EACH_MSG] = "SELECT m.seq, message_id, in_reply_to, refs,"
 	    " from_name, from_addr, subject, s.norm, date, date_off,"
@@ -181,17 +204,19 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " LEFT JOIN subject s ON s.id = m.sid"
 	    " LEFT JOIN thread t ON t.id = m.tid"
 	    " WHERE m.seq > ?1 ORDER BY m.seq",
-	[S_HAS_MSG] = "SELECT 1 FROM msg WHERE message_id = ?1",
+#define BY_ID(m) m "mkey = magpie_key(?1) AND " m "message_id = ?1"
+	[S_HAS_MSG] = "SELECT 1 FROM msg WHERE " BY_ID(""),
 	[S_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM msg",
 	[S_COUNT_MSGS] = "SELECT COUNT(*) FROM msg",
 	[S_COUNT_UNTHREADED] = "SELECT COUNT(*) FROM msg WHERE tid IS NULL",
-	[S_SET_THREAD] = "UPDATE msg SET tid = ?2 WHERE message_id = ?1",
+	[S_SET_THREAD] = "UPDATE msg SET tid = ?2 WHERE " BY_ID(""),
 	[S_SET_THREAD_SEQ] = "UPDATE msg SET tid = ?2 WHERE seq = ?1",
 	[S_ADD_ACTION] = "INSERT OR IGNORE INTO action (message_id, kind,"
 	    " assignee, due, text) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_EACH_ACTION] = "SELECT m.seq, a.message_id, t.name, a.kind,"
 	    " a.assignee, a.due, a.text, m.subject, m.from_name, m.date"
-	    " FROM action a JOIN msg m ON m.message_id = a.message_id"
+	    " FROM action a JOIN msg m ON m.mkey = magpie_key(a.message_id)"
+	    " AND m.message_id = a.message_id"
 	    " LEFT JOIN thread t ON t.id = m.tid"
 	    " WHERE m.seq > ?1 ORDER BY m.seq, a.id",
 	[S_SOURCE_GET] = "SELECT uidvalidity, last_uid FROM source_state"
@@ -260,7 +285,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " LIMIT ?1",
 #undef TROW_COLS
 	[S_THREADS_OF_ID] = "SELECT t.name FROM msg m"
-	    " JOIN thread t ON t.id = m.tid WHERE m.message_id = ?1"
+	    " JOIN thread t ON t.id = m.tid WHERE " BY_ID("m.")
 	    " UNION ALL SELECT thread FROM thread_ref WHERE id = ?1",
 	[S_THREADS_OF_REF] = "SELECT thread FROM thread_ref WHERE id = ?1",
 	[S_THREADS_OF_SUBJECT] = "SELECT t.name FROM thread t WHERE t.id IN"
@@ -272,6 +297,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_REF_CLEAR_ALL] = "DELETE FROM thread_ref",
 	[S_REF_ADD] = "INSERT OR IGNORE INTO thread_ref (id, thread)"
 	    " VALUES (?1, ?2)",
+#undef BY_ID
 	[S_FLAG_GET] = "SELECT value FROM store_flag WHERE name = ?1",
 	[S_FLAG_SET] = "INSERT INTO store_flag (name, value) VALUES (?1, ?2)"
 	    " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -558,6 +584,27 @@ fail:
 	return -1;
 }
 
+/*
+ * magpie_key(text): the key by which a Message-ID is found, FNV-1a (64
+ * bits) of its bytes. Stores keep it: never change it.
+ */
+static void
+key_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+	const unsigned char *p = sqlite3_value_text(argv[0]);
+	int n = sqlite3_value_bytes(argv[0]);
+	uint64_t h = 14695981039346656037u;
+
+	(void)argc;
+	if (p == NULL) {
+		sqlite3_result_null(cx);
+		return;
+	}
+	while (n-- > 0)
+		h = (h ^ *p++) * 1099511628211u;
+	sqlite3_result_int64(cx, (sqlite3_int64)h);
+}
+
 static int
 configure(struct mp_store *st, struct mp_err *e)
 {
@@ -566,6 +613,10 @@ configure(struct mp_store *st, struct mp_err *e)
 
 	if (sqlite3_busy_timeout(st->db, 5000) != SQLITE_OK)
 		return db_err(st, e, "busy timeout");
+	if (sqlite3_create_function(st->db, "magpie_key", 1, SQLITE_UTF8 |
+	    SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL, key_fn, NULL,
+	    NULL) != SQLITE_OK)
+		return db_err(st, e, "registering magpie_key");
 	v = query_int(st, S_VERSION);
 	if (v < 0)
 		return db_err(st, e, "reading the version");
@@ -810,7 +861,7 @@ bind_number(sqlite3_stmt *s, int i, int64_t id)
 
 static int
 add_msg(struct mp_store *st, const struct mp_msg *m, const char *thread,
-    const char *source, int64_t now, int looked_up, int64_t *seq,
+    const char *source, int64_t now, int64_t *seq,
     struct mp_err *e)
 {
 	struct mp_buf refs = MP_BUF_INIT;
@@ -823,7 +874,7 @@ add_msg(struct mp_store *st, const struct mp_msg *m, const char *thread,
 	if (m->message_id == NULL || *m->message_id == '\0')
 		return mp_err_set(e, MP_EX_DATAERR,
 		    "%s: message without a Message-ID", st->path);
-	if (!looked_up && (rc = mp_store_has_msg(st, m->message_id)) != 0)
+	if ((rc = mp_store_has_msg(st, m->message_id)) != 0)
 		return rc < 0 ? db_err(st, e, "reading") : 0;
 	mp_store_thread_row_of(m, &refs, &r);
 	if (number_of(st, S_THREAD_ID, S_THREAD_NEW, thread, &tid, e) != 0 ||
@@ -866,7 +917,7 @@ mp_store_add_msg(struct mp_store *st, const struct mp_msg *m,
     struct mp_err *e)
 {
 	int64_t seq;
-	int rc = add_msg(st, m, thread, source, now, 0, &seq, e);
+	int rc = add_msg(st, m, thread, source, now, &seq, e);
 
 	*added = seq != 0;
 	return rc;
@@ -877,7 +928,7 @@ mp_store_add_new_msg(struct mp_store *st, const struct mp_msg *m,
     const char *thread, const char *source, int64_t now, int64_t *seq,
     struct mp_err *e)
 {
-	return add_msg(st, m, thread, source, now, 1, seq, e);
+	return add_msg(st, m, thread, source, now, seq, e);
 }
 
 /* Returns -1 either on an SQL error or when the callback stopped (then e
@@ -1184,9 +1235,15 @@ mp_store_add_action(struct mp_store *st, const char *message_id,
 {
 	sqlite3_stmt *s;
 
+	int rc;
+
 	if (message_id == NULL || kind == NULL)
 		return mp_err_set(e, MP_EX_DATAERR,
 		    "%s: action item without a message or kind", st->path);
+	if ((rc = mp_store_has_msg(st, message_id)) <= 0)
+		return rc < 0 ? db_err(st, e, "reading") :
+		    mp_err_set(e, MP_EX_DATAERR, "%s: action item of an "
+		    "unknown message", st->path);
 	if ((s = stmt_get(st, S_ADD_ACTION, e)) == NULL)
 		return -1;
 	bind_str(s, 1, message_id);

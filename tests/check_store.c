@@ -965,6 +965,55 @@ same_row(const struct mp_thread_row *r, void *ctx)
 /* What threading sees of a message before it is stored is what it reads
  * back afterwards (incremental threading equals a rebuild only so):
  * missing strings, a NULL reference, no In-Reply-To. */
+/* Two Message-IDs with the same key (magpie_key is a hash): a row for
+ * z@x is written by hand with a@x's key and b@x's thread. a@x is still
+ * found as itself alone, stored once, threaded and given actions
+ * apart. */
+START_TEST(test_shared_key)
+{
+	char *path = tpath("k.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+
+	ck_assert_int_eq(add(st, "a@x", NULL, NULL, "One", 0), 1);
+	ck_assert_int_eq(add(st, "b@x", NULL, NULL, "Two", 1), 1);
+	ck_assert_int_eq(mp_store_set_thread(st, "b@x", "TB", &e), 0);
+	mp_store_close(st);
+	raw_pragma(path, "INSERT INTO msg (message_id, mkey, subject, tid)"
+	    " SELECT 'z@x', a.mkey, 'Zed', b.tid FROM msg a, msg b"
+	    " WHERE a.message_id = 'a@x' AND b.message_id = 'b@x'", NULL, 0);
+	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM msg"
+	    " WHERE mkey = (SELECT mkey FROM msg WHERE message_id = 'a@x')",
+	    NULL, 0), 2);
+	st = open_ok(path);
+	ck_assert_int_eq(mp_store_has_msg(st, "a@x"), 1);
+	ck_assert_int_eq(add(st, "a@x", NULL, NULL, "One", 2), 0);
+	ck_assert_int_eq(mp_store_count_msgs(st), 3);
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_id(st, "a@x", 0, add_name, &b,
+	    &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "");
+	ck_assert_int_eq(mp_store_set_thread(st, "a@x", "TA", &e), 0);
+	ck_assert_int_eq(mp_store_threads_of_id(st, "a@x", 0, add_name, &b,
+	    &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "TA;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_each_trow(st, "TB", add_trow, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "2:b@x::Two:TB;3:z@x:::TB;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_add_action(st, "a@x", "request", NULL,
+	    NULL, "Reply", &e), 0);
+	ck_assert_int_eq(mp_store_each_action(st, 0, collect_action, &b, &e),
+	    0);
+	ck_assert_str_eq(mp_buf_str(&b), "1|a@x|TA|request|(null)||Reply|"
+	    "One|Ana\n");
+	mp_buf_free(&b);
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_thread_row_of)
 {
 	char *path = tpath("r.db");
@@ -1152,6 +1201,7 @@ START_TEST(test_migrate_from_v4)
 	    "INSERT INTO action (message_id, kind, text)"
 	    " VALUES ('b@x', 'request', 'do it');"
 	    "INSERT INTO thread_ref VALUES ('gone@x', 'c@x');"
+	    "UPDATE sqlite_sequence SET seq = 5 WHERE name = 'msg';"
 	    "PRAGMA user_version = 4;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	st = open_ok(path);
@@ -1176,6 +1226,14 @@ START_TEST(test_migrate_from_v4)
 	    0);
 	ck_assert_str_eq(mp_buf_str(&b), "3|b@x|a@x|request|(null)||do it|"
 	    "Re: Plan|\n");
+	/* seq goes on after the highest ever given (5 was, then lost) */
+	ck_assert_int_eq(add(st, "e@x", NULL, NULL, "New", 500), 1);
+	ck_assert_int_eq(add(st, "a@x", NULL, NULL, "Plan", 500), 0);
+	mp_buf_reset(&c.out);
+	ck_assert_int_eq(mp_store_each_msg(st, 4, collect_msg, &c, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&c.out), "6|e@x|(null)||Ana|"
+	    "someone@example.org|New|New|1623900500|7200|"
+	    "mag.intgovforum.org|body text\n|(null)|mag|500\n");
 	mp_store_close(st);
 	/* the old columns are gone, and no index names a thread by text */
 	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM"
@@ -1294,6 +1352,7 @@ store_suite(void)
 	tcase_add_test(tc, test_lock);
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_migrate_from_v4);
+	tcase_add_test(tc, test_shared_key);
 	tcase_add_test(tc, test_skipped_and_items);
 	tcase_add_test(tc, test_ledger_reminded);
 	tcase_add_test(tc, test_transactions);
