@@ -8,6 +8,7 @@
 #define MP_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct mp_buf {
 	char *data;        /* owned; NULL while empty and never grown */
@@ -30,6 +31,11 @@ const char *mp_buf_str(const struct mp_buf *b);
 void mp_buf_free(struct mp_buf *b);
 
 /* Small helpers every module needs. All abort on allocation failure. */
+/* A hash of n bytes for in-memory tables, eight bytes at a time (ids
+ * are long and hashed often). Not fixed across versions: never store
+ * it. */
+uint64_t mp_hash(const void *p, size_t n);
+
 void *mp_xmalloc(size_t n);
 void *mp_xcalloc(size_t n, size_t size);
 void *mp_xrealloc(void *p, size_t n);

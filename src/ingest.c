@@ -30,23 +30,6 @@
 
 /* ---- string sets ---- */
 
-/* Eight bytes at a time: ids are long, and hashed often. */
-static uint64_t
-thash(const char *s, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
-
-	for (; n >= 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-		h ^= h >> 29;
-	}
-	w = 0;
-	memcpy(&w, s, n);
-	h = (h ^ w) * 0x94d049bb133111ebULL;
-	return h ^ (h >> 31);
-}
-
 /* A set of borrowed strings (open addressing). */
 struct strset {
 	const char **slot;
@@ -56,7 +39,7 @@ struct strset {
 static size_t
 strset_find(const struct strset *s, const char *v)
 {
-	size_t j = thash(v, strlen(v)) & (s->cap - 1);
+	size_t j = mp_hash(v, strlen(v)) & (s->cap - 1);
 
 	/* members are often interned: the same pointer */
 	while (s->slot[j] != NULL && s->slot[j] != v &&
@@ -174,14 +157,14 @@ tintern(struct tcollect *c, const char *s, size_t n)
 		for (i = 0; i < oldcap; i++) {
 			if (old[i] == NULL)
 				continue;
-			j = thash(old[i], strlen(old[i])) & (c->scap - 1);
+			j = mp_hash(old[i], strlen(old[i])) & (c->scap - 1);
 			while (c->slot[j] != NULL)
 				j = (j + 1) & (c->scap - 1);
 			c->slot[j] = old[i];
 		}
 		free(old);
 	}
-	j = thash(s, n) & (c->scap - 1);
+	j = mp_hash(s, n) & (c->scap - 1);
 	while (c->slot[j] != NULL) {
 		if (strncmp(c->slot[j], s, n) == 0 && c->slot[j][n] == '\0')
 			return c->slot[j];

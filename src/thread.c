@@ -39,13 +39,7 @@ struct ctx {
 static uint64_t
 hash_str(const char *s)
 {
-	uint64_t h = 14695981039346656037ULL;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return mp_hash(s, strlen(s));
 }
 
 static size_t
@@ -95,7 +89,8 @@ lookup(struct ctx *x, const char *id, int *created)
 		table_grow(x);
 	j = hash_str(id) & (x->t.cap - 1);
 	while ((k = x->t.slot[j]) != NONE) {
-		if (strcmp(x->c[k].id, id) == 0) {
+		/* callers often pass the same (interned) pointer */
+		if (x->c[k].id == id || strcmp(x->c[k].id, id) == 0) {
 			*created = 0;
 			return k;
 		}

@@ -39,6 +39,35 @@ START_TEST(test_buf)
 }
 END_TEST
 
+/* Equal bytes hash equal wherever they are; every byte counts, none
+ * past n; one byte changed anywhere in a Message-ID-long string, or a
+ * length one shorter, gives another hash. */
+START_TEST(test_hash)
+{
+	const char *id = "CAeuS2Nn69iX8r1D8WZDjhvu_-gzJLS1K9Z_FhTSYx14b5e@mail.gmail"
+	    ".example.com";
+	size_t n = strlen(id), i, k;
+	uint64_t h[80];
+	char *c = mp_xstrdup(id);
+
+	ck_assert_uint_eq(mp_hash(id, n), mp_hash(c, n));
+	ck_assert_uint_eq(mp_hash("abcdefghX", 8), mp_hash("abcdefghY", 8));
+	ck_assert_uint_ne(mp_hash("", 0), mp_hash("\0", 1));
+	ck_assert(n + 2 <= 80);
+	for (i = 0; i < n; i++) {
+		c[i] ^= 1;
+		h[i] = mp_hash(c, n);
+		c[i] ^= 1;
+	}
+	h[n] = mp_hash(id, n - 1);
+	h[n + 1] = mp_hash(id, n);
+	for (i = 0; i <= n + 1; i++)
+		for (k = i + 1; k <= n + 1; k++)
+			ck_assert_uint_ne(h[i], h[k]);
+	free(c);
+}
+END_TEST
+
 START_TEST(test_json_str)
 {
 	struct mp_buf b = MP_BUF_INIT;
@@ -121,6 +150,7 @@ suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_buf);
+	tcase_add_test(tc, test_hash);
 	tcase_add_test(tc, test_json_str);
 	tcase_add_test(tc, test_read_file);
 	tcase_add_test(tc, test_err_and_diag);
