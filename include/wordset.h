@@ -15,5 +15,9 @@
 
 /* 1 when w (compared exactly) is in list, else 0. */
 int mp_word_in(const char *w, const char *const *list);
+/* The same for a caller that looks one word up in many lists: h is
+ * mp_word_hash(w), computed once. */
+unsigned mp_word_hash(const char *w);
+int mp_word_in_h(const char *w, unsigned h, const char *const *list);
 
 #endif

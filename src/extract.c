@@ -212,15 +212,36 @@ static const char *const abbrevs[] = { "e.g", "i.e", "etc", "mr", "ms",
 struct word {
 	size_t off, len;
 	char w[24];             /* lower-cased, truncated */
+	unsigned h;             /* mp_word_hash(w) */
 	int cap;                /* capital (or non-ASCII) first letter */
 	int upper;              /* an acronym ("MAG", "IGF") */
 	char punct;             /* first punctuation after it, or 0 */
 };
 
+/* ASCII classes (magpie keeps the C locale), inline: every byte of every
+ * sentence goes through them. */
+static int
+a_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+a_upper(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static int
+a_alpha(unsigned char c)
+{
+	return a_upper(c) || (c >= 'a' && c <= 'z');
+}
+
 static int
 is_wb(unsigned char c)
 {
-	return isalnum(c) || c >= 0x80;
+	return a_alpha(c) || a_digit(c) || c >= 0x80;
 }
 
 /* Words of s: letters, digits, UTF-8; apostrophes and hyphens inside a
@@ -253,19 +274,27 @@ words_of(const char *s, struct word *w, size_t max)
 		memset(&w[n], 0, sizeof(w[n]));
 		w[n].off = i;
 		w[n].len = j - i;
-		w[n].cap = isupper(p[i]) || p[i] >= 0x80;
+		w[n].cap = a_upper(p[i]) || p[i] >= 0x80;
 		w[n].upper = w[n].len >= 2;
 		for (k = i, q = 0; k < j; k++) {
-			if (!isupper(p[k]) && !isdigit(p[k]))
+			if (!a_upper(p[k]) && !a_digit(p[k]))
 				w[n].upper = 0;
 			if (q + 1 < sizeof(w[n].w))
-				w[n].w[q++] = (char)tolower(p[k]);
+				w[n].w[q++] = (char)(a_upper(p[k]) ? p[k] + 32 :
+				    p[k]);
 		}
 		w[n].w[q] = '\0';
+		w[n].h = mp_word_hash(w[n].w);
 		n++;
 		i = j;
 	}
 	return n;
+}
+
+static int
+in_list(const struct word *x, const char *const *list)
+{
+	return mp_word_in_h(x->w, x->h, list);
 }
 
 static int
@@ -328,7 +357,7 @@ is_person(const char *s, const struct word *w, size_t a, size_t b,
 	if (b <= a || b - a > 4)
 		return 0;
 	for (i = a; i < b; i++) {
-		if (w[i].upper || mp_word_in(w[i].w, group_words) ||
+		if (w[i].upper || in_list(&w[i], group_words) ||
 		    isdigit((unsigned char)w[i].w[0]))
 			return 0;
 		if (!w[i].cap && !(i > a && (WD(w, b, i, "de") ||
@@ -337,7 +366,7 @@ is_person(const char *s, const struct word *w, size_t a, size_t b,
 		    WD(w, b, i, "dos") || WD(w, b, i, "la"))))
 			ok = 0;
 	}
-	if (mp_word_in(w[a].w, not_names))
+	if (in_list(&w[a], not_names))
 		ok = 0;
 	if (!ok && o != NULL && o->config != NULL) {
 		char *name = span_dup(s, w, a, b);
@@ -406,8 +435,8 @@ imperative_at(const struct word *w, size_t n, size_t i)
 {
 	size_t k;
 
-	if (i >= n || !mp_word_in(w[i].w, verbs) ||
-	    mp_word_in(w[i].w, not_imperative))
+	if (i >= n || !in_list(&w[i], verbs) ||
+	    in_list(&w[i], not_imperative))
 		return 0;
 	/* "Update: ..." is a heading, "Review of ..." a noun */
 	if (w[i].punct == ':')
@@ -430,11 +459,11 @@ imperative_at(const struct word *w, size_t n, size_t i)
 		    WD(w, n, k, "was") || WD(w, n, k, "were") ||
 		    WD(w, n, k, "will"))
 			return 0;
-	if (mp_word_in(w[i].w, noun_verbs) && w[i + 1].w[strlen(w[i + 1].w) -
+	if (in_list(&w[i], noun_verbs) && w[i + 1].w[strlen(w[i + 1].w) -
 	    1] == 's' && !WD(w, n, i + 1, "us") && !WD(w, n, i + 1, "this") &&
 	    !WD(w, n, i + 1, "his") && !WD(w, n, i + 1, "its"))
 		return 0;
-	return mp_word_in(w[i + 1].w, imp_follow) ||
+	return in_list(&w[i + 1], imp_follow) ||
 	    isdigit((unsigned char)w[i + 1].w[0]);
 }
 
@@ -482,7 +511,7 @@ request_of(const char *s, const struct word *w, size_t n, size_t st,
 	    !WD(w, n, st + 1, "this") && !WD(w, n, st + 1, "that") &&
 	    !WD(w, n, st + 1, "you") && !WD(w, n, st + 1, "u")) {
 		for (j = st + 1; j < n && j < st + 8; j++) {
-			if (j > st + 1 && !w[j].cap && (mp_word_in(w[j].w, verbs) ||
+			if (j > st + 1 && !w[j].cap && (in_list(&w[j], verbs) ||
 			    WD(w, n, j, "please"))) {
 				ri->r = R_SUBJ;
 				ri->sa = st + 1;
@@ -499,7 +528,7 @@ request_of(const char *s, const struct word *w, size_t n, size_t st,
 		while (k < n && (WD(w, n, k, "also") || WD(w, n, k, "kindly") ||
 		    WD(w, n, k, "just") || WD(w, n, k, "do")))
 			k++;
-		if (k < n && (mp_word_in(w[k].w, not_imperative) ||
+		if (k < n && (in_list(&w[k], not_imperative) ||
 		    WD(w, n, k, "don") || WD(w, n, k, "accept")) &&
 		    !WD(w, n, k, "keep") && !WD(w, n, k, "do"))
 			continue;
@@ -513,7 +542,7 @@ request_of(const char *s, const struct word *w, size_t n, size_t st,
 			"forget", "sure", "possible", "remember", "kindly", NULL };
 
 		for (i = st; i < n; i++)
-			if (mp_word_in(w[i].w, keys))
+			if (in_list(&w[i], keys))
 				break;
 		if (i == n)
 			goto others;
@@ -540,7 +569,7 @@ others:
 		if (WD(w, n, k, "kindly") || WD(w, n, k, "also") ||
 		    WD(w, n, k, "hereby") || WD(w, n, k, "therefore"))
 			k++;
-		if (k < n && mp_word_in(w[k].w, passive) && WD(w, n, k + 1, "to")) {
+		if (k < n && in_list(&w[k], passive) && WD(w, n, k + 1, "to")) {
 			ri->r = R_SUBJ;
 			ri->sa = st;
 			ri->sb = i;
@@ -567,8 +596,8 @@ others:
 			    WD(w, n, j, "can") || WD(w, n, j, "to")) {
 				if (j == i + 1)
 					break;
-				if (WD(w, n, j, "to") && !mp_word_in(w[j + 1 < n ?
-				    j + 1 : j].w, verbs))
+				if (WD(w, n, j, "to") && !in_list(&w[j + 1 < n ?
+				    j + 1 : j], verbs))
 					break;
 				ri->r = R_SUBJ;
 				ri->sa = i + 1;
@@ -584,11 +613,11 @@ others:
 	for (j = st + 1; j < n && j < st + 7; j++) {
 		if (w[j - 1].punct == ',' || w[j - 1].punct == ':')
 			break;
-		if (WD(w, n, j, "to") && j + 1 < n && mp_word_in(w[j + 1].w, verbs) &&
+		if (WD(w, n, j, "to") && j + 1 < n && in_list(&w[j + 1], verbs) &&
 		    !WD(w, n, j + 1, "please") && (w[st].cap ||
 		    WD(w, n, st, "all"))) {
 			for (k = st; k < j; k++)
-				if (mp_word_in(w[k].w, not_imperative) ||
+				if (in_list(&w[k], not_imperative) ||
 				    WD(w, n, k, "is") || WD(w, n, k, "are") ||
 				    WD(w, n, k, "want") || WD(w, n, k, "wants") ||
 				    WD(w, n, k, "need") || WD(w, n, k, "like") ||
@@ -647,7 +676,7 @@ has_word(const struct word *w, size_t n, const char *const *list)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (mp_word_in(w[i].w, list))
+		if (in_list(&w[i], list))
 			return 1;
 	return 0;
 }
@@ -675,7 +704,7 @@ event_cue(const struct word *w, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
-		if (mp_word_in(w[i].w, event_verbs)) {
+		if (in_list(&w[i], event_verbs)) {
 			if ((WD(w, n, i, "place") && i > 0 &&
 			    (WD(w, n, i - 1, "take") || WD(w, n, i - 1, "takes") ||
 			    WD(w, n, i - 1, "taking"))) ||
@@ -694,10 +723,10 @@ event_cue(const struct word *w, size_t n)
 			    WD(w, n, i - 1, "is") || WD(w, n, i - 1, "to"))))
 				return 1;
 		}
-		if (!mp_word_in(w[i].w, event_nouns))
+		if (!in_list(&w[i], event_nouns))
 			continue;
 		if (i + 1 < n && w[i].punct == 0 &&
-		    mp_word_in(w[i + 1].w, compound_heads))
+		    in_list(&w[i + 1], compound_heads))
 			continue;
 		if (WD(w, n, i, "day") && !(i > 0 && (WD(w, n, i - 1, "first") ||
 		    WD(w, n, i - 1, "second") || WD(w, n, i - 1, "work") ||
@@ -709,7 +738,7 @@ event_cue(const struct word *w, size_t n)
 		    (WD(w, n, i + 1, "for") || WD(w, n, i + 1, "to")))
 			continue;
 		for (k = i; k > 0 && k + 4 > i; k--)
-			if (mp_word_in(w[k - 1].w, refer))
+			if (in_list(&w[k - 1], refer))
 				break;
 		if (k > 0 && k + 4 > i)
 			continue;
@@ -739,7 +768,7 @@ vocative(const char *s, const struct word *w, size_t n,
 				size_t k;
 
 				for (k = 0; k <= j; k++)
-					if (mp_word_in(w[k].w, group_words) &&
+					if (in_list(&w[k], group_words) &&
 					    !WD(w, n, k, "you") &&
 					    !WD(w, n, k, "we"))
 						*group = 1;
@@ -748,7 +777,7 @@ vocative(const char *s, const struct word *w, size_t n,
 				return j + 1;
 			*group = 0;
 			/* discourse words: "Also," "So," "Finally," */
-			if (j == 0 && (mp_word_in(w[0].w, not_names)))
+			if (j == 0 && (in_list(&w[0], not_names)))
 				return 1;
 			return 0;
 		}
@@ -779,10 +808,10 @@ worth(const struct word *w, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
-		if (isdigit((unsigned char)w[i].w[0]) || mp_word_in(w[i].w, triggers))
+		if (isdigit((unsigned char)w[i].w[0]) || in_list(&w[i], triggers))
 			return 1;
 		/* "Wim to send", "Mateus will circulate" */
-		if (WD(w, n, i, "to") && i + 1 < n && mp_word_in(w[i + 1].w, verbs))
+		if (WD(w, n, i, "to") && i + 1 < n && in_list(&w[i + 1], verbs))
 			return 1;
 		if ((WD(w, n, i, "will") || WD(w, n, i, "ll")) && i > 0 &&
 		    w[i - 1].cap)
@@ -795,7 +824,7 @@ worth(const struct word *w, size_t n)
 			    WD(w, n, k, "simply") || WD(w, n, k, "also") ||
 			    WD(w, n, k, "so")))
 				k++;
-			if (k < n && (mp_word_in(w[k].w, verbs) ||
+			if (k < n && (in_list(&w[k], verbs) ||
 			    WD(w, n, k, "could") || WD(w, n, k, "would") ||
 			    WD(w, n, k, "can") || WD(w, n, k, "will")))
 				return 1;
@@ -944,9 +973,9 @@ classify(struct xctx *x, const char *sent, int split_ok)
 			"when", "where", "who", "why", NULL };
 
 		for (i = st; i + 1 < n; i++)
-			if (mp_word_in(w[i].w, info) && (mp_word_in(w[i + 1].w, wh) ||
-			    (i + 2 < n && mp_word_in(w[i + 2].w, wh) &&
-			    !mp_word_in(w[i + 1].w, wh))))
+			if (in_list(&w[i], info) && (in_list(&w[i + 1], wh) ||
+			    (i + 2 < n && in_list(&w[i + 2], wh) &&
+			    !in_list(&w[i + 1], wh))))
 				return;
 	}
 	if (ri.r != R_NONE) {
@@ -1128,10 +1157,10 @@ greeting(const char *line, size_t len, const struct mp_extract_opts *o)
 		return NULL;
 	if (WD(w, n, 0, "good"))
 		a = 1;
-	if (!mp_word_in(w[a].w, hello))
+	if (!in_list(&w[a], hello))
 		return NULL;
 	a++;
-	while (a < n && mp_word_in(w[a].w, honor))
+	while (a < n && in_list(&w[a], honor))
 		a++;
 	for (b = a; b < n; b++) {
 		if (WD(w, n, b, "and") || w[b].punct == '&')

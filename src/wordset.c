@@ -23,8 +23,8 @@ static struct wset sets[MP_WORDSET_LISTS];
 static size_t nsets;
 static pthread_mutex_t sets_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static unsigned
-word_hash(const char *s)
+unsigned
+mp_word_hash(const char *s)
 {
 	unsigned h = 2166136261u;
 
@@ -55,7 +55,7 @@ set_of(const char *const *list)
 		for (i = 0; list[i] != NULL; i++) {
 			if (i == MP_WORDSET_WORDS)
 				abort();
-			k = word_hash(list[i]) & (SLOTS - 1);
+			k = mp_word_hash(list[i]) & (SLOTS - 1);
 			while (h->slot[k] != NULL &&
 			    strcmp(h->slot[k], list[i]) != 0)
 				k = (k + 1) & (SLOTS - 1);
@@ -69,8 +69,14 @@ set_of(const char *const *list)
 int
 mp_word_in(const char *w, const char *const *list)
 {
+	return mp_word_in_h(w, mp_word_hash(w), list);
+}
+
+int
+mp_word_in_h(const char *w, unsigned hash, const char *const *list)
+{
 	const struct wset *h = set_of(list);
-	size_t k = word_hash(w) & (SLOTS - 1);
+	size_t k = hash & (SLOTS - 1);
 
 	while (h->slot[k] != NULL) {
 		if (strcmp(h->slot[k], w) == 0)
