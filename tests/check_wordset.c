@@ -32,6 +32,24 @@ START_TEST(test_members)
 }
 END_TEST
 
+/* With the hash given: the same answers, in every list. */
+START_TEST(test_hash_given)
+{
+	static const char *const *lists[] = { days, work, none };
+	static const char *const words[] = { "mon", "fri", "sat", "send", "",
+		"Mon", "review", "reviews" };
+	size_t i, k;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+			ck_assert_int_eq(mp_word_in_h(words[k],
+			    mp_word_hash(words[k]), lists[i]),
+			    mp_word_in(words[k], lists[i]));
+	ck_assert_uint_eq(mp_word_hash("send"), mp_word_hash("send"));
+	ck_assert_uint_ne(mp_word_hash("send"), mp_word_hash("sent"));
+}
+END_TEST
+
 /* A list of the largest size: every word found, no other. */
 START_TEST(test_full_list)
 {
@@ -92,6 +110,7 @@ suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_members);
+	tcase_add_test(tc, test_hash_given);
 	tcase_add_test(tc, test_full_list);
 	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
