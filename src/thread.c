@@ -59,12 +59,16 @@ cont_new(struct ctx *x, const char *id)
 	return x->n++;
 }
 
+/* Room for at least want containers (at most half full), or twice as
+ * much as now. */
 static void
-table_grow(struct ctx *x)
+table_grow(struct ctx *x, size_t want)
 {
 	size_t *old = x->t.slot, oldcap = x->t.cap, i, j;
 
 	x->t.cap = oldcap ? oldcap * 2 : 1024;
+	while (x->t.cap < 2 * want)
+		x->t.cap *= 2;
 	x->t.slot = mp_xmalloc(x->t.cap * sizeof(size_t));
 	for (i = 0; i < x->t.cap; i++)
 		x->t.slot[i] = NONE;
@@ -86,7 +90,7 @@ lookup(struct ctx *x, const char *id, int *created)
 	size_t j, k;
 
 	if ((x->t.used + 1) * 2 > x->t.cap)
-		table_grow(x);
+		table_grow(x, 0);
 	j = hash_str(id) & (x->t.cap - 1);
 	while ((k = x->t.slot[j]) != NONE) {
 		/* callers often pass the same (interned) pointer */
@@ -712,6 +716,11 @@ mp_thread_build_window(const struct mp_thread_in *in, size_t n,
 		return 0;
 	memset(&x, 0, sizeof(x));
 	x.in = in;
+	/* most ids are messages': sized for those and a quarter more,
+	 * the table is rarely hashed again */
+	table_grow(&x, n + n / 4);
+	x.cap = n + n / 4;
+	x.c = mp_xmalloc(x.cap * sizeof(*x.c));
 	for (i = 0; i < n; i++)
 		link_message(&x, i);
 	free(x.t.slot);
