@@ -307,17 +307,45 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SUBJECT_NEW] = "INSERT INTO subject (norm) VALUES (?1)",
 };
 
+/* Numbers of thread names and subjects looked up lately (each message
+ * stored needs both: two statements, a fifth of the import's): one per
+ * slot of a text's hash. A number given in a transaction that is rolled
+ * back is no longer valid, so the cache lives for one transaction. */
+#define NUMCACHE 4096           /* power of two */
+
+struct numcache {
+	uint64_t h;
+	char *text;                     /* owned, or NULL: empty slot */
+	int64_t id;
+};
+
 struct mp_store {
 	sqlite3 *db;
 	char *path;                     /* owned */
 	sqlite3_stmt *stmt[S_COUNT];    /* owned, prepared on first use */
 	int in_tx;
+	struct numcache *nc[2];         /* thread names, subjects */
 };
 
 struct mp_lock {
 	int fd;
 	char *path;                     /* owned */
 };
+
+static void
+numcache_clear(struct mp_store *st)
+{
+	size_t k, i;
+
+	for (k = 0; k < 2; k++) {
+		if (st->nc[k] == NULL)
+			continue;
+		for (i = 0; i < NUMCACHE; i++)
+			free(st->nc[k][i].text);
+		free(st->nc[k]);
+		st->nc[k] = NULL;
+	}
+}
 
 /* ---- helpers ---- */
 
@@ -676,6 +704,7 @@ mp_store_close(struct mp_store *st)
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->stmt[i]);
+	numcache_clear(st);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)
 		mp_warnx("%s: %s", st->path, sqlite3_errmsg(st->db));
 	free(st->path);
@@ -700,6 +729,7 @@ mp_store_begin(struct mp_store *st, struct mp_err *e)
 	if (st->in_tx)
 		return mp_err_set(e, MP_EX_SOFTWARE,
 		    "%s: a transaction is already open", st->path);
+	numcache_clear(st);
 	if ((s = stmt_get(st, S_BEGIN, e)) == NULL ||
 	    stmt_exec(st, s, e, "begin") != 0)
 		return -1;
@@ -730,6 +760,7 @@ mp_store_rollback(struct mp_store *st)
 	sqlite3_stmt *s;
 
 	st->in_tx = 0;
+	numcache_clear(st);
 	/* SQLite rolls back by itself after some errors (SQLITE_FULL...). */
 	if (sqlite3_get_autocommit(st->db))
 		return;
@@ -818,18 +849,14 @@ mp_store_thread_row_of(const struct mp_msg *m, struct mp_buf *refs,
 	r->from_addr = m->from.addr != NULL ? m->from.addr : "";
 }
 
-/* The number of a thread name or normalised subject (statement get, and
- * ins to add it when new); 0 for NULL. */
+/* number_of, from the store. */
 static int
-number_of(struct mp_store *st, enum stmt_id get, enum stmt_id ins,
+number_lookup(struct mp_store *st, enum stmt_id get, enum stmt_id ins,
     const char *text, int64_t *id, struct mp_err *e)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	*id = 0;
-	if (text == NULL)
-		return 0;
 	if ((s = stmt_get(st, get, e)) == NULL)
 		return -1;
 	bind_str(s, 1, text);
@@ -847,6 +874,36 @@ number_of(struct mp_store *st, enum stmt_id get, enum stmt_id ins,
 	if (stmt_exec(st, s, e, "numbering a thread or subject") != 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+/* The number of a thread name or normalised subject (statement get, and
+ * ins to add it when new); 0 for NULL. */
+static int
+number_of(struct mp_store *st, enum stmt_id get, enum stmt_id ins,
+    const char *text, int64_t *id, struct mp_err *e)
+{
+	struct numcache *c;
+	uint64_t h;
+
+	*id = 0;
+	if (text == NULL)
+		return 0;
+	h = mp_hash(text, strlen(text));
+	if (st->nc[get == S_SUBJECT_ID] == NULL)
+		st->nc[get == S_SUBJECT_ID] = mp_xcalloc(NUMCACHE,
+		    sizeof(struct numcache));
+	c = &st->nc[get == S_SUBJECT_ID][h & (NUMCACHE - 1)];
+	if (c->text != NULL && c->h == h && strcmp(c->text, text) == 0) {
+		*id = c->id;
+		return 0;
+	}
+	if (number_lookup(st, get, ins, text, id, e) != 0)
+		return -1;
+	free(c->text);
+	c->h = h;
+	c->text = mp_xstrdup(text);
+	c->id = *id;
 	return 0;
 }
 

@@ -1014,6 +1014,38 @@ START_TEST(test_shared_key)
 }
 END_TEST
 
+/* A thread and a subject first numbered in a transaction rolled back
+ * are numbered anew after it (the store remembers numbers it gave). */
+START_TEST(test_numbers_after_rollback)
+{
+	char *path = tpath("n.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+
+	ck_assert_int_eq(add(st, "a@x", NULL, NULL, "A", 1), 1);
+	ck_assert_int_eq(add(st, "b@x", NULL, NULL, "B", 2), 1);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	ck_assert_int_eq(mp_store_set_thread(st, "b@x", "Gone", &e), 0);
+	add(st, "e@x", NULL, NULL, "Lost", 5);
+	mp_store_rollback(st);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	ck_assert_int_eq(mp_store_set_thread(st, "b@x", "Gone", &e), 0);
+	add(st, "f@x", NULL, NULL, "Lost", 6);
+	ck_assert_int_eq(mp_store_set_thread(st, "f@x", "Gone", &e), 0);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	ck_assert_int_eq(mp_store_each_trow(st, "Gone", add_trow, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "2:b@x::B:Gone;3:f@x::Lost:Gone;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_threads_of_subject(st, "Lost", 0,
+	    1623999999, add_name, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "Gone;");
+	mp_buf_free(&b);
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_thread_row_of)
 {
 	char *path = tpath("r.db");
@@ -1353,6 +1385,7 @@ store_suite(void)
 	tcase_add_test(tc, test_migrate_from_v1);
 	tcase_add_test(tc, test_migrate_from_v4);
 	tcase_add_test(tc, test_shared_key);
+	tcase_add_test(tc, test_numbers_after_rollback);
 	tcase_add_test(tc, test_skipped_and_items);
 	tcase_add_test(tc, test_ledger_reminded);
 	tcase_add_test(tc, test_transactions);
