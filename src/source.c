@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,13 +465,13 @@ mp_source_read_mbox(const char *path, mp_source_cb cb, void *ctx,
 /* A Maildir's files, listed before reading so that the order is the
  * names' (deterministic). Names sit in one arena: a 100,000-message
  * folder lists in about 8 MB. */
+/* 16 bytes and the name per file: a 100,000-file Maildir lists in
+ * about 6 MB. */
 struct ent {
 	union {
 		size_t off;     /* while listing: offset in the arena */
 		const char *p;  /* once listed */
 	} name;
-	int64_t mtime;
-	int64_t size;
 	int sub;                /* index in maildir_subs */
 };
 
@@ -514,17 +515,23 @@ list_folder(const char *dir, int sub, struct listing *l)
 	while ((d = readdir(dp)) != NULL) {
 		if (d->d_name[0] == '.')
 			continue;
-		p.len = base;
-		mp_buf_adds(&p, d->d_name);
-		if (stat(mp_buf_str(&p), &st) != 0 || !S_ISREG(st.st_mode))
-			continue;
+		/* The type as the directory tells it, where the file system
+		 * does: no stat for each file (size and time come with the
+		 * read). Links and unknown types are looked at. */
+		if (d->d_type != DT_REG) {
+			if (d->d_type != DT_UNKNOWN && d->d_type != DT_LNK)
+				continue;
+			p.len = base;
+			mp_buf_adds(&p, d->d_name);
+			if (stat(mp_buf_str(&p), &st) != 0 ||
+			    !S_ISREG(st.st_mode))
+				continue;
+		}
 		if (l->n == l->cap) {
 			l->cap = l->cap ? l->cap * 2 : 64;
 			l->v = mp_xrealloc(l->v, l->cap * sizeof(*l->v));
 		}
 		l->v[l->n].name.off = l->names.len;
-		l->v[l->n].mtime = (int64_t)st.st_mtime;
-		l->v[l->n].size = (int64_t)st.st_size;
 		l->v[l->n].sub = sub;
 		l->n++;
 		mp_buf_add(&l->names, d->d_name, strlen(d->d_name) + 1);
@@ -532,6 +539,56 @@ list_folder(const char *dir, int sub, struct listing *l)
 	closedir(dp);
 	mp_buf_free(&p);
 	return 1;
+}
+
+/* A Maildir file whole, with its time: 0, or 1 when skipped (warned). One
+ * open, fstat and read for most files. */
+static int
+read_mail_file(const char *path, char **data, size_t *len, int64_t *mtime)
+{
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+	char *buf;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		mp_warn("%s: skipped", path);
+		return 1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		mp_warnx("%s: not a regular file, skipped", path);
+		close(fd);
+		return 1;
+	}
+	if ((uint64_t)st.st_size > MAX_MSG) {
+		mp_warnx("%s: message larger than %zu bytes, skipped", path,
+		    MAX_MSG);
+		close(fd);
+		return 1;
+	}
+	buf = mp_xmalloc((size_t)st.st_size + 1);
+	/* a delivered Maildir file does not change: its size is its end */
+	while (n < (size_t)st.st_size) {
+		r = read(fd, buf + n, (size_t)st.st_size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			mp_warn("%s: skipped", path);
+			free(buf);
+			close(fd);
+			return 1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	*data = buf;
+	*len = n;
+	*mtime = (int64_t)st.st_mtime;
+	return 0;
 }
 
 int
@@ -542,6 +599,7 @@ mp_source_read_maildir(const char *path, mp_source_cb cb, void *ctx,
 	struct mp_buf file = MP_BUF_INIT;
 	size_t i, len;
 	struct stat st;
+	int64_t mtime;
 	char *data;
 	int found, rc = 0;
 
@@ -561,16 +619,9 @@ mp_source_read_maildir(const char *path, mp_source_cb cb, void *ctx,
 		mp_buf_reset(&file);
 		mp_buf_printf(&file, "%s/%s/%s", path, maildir_subs[l.v[i].sub],
 		    l.v[i].name.p);
-		if ((uint64_t)l.v[i].size > MAX_MSG) {
-			mp_warnx("%s: message larger than %zu bytes, skipped",
-			    mp_buf_str(&file), MAX_MSG);
+		if (read_mail_file(mp_buf_str(&file), &data, &len, &mtime) != 0)
 			continue;
-		}
-		if (mp_read_file(mp_buf_str(&file), MAX_MSG, &data, &len) != 0) {
-			mp_warn("%s: skipped", mp_buf_str(&file));
-			continue;
-		}
-		if (cb(data, len, l.v[i].mtime, mp_buf_str(&file), ctx) != 0)
+		if (cb(data, len, mtime, mp_buf_str(&file), ctx) != 0)
 			rc = stopped(e, mp_buf_str(&file));
 		free(data);
 	}

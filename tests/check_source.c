@@ -541,6 +541,45 @@ START_TEST(test_maildir_order)
 }
 END_TEST
 
+/* A link to a message is read as the message (its time is the
+ * message's); a link to a folder, or one that leads nowhere, is not a
+ * message; an empty file is an empty message. */
+START_TEST(test_maildir_links)
+{
+	char *dir = tu_tmpdir(), *p[2], *link, *elsewhere;
+	struct got g = { 0 };
+	struct mp_err e = { 0 };
+
+	mkdir_in(dir, "cur");
+	mkdir_in(dir, "new");
+	mkdir_in(dir, "kept");
+	elsewhere = write_in(dir, "kept/m", "Subject: linked\n\nL\n", 21);
+	p[0] = join(dir, "cur/1.host");
+	ck_assert_int_eq(symlink(elsewhere, p[0]), 0);
+	p[1] = write_in(dir, "new/2.host", "", 22);
+	link = join(dir, "cur/3.host");
+	ck_assert_int_eq(symlink(dir, link), 0);
+	free(link);
+	link = join(dir, "cur/4.host");
+	ck_assert_int_eq(symlink("/nonexistent/magpie", link), 0);
+	ck_assert_int_eq(mp_source_read_maildir(dir, collect, &g, &e), 0);
+	ck_assert_uint_eq(g.n, 2);
+	ck_assert_str_eq(g.origin[0], p[0]);
+	assert_msg(&g, 0, "Subject: linked\n\nL\n");
+	ck_assert_int_eq(g.delivered[0], 21);
+	ck_assert_str_eq(g.origin[1], p[1]);
+	assert_msg(&g, 1, "");
+	ck_assert_int_eq(g.delivered[1], 22);
+	got_free(&g);
+	tu_rmtree(dir);
+	free(link);
+	free(elsewhere);
+	free(p[0]);
+	free(p[1]);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_maildir_new_only)
 {
 	char *dir = tu_tmpdir(), *p;
@@ -903,6 +942,7 @@ source_suite(void)
 	tcase_add_test(tc, test_maildir);
 	tcase_add_test(tc, test_maildir_new_only);
 	tcase_add_test(tc, test_maildir_order);
+	tcase_add_test(tc, test_maildir_links);
 	tcase_add_test(tc, test_single_file);
 	tcase_add_test(tc, test_missing);
 	tcase_add_test(tc, test_callback_stop);
