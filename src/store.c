@@ -654,8 +654,12 @@ configure(struct mp_store *st, struct mp_err *e)
 	/* A page cache of 4 MB (SQLite's default is 2): the indexes an
 	 * import writes in random order (version 5: 5 MB per 100,000
 	 * messages) stay mostly in it. 8 MB was no faster, and cost 4 MB
-	 * of the 64 a Maildir import may take. */
-	if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL;"
+	 * of the 64 a Maildir import may take. Pages of 8 KB (for a new
+	 * store; one made before keeps its size): a 100,000-message import
+	 * makes 127,000 page reads and 78,000 writes instead of 180,000 and
+	 * 152,000. */
+	if (sqlite3_exec(st->db, "PRAGMA page_size = 8192;"
+	    "PRAGMA journal_mode = WAL;"
 	    "PRAGMA synchronous = NORMAL;"
 	    "PRAGMA cache_size = -4096;"
 	    "PRAGMA foreign_keys = ON;", NULL, NULL, &msg) != SQLITE_OK) {

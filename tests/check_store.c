@@ -227,6 +227,7 @@ START_TEST(test_open_fresh)
 	    MP_STORE_VERSION);
 	raw_pragma(path, "PRAGMA journal_mode", mode, sizeof(mode));
 	ck_assert_str_eq(mode, "wal");
+	ck_assert_int_eq(raw_pragma(path, "PRAGMA page_size", NULL, 0), 8192);
 	free(dir);
 	free(path);
 }
@@ -1238,6 +1239,8 @@ START_TEST(test_migrate_from_v4)
 	sqlite3_close(db);
 	st = open_ok(path);
 	ck_assert_int_eq(mp_store_version(st), MP_STORE_VERSION);
+	/* a store keeps the page size it was made with */
+	ck_assert_int_eq(raw_pragma(path, "PRAGMA page_size", NULL, 0), 4096);
 	ck_assert_int_eq(mp_store_each_trow(st, "a@x", add_trow, &b, &e), 0);
 	ck_assert_str_eq(mp_buf_str(&b), "1:a@x::Plan:a@x;3:b@x::Plan:a@x;");
 	mp_buf_reset(&b);
