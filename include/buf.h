@@ -31,16 +31,16 @@ const char *mp_buf_str(const struct mp_buf *b);
 void mp_buf_free(struct mp_buf *b);
 
 /* Small helpers every module needs. All abort on allocation failure. */
-/* A hash of n bytes for in-memory tables, eight bytes at a time (ids
- * are long and hashed often). Not fixed across versions: never store
- * it. */
-uint64_t mp_hash(const void *p, size_t n);
-
 void *mp_xmalloc(size_t n);
 void *mp_xcalloc(size_t n, size_t size);
 void *mp_xrealloc(void *p, size_t n);
 char *mp_xstrdup(const char *s);                 /* NULL -> NULL */
 char *mp_xstrndup(const char *s, size_t n);
+
+/* A hash of n bytes for in-memory tables, eight bytes at a time (ids
+ * are long and hashed often). Not fixed across versions: never store
+ * it. */
+uint64_t mp_hash(const void *p, size_t n);
 
 /* Read a whole file (at most max bytes, else -1 with errno = EFBIG).
  * *out is NUL terminated and owned by the caller. */

