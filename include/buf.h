@@ -45,6 +45,9 @@ uint64_t mp_hash(const void *p, size_t n);
 /* Read a whole file (at most max bytes, else -1 with errno = EFBIG).
  * *out is NUL terminated and owned by the caller. */
 int mp_read_file(const char *path, size_t max, char **out, size_t *len);
+/* The same, telling the file's modification time (mtime may be NULL). */
+int mp_read_file_time(const char *path, size_t max, char **out, size_t *len,
+    int64_t *mtime);
 
 /* Append s as a JSON string literal (with quotes); NULL appends null. */
 void mp_buf_json_str(struct mp_buf *b, const char *s);

@@ -176,8 +176,16 @@ mp_buf_free(struct mp_buf *b)
 int
 mp_read_file(const char *path, size_t max, char **out, size_t *len)
 {
+	return mp_read_file_time(path, max, out, len, NULL);
+}
+
+int
+mp_read_file_time(const char *path, size_t max, char **out, size_t *len,
+    int64_t *mtime)
+{
 	struct mp_buf b = MP_BUF_INIT;
-	char chunk[65536];
+	struct stat st;
+	size_t want;
 	ssize_t r;
 	int fd;
 
@@ -187,8 +195,21 @@ mp_read_file(const char *path, size_t max, char **out, size_t *len)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &st) != 0)
+		goto fail;
+	/* A regular file is read into a buffer of its size, to its size:
+	 * usually one read call (a file that grows meanwhile is read as it
+	 * was); anything else to its end, 64 KB at a time. */
+	want = S_ISREG(st.st_mode) ? (size_t)st.st_size : 0;
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
 	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
+		if (want > 0 && b.len == want)
+			break;
+		grow(&b, want > 0 ? want - b.len : 65536);
+		r = read(fd, b.data + b.len, want > 0 ? want - b.len : 65536);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -200,11 +221,15 @@ mp_read_file(const char *path, size_t max, char **out, size_t *len)
 			errno = EFBIG;
 			goto fail;
 		}
-		mp_buf_add(&b, chunk, (size_t)r);
+		b.len += (size_t)r;
 	}
 	close(fd);
 	if (len != NULL)
 		*len = b.len;
+	if (mtime != NULL)
+		*mtime = (int64_t)st.st_mtime;
+	if (b.data != NULL)
+		b.data[b.len] = '\0';
 	*out = mp_buf_detach(&b);
 	return 0;
 fail:

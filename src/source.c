@@ -539,54 +539,18 @@ list_folder(const char *dir, int sub, struct listing *l)
 	return 1;
 }
 
-/* A Maildir file whole, with its time: 0, or 1 when skipped (warned). One
- * open, fstat and read for most files. */
+/* A Maildir file whole, with its time: 0, or 1 when skipped (warned). */
 static int
 read_mail_file(const char *path, char **data, size_t *len, int64_t *mtime)
 {
-	struct stat st;
-	size_t n = 0;
-	ssize_t r;
-	char *buf;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		mp_warn("%s: skipped", path);
-		return 1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		mp_warnx("%s: not a regular file, skipped", path);
-		close(fd);
-		return 1;
-	}
-	if ((uint64_t)st.st_size > MAX_MSG) {
+	if (mp_read_file_time(path, MAX_MSG, data, len, mtime) == 0)
+		return 0;
+	if (errno == EFBIG)
 		mp_warnx("%s: message larger than %zu bytes, skipped", path,
 		    MAX_MSG);
-		close(fd);
-		return 1;
-	}
-	buf = mp_xmalloc((size_t)st.st_size + 1);
-	/* a delivered Maildir file does not change: its size is its end */
-	while (n < (size_t)st.st_size) {
-		r = read(fd, buf + n, (size_t)st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			mp_warn("%s: skipped", path);
-			free(buf);
-			close(fd);
-			return 1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	*data = buf;
-	*len = n;
-	*mtime = (int64_t)st.st_mtime;
-	return 0;
+	else
+		mp_warn("%s: skipped", path);
+	return 1;
 }
 
 int

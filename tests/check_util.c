@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "err.h"
@@ -103,6 +105,50 @@ START_TEST(test_read_file)
 }
 END_TEST
 
+/* With the time; a file read to its size, one larger than the bound
+ * refused before reading, an empty one read as ""; what is not a
+ * regular file (a pipe) read to its end. */
+START_TEST(test_read_file_time)
+{
+	char *dir = tu_tmpdir(), path[4096], *text, big[200000];
+	struct timeval tv[2] = { { 1623924001, 0 }, { 1623924001, 0 } };
+	int64_t mtime = 0;
+	size_t len;
+	int fd[2];
+
+	snprintf(path, sizeof(path), "%s/f", dir);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	tu_write(path, big);
+	ck_assert_int_eq(utimes(path, tv), 0);
+	ck_assert_int_eq(mp_read_file_time(path, sizeof(big), &text, &len,
+	    &mtime), 0);
+	ck_assert_uint_eq(len, sizeof(big) - 1);
+	ck_assert_int_eq(memcmp(text, big, len), 0);
+	ck_assert_int_eq(text[len], '\0');
+	ck_assert_int_eq(mtime, 1623924001);
+	free(text);
+	ck_assert_int_eq(mp_read_file_time(path, 100, &text, &len, &mtime),
+	    -1);
+	ck_assert_int_eq(errno, EFBIG);
+	tu_write(path, "");
+	ck_assert_int_eq(mp_read_file_time(path, 100, &text, &len, NULL), 0);
+	ck_assert_str_eq(text, "");
+	ck_assert_uint_eq(len, 0);
+	free(text);
+	ck_assert_int_eq(pipe(fd), 0);
+	ck_assert_int_eq(write(fd[1], "piped\n", 6), 6);
+	close(fd[1]);
+	snprintf(path, sizeof(path), "/dev/fd/%d", fd[0]);
+	ck_assert_int_eq(mp_read_file_time(path, 100, &text, &len, NULL), 0);
+	ck_assert_str_eq(text, "piped\n");
+	free(text);
+	close(fd[0]);
+	tu_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(test_err_and_diag)
 {
 	struct mp_err e = { 0 };
@@ -153,6 +199,7 @@ suite(void)
 	tcase_add_test(tc, test_hash);
 	tcase_add_test(tc, test_json_str);
 	tcase_add_test(tc, test_read_file);
+	tcase_add_test(tc, test_read_file_time);
 	tcase_add_test(tc, test_err_and_diag);
 	tcase_add_test(tc, test_log_levels);
 	suite_add_tcase(s, tc);
