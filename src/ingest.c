@@ -785,28 +785,29 @@ static void
 warm_build(struct warm *w, struct tcollect *c, const struct mp_thread *th,
     size_t nth)
 {
+	const char **name = mp_xcalloc(nth + 1, sizeof(*name));
 	size_t i, k, x, n = 0;
 
 	warm_free(w);
 	w->c = *c;
 	memset(c, 0, sizeof(*c));
+	/* all names first: the set's size places the rows */
 	for (i = 0; i < nth; i++)
-		strset_add(&w->names, tstr(&w->c, th[i].id));
+		strset_add(&w->names, name[i] = tstr(&w->c, th[i].id));
 	w->row = mp_xcalloc(w->c.n + 1, sizeof(*w->row));
 	w->first = mp_xcalloc(w->names.cap + 1, sizeof(*w->first));
 	w->count = mp_xcalloc(w->names.cap + 1, sizeof(*w->count));
 	for (i = 0; i < nth; i++) {
-		const char *name = tstr(&w->c, th[i].id);
-
-		x = strset_find(&w->names, name);
+		x = strset_find(&w->names, name[i]);
 		w->first[x] = n;
 		w->count[x] = th[i].n;
 		for (k = 0; k < th[i].n; k++) {
 			w->row[n++] = th[i].msgs[k];
-			w->c.v[th[i].msgs[k]].thread = name;
+			w->c.v[th[i].msgs[k]].thread = name[i];
 			w->c.v[th[i].msgs[k]].pend = 0;
 		}
 	}
+	free(name);
 }
 
 /* Thread the first THREAD_BATCH stored messages without a thread (new

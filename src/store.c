@@ -889,17 +889,16 @@ static int
 number_of(struct mp_store *st, enum stmt_id get, enum stmt_id ins,
     const char *text, int64_t *id, struct mp_err *e)
 {
-	struct numcache *c;
+	struct numcache **cache = &st->nc[get == S_SUBJECT_ID], *c;
 	uint64_t h;
 
 	*id = 0;
 	if (text == NULL)
 		return 0;
 	h = mp_hash(text, strlen(text));
-	if (st->nc[get == S_SUBJECT_ID] == NULL)
-		st->nc[get == S_SUBJECT_ID] = mp_xcalloc(NUMCACHE,
-		    sizeof(struct numcache));
-	c = &st->nc[get == S_SUBJECT_ID][h & (NUMCACHE - 1)];
+	if (*cache == NULL)
+		*cache = mp_xcalloc(NUMCACHE, sizeof(**cache));
+	c = &(*cache)[h & (NUMCACHE - 1)];
 	if (c->text != NULL && c->h == h && strcmp(c->text, text) == 0) {
 		*id = c->id;
 		return 0;
