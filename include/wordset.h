@@ -18,6 +18,14 @@ int mp_word_in(const char *w, const char *const *list);
 /* The same for a caller that looks one word up in many lists: h is
  * mp_word_hash(w), computed once. */
 unsigned mp_word_hash(const char *w);
+/* mp_word_hash one byte at a time, for a caller that makes the word:
+ * h = MP_WORD_HASH_INIT, then h = mp_word_hash_add(h, c) for each. */
+#define MP_WORD_HASH_INIT 2166136261u
+static inline unsigned
+mp_word_hash_add(unsigned h, unsigned char c)
+{
+	return (h ^ c) * 16777619u;
+}
 int mp_word_in_h(const char *w, unsigned h, const char *const *list);
 
 #endif

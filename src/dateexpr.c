@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ascii.h"
 #include "dateexpr.h"
 #include "datetime.h"
 #include "wordset.h"
@@ -65,13 +66,15 @@ static const char *const wday_names[] = { "sunday", "monday", "tuesday",
 static int
 is_wordbyte(unsigned char c)
 {
-	return isalpha(c) || c >= 0x80;
+	return mp_is_alpha(c) || c >= 0x80;
 }
 
 /* UTF-8 dashes and minus read as '-'; no-break spaces as space. */
 static int
 utf8_special(const unsigned char *p, size_t left, int *kind)
 {
+	if (p[0] != 0xe2 && p[0] != 0xc2)
+		return 0;
 	if (left >= 3 && p[0] == 0xe2 && p[1] == 0x80 &&
 	    (p[2] == 0x93 || p[2] == 0x94)) {
 		*kind = '-';
@@ -107,7 +110,7 @@ tokenize(const char *s, size_t len, struct tok **out, struct tok *stack,
 
 		if (p[i] == '\0')
 			break;
-		if (isspace(p[i])) {
+		if (mp_is_space(p[i])) {
 			sp = 1;
 			i++;
 			continue;
@@ -141,11 +144,11 @@ tokenize(const char *s, size_t len, struct tok **out, struct tok *stack,
 			x->val = k;
 			x->len = (size_t)m;
 			i += (size_t)m;
-		} else if (isdigit(p[i])) {
+		} else if (mp_is_digit(p[i])) {
 			size_t j = i;
 			long v = 0;
 
-			while (j < len && isdigit(p[j])) {
+			while (j < len && mp_is_digit(p[j])) {
 				if (v < 1000000)
 					v = v * 10 + (p[j] - '0');
 				j++;
@@ -158,16 +161,17 @@ tokenize(const char *s, size_t len, struct tok **out, struct tok *stack,
 		} else if (is_wordbyte(p[i])) {
 			size_t j = i, w = 0;
 
-			x->cap = isupper(p[i]) != 0;
+			x->cap = mp_is_upper(p[i]);
 			x->upper = 1;
 			while (j < len && (is_wordbyte(p[j]) || ((p[j] == '\'' ||
 			    p[j] == '_') && j + 1 < len && is_wordbyte(p[j + 1])))) {
 				if (utf8_special(p + j, len - j, &k) > 0)
 					break;
-				if (!isupper(p[j]))
+				if (!mp_is_upper(p[j]))
 					x->upper = 0;
 				if (w + 1 < sizeof(x->w))
-					x->w[w++] = (char)tolower(p[j]);
+					x->w[w++] = (char)(mp_is_upper(p[j]) ?
+					    p[j] + 32 : p[j]);
 				j++;
 			}
 			x->w[w] = '\0';

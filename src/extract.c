@@ -29,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "config.h"
 #include "dateexpr.h"
@@ -218,34 +219,16 @@ struct word {
 	char punct;             /* first punctuation after it, or 0 */
 };
 
-/* ASCII classes (magpie keeps the C locale), inline: every byte of every
- * sentence goes through them. */
-static int
-a_digit(unsigned char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-a_upper(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z';
-}
-
-static int
-a_alpha(unsigned char c)
-{
-	return a_upper(c) || (c >= 'a' && c <= 'z');
-}
-
 static int
 is_wb(unsigned char c)
 {
-	return a_alpha(c) || a_digit(c) || c >= 0x80;
+	return mp_is_alpha(c) || mp_is_digit(c) || c >= 0x80;
 }
 
 /* Words of s: letters, digits, UTF-8; apostrophes and hyphens inside a
- * word cut it ("we'll" -> "we" "ll", "double-check" -> two words). */
+ * word cut it ("we'll" -> "we" "ll", "double-check" -> two words). One
+ * pass per word makes its lower-cased copy, its classes and its hash:
+ * every sentence of every message goes through here. */
 static size_t
 words_of(const char *s, struct word *w, size_t max)
 {
@@ -253,10 +236,13 @@ words_of(const char *s, struct word *w, size_t max)
 	size_t i = 0, n = 0;
 
 	while (p[i] && n < max) {
-		size_t j, k, q;
+		struct word *x;
+		size_t j, q;
+		unsigned h;
+		int upper;
 
 		if (!is_wb(p[i])) {
-			if (n > 0 && w[n - 1].punct == 0 && !isspace(p[i]))
+			if (n > 0 && w[n - 1].punct == 0 && !mp_is_space(p[i]))
 				w[n - 1].punct = (char)p[i];
 			i++;
 			continue;
@@ -268,24 +254,28 @@ words_of(const char *s, struct word *w, size_t max)
 			i += p[i + 1] && p[i + 2] ? 3 : 1;
 			continue;
 		}
-		j = i;
-		while (p[j] && is_wb(p[j]) && p[j] != 0xe2)
-			j++;
-		memset(&w[n], 0, sizeof(w[n]));
-		w[n].off = i;
-		w[n].len = j - i;
-		w[n].cap = a_upper(p[i]) || p[i] >= 0x80;
-		w[n].upper = w[n].len >= 2;
-		for (k = i, q = 0; k < j; k++) {
-			if (!a_upper(p[k]) && !a_digit(p[k]))
-				w[n].upper = 0;
-			if (q + 1 < sizeof(w[n].w))
-				w[n].w[q++] = (char)(a_upper(p[k]) ? p[k] + 32 :
-				    p[k]);
+		x = &w[n++];
+		h = MP_WORD_HASH_INIT;
+		upper = 1;
+		for (j = i, q = 0; is_wb(p[j]) && p[j] != 0xe2; j++) {
+			unsigned char c = p[j];
+
+			if (mp_is_upper(c))
+				c += 32;
+			else if (!mp_is_digit(c))
+				upper = 0;
+			if (q + 1 < sizeof(x->w)) {
+				x->w[q++] = (char)c;
+				h = mp_word_hash_add(h, c);
+			}
 		}
-		w[n].w[q] = '\0';
-		w[n].h = mp_word_hash(w[n].w);
-		n++;
+		x->w[q] = '\0';
+		x->off = i;
+		x->len = j - i;
+		x->h = h;
+		x->cap = mp_is_upper(p[i]) || p[i] >= 0x80;
+		x->upper = upper && x->len >= 2;
+		x->punct = 0;
 		i = j;
 	}
 	return n;

@@ -354,6 +354,41 @@ mbox_line(struct mbox *m, const char *p, size_t n, int overflow)
 	return 0;
 }
 
+/* How many bytes of whole lines at p need none of mbox_line's care
+ * (no From_ line, no quoted ">From ", no pipermail header, the message
+ * under the bound): they are added at once. Most lines are such, and
+ * line by line the reading took a tenth of an import's CPU. */
+static size_t
+mbox_plain_run(struct mbox *m, const char *p, size_t n)
+{
+	const char *s = p, *end = p + n, *nl, *q;
+	int blank = m->prev_blank, in_header = m->in_header;
+	size_t len;
+
+	if (!m->in_msg || m->skip || (m->in_header && m->pipermail))
+		return 0;
+	while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		len = (size_t)(nl - s) + 1;
+		if (blank && len >= 5 && memcmp(s, "From ", 5) == 0)
+			break;
+		for (q = s; *q == '>'; q++)
+			;
+		if (q > s && nl + 1 - q >= 5 && memcmp(q, "From ", 5) == 0)
+			break;
+		if (m->msg.len + (size_t)(s - p) + len > MAX_MSG)
+			break;
+		blank = is_blank_line(s, len);
+		in_header &= !blank;
+		s = nl + 1;
+	}
+	if (s == p)
+		return 0;
+	mp_buf_add(&m->msg, p, (size_t)(s - p));
+	m->prev_blank = blank;
+	m->in_header = in_header;
+	return (size_t)(s - p);
+}
+
 static int
 mbox_chunk(struct mbox *m, const char *p, size_t n)
 {
@@ -361,6 +396,12 @@ mbox_chunk(struct mbox *m, const char *p, size_t n)
 	size_t len;
 
 	while (n > 0) {
+		if (m->line.len == 0 && !m->line_overflow &&
+		    (len = mbox_plain_run(m, p, n)) > 0) {
+			p += len;
+			n -= len;
+			continue;
+		}
 		nl = memchr(p, '\n', n);
 		len = nl != NULL ? (size_t)(nl - p) + 1 : n;
 		if (nl != NULL && m->line.len == 0 && !m->line_overflow) {

@@ -26,10 +26,10 @@ static pthread_mutex_t sets_lock = PTHREAD_MUTEX_INITIALIZER;
 unsigned
 mp_word_hash(const char *s)
 {
-	unsigned h = 2166136261u;
+	unsigned h = MP_WORD_HASH_INIT;
 
 	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
+		h = mp_word_hash_add(h, (unsigned char)*s++);
 	return h;
 }
 

@@ -352,6 +352,45 @@ START_TEST(test_mbox_large_chunks)
 }
 END_TEST
 
+/* A message over the 64 MB bound is skipped with a warning, whether
+ * its lines come one by one or in runs (the one that crosses is not cut
+ * by a read: one's 100 KB move it); the next one is read whole. */
+START_TEST(test_mbox_oversized)
+{
+	char *dir = tu_tmpdir(), *path = join(dir, "huge.mbox");
+	char line[1024];
+	struct got g = { 0 };
+	struct mp_err e = { 0 };
+	size_t i;
+	FILE *f;
+
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	fputs("From a Thu Jun 17 10:00:00 2021\nSubject: one\n\n", f);
+	for (i = 0; i < 100; i++)
+		ck_assert_uint_eq(fwrite(line, 1, sizeof(line), f),
+		    sizeof(line));
+	/* two is 14 bytes over: only its last line crosses the bound */
+	fputs("\nFrom b Thu Jun 17 10:00:00 2021\nSubject: two\n\n", f);
+	for (i = 0; i < (size_t)64 * 1024; i++)
+		ck_assert_uint_eq(fwrite(line, 1, sizeof(line), f),
+		    sizeof(line));
+	fputs("\nFrom c Thu Jun 17 10:00:00 2021\nSubject: three\n\n"
+	    "after\n>From quoted\n", f);
+	fclose(f);
+	ck_assert_int_eq(mp_source_read(path, collect, &g, &e), 0);
+	ck_assert_uint_eq(g.n, 2);
+	ck_assert_uint_eq(g.len[0], 14 + 100 * sizeof(line));
+	assert_msg(&g, 1, "Subject: three\n\nafter\nFrom quoted\n");
+	got_free(&g);
+	tu_rmtree(dir);
+	free(dir);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_mbox_gzip_truncated)
 {
 	char *dir = tu_tmpdir(), *path = join(dir, "cut.gz");
@@ -938,6 +977,7 @@ source_suite(void)
 	tcase_add_test(tc, test_mbox_gzip);
 	tcase_add_test(tc, test_mbox_large_chunks);
 	tcase_add_test(tc, test_mbox_gzip_truncated);
+	tcase_add_test(tc, test_mbox_oversized);
 	tcase_add_test(tc, test_mbox_pipermail);
 	tcase_add_test(tc, test_maildir);
 	tcase_add_test(tc, test_maildir_new_only);

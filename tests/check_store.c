@@ -1047,6 +1047,42 @@ START_TEST(test_numbers_after_rollback)
 }
 END_TEST
 
+/* A Message-ID looked up and found absent in a transaction is not looked
+ * up again when added in it, once: adding it twice stores it once. What
+ * was absent in a committed transaction is looked up again: another
+ * connection may have added it since. */
+START_TEST(test_absent_ids)
+{
+	char *path = tpath("a.db");
+	struct mp_store *st = open_ok(path), *other;
+	struct mp_err e = { 0 };
+
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	ck_assert_int_eq(mp_store_has_msg(st, "a@x"), 0);
+	ck_assert_int_eq(add(st, "a@x", NULL, NULL, "A", 1), 1);
+	ck_assert_int_eq(add(st, "a@x", NULL, NULL, "A", 2), 0);
+	ck_assert_int_eq(mp_store_has_msg(st, "a@x"), 1);
+	ck_assert_int_eq(mp_store_has_msg(st, "b@x"), 0);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	ck_assert_int_eq(mp_store_count_msgs(st), 1);
+	other = open_ok(path);
+	ck_assert_int_eq(add(other, "b@x", NULL, NULL, "B", 3), 1);
+	mp_store_close(other);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	ck_assert_int_eq(add(st, "b@x", NULL, NULL, "B", 4), 0);
+	/* absent, then rolled back: looked up again, added once */
+	ck_assert_int_eq(mp_store_has_msg(st, "c@x"), 0);
+	mp_store_rollback(st);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	ck_assert_int_eq(add(st, "c@x", NULL, NULL, "C", 5), 1);
+	ck_assert_int_eq(add(st, "c@x", NULL, NULL, "C", 6), 0);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	ck_assert_int_eq(mp_store_count_msgs(st), 3);
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_thread_row_of)
 {
 	char *path = tpath("r.db");
@@ -1389,6 +1425,7 @@ store_suite(void)
 	tcase_add_test(tc, test_migrate_from_v4);
 	tcase_add_test(tc, test_shared_key);
 	tcase_add_test(tc, test_numbers_after_rollback);
+	tcase_add_test(tc, test_absent_ids);
 	tcase_add_test(tc, test_skipped_and_items);
 	tcase_add_test(tc, test_ledger_reminded);
 	tcase_add_test(tc, test_transactions);

@@ -1,11 +1,13 @@
 /* check_util.c - buffers, errors, diagnostics, logging. */
 #include <check.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "err.h"
 #include "log.h"
@@ -38,6 +40,21 @@ START_TEST(test_buf)
 	free(s);
 	mp_buf_free(&b);
 	mp_buf_free(NULL);
+}
+END_TEST
+
+/* The inline classes answer what <ctype.h> does in the C locale, for
+ * every byte. */
+START_TEST(test_ascii)
+{
+	int c;
+
+	for (c = 0; c < 256; c++) {
+		ck_assert_int_eq(mp_is_digit((unsigned char)c), !!isdigit(c));
+		ck_assert_int_eq(mp_is_upper((unsigned char)c), !!isupper(c));
+		ck_assert_int_eq(mp_is_alpha((unsigned char)c), !!isalpha(c));
+		ck_assert_int_eq(mp_is_space((unsigned char)c), !!isspace(c));
+	}
 }
 END_TEST
 
@@ -197,6 +214,7 @@ suite(void)
 
 	tcase_add_test(tc, test_buf);
 	tcase_add_test(tc, test_hash);
+	tcase_add_test(tc, test_ascii);
 	tcase_add_test(tc, test_json_str);
 	tcase_add_test(tc, test_read_file);
 	tcase_add_test(tc, test_read_file_time);

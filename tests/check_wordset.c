@@ -45,6 +45,14 @@ START_TEST(test_hash_given)
 			ck_assert_int_eq(mp_word_in_h(words[k],
 			    mp_word_hash(words[k]), lists[i]),
 			    mp_word_in(words[k], lists[i]));
+	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
+		unsigned h = MP_WORD_HASH_INIT;
+		const char *c;
+
+		for (c = words[k]; *c; c++)
+			h = mp_word_hash_add(h, (unsigned char)*c);
+		ck_assert_uint_eq(h, mp_word_hash(words[k]));
+	}
 	ck_assert_uint_eq(mp_word_hash("send"), mp_word_hash("send"));
 	ck_assert_uint_ne(mp_word_hash("send"), mp_word_hash("sent"));
 }
