@@ -258,6 +258,22 @@ pipermail_from(struct mp_buf *b, const char *p, size_t n)
 	return 1;
 }
 
+/* "PATH:N" for the m->nmsg'th message (no printf: once per message). */
+static void
+origin_of(struct mbox *m)
+{
+	char num[24], *p = num + sizeof(num);
+	size_t n = m->nmsg;
+
+	do
+		*--p = (char)('0' + n % 10);
+	while ((n /= 10) > 0);
+	mp_buf_reset(&m->origin);
+	mp_buf_adds(&m->origin, m->path);
+	mp_buf_addc(&m->origin, ':');
+	mp_buf_add(&m->origin, p, (size_t)(num + sizeof(num) - p));
+}
+
 static int
 mbox_flush(struct mbox *m)
 {
@@ -280,8 +296,7 @@ mbox_flush(struct mbox *m)
 		b->len -= 1;
 	if (b->data != NULL)
 		b->data[b->len] = '\0';
-	mp_buf_reset(&m->origin);
-	mp_buf_printf(&m->origin, "%s:%zu", m->path, m->nmsg);
+	origin_of(m);
 	rc = m->cb(mp_buf_str(b), b->len, m->delivered, mp_buf_str(&m->origin),
 	    m->ctx);
 	mp_buf_reset(b);
