@@ -24,6 +24,9 @@ void mp_buf_addc(struct mp_buf *b, char c);
 void mp_buf_printf(struct mp_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void mp_buf_reset(struct mp_buf *b);          /* len = 0, keeps memory */
+/* Room for n more bytes in one allocation, for a writer that knows (or
+ * bounds) what it will add: no doubling on the way. */
+void mp_buf_reserve(struct mp_buf *b, size_t n);
 /* Returns the string (never NULL, "" when empty); the caller frees it. */
 char *mp_buf_detach(struct mp_buf *b);
 /* data as a string, "" when empty; valid until the next change. */

@@ -79,8 +79,9 @@ mp_xstrndup(const char *s, size_t n)
 	return p;
 }
 
+/* Room for extra more bytes and the NUL: doubling, or exactly. */
 static void
-grow(struct mp_buf *b, size_t extra)
+grow(struct mp_buf *b, size_t extra, int exact)
 {
 	size_t need = b->len + extra + 1;
 
@@ -88,17 +89,29 @@ grow(struct mp_buf *b, size_t extra)
 		oom();
 	if (need <= b->cap)
 		return;
-	if (b->cap == 0)
-		b->cap = 64;
-	while (b->cap < need)
-		b->cap *= 2;
+	if (exact) {
+		b->cap = need;
+	} else {
+		if (b->cap == 0)
+			b->cap = 64;
+		while (b->cap < need)
+			b->cap *= 2;
+	}
 	b->data = mp_xrealloc(b->data, b->cap);
+	b->data[b->len] = '\0';
+}
+
+void
+mp_buf_reserve(struct mp_buf *b, size_t n)
+{
+	grow(b, n, 1);
 }
 
 void
 mp_buf_add(struct mp_buf *b, const void *p, size_t n)
 {
-	grow(b, n);
+	if (n >= b->cap - b->len)       /* room for n and the NUL */
+		grow(b, n, 0);
 	if (n > 0)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
@@ -114,7 +127,8 @@ mp_buf_adds(struct mp_buf *b, const char *s)
 void
 mp_buf_addc(struct mp_buf *b, char c)
 {
-	grow(b, 1);
+	if (b->len + 1 >= b->cap)
+		grow(b, 1, 0);
 	b->data[b->len++] = c;
 	b->data[b->len] = '\0';
 }
@@ -130,7 +144,7 @@ mp_buf_printf(struct mp_buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	grow(b, (size_t)n);
+	grow(b, (size_t)n, 0);
 	va_start(ap, fmt);
 	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
@@ -208,7 +222,7 @@ mp_read_file_time(const char *path, size_t max, char **out, size_t *len,
 	for (;;) {
 		if (want > 0 && b.len == want)
 			break;
-		grow(&b, want > 0 ? want - b.len : 65536);
+		grow(&b, want > 0 ? want - b.len : 65536, want > 0);
 		r = read(fd, b.data + b.len, want > 0 ? want - b.len : 65536);
 		if (r < 0) {
 			if (errno == EINTR)

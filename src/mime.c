@@ -161,6 +161,7 @@ add_utf8_or_1252(struct mp_buf *b, const char *p, size_t n)
 	const unsigned char *s = (const unsigned char *)p;
 	size_t i = 0, k, bad = 0;
 
+	mp_buf_reserve(b, n);
 	while (i < n) {
 		for (k = i; k < n && s[k] < 0x80; k++)
 			;
@@ -210,6 +211,7 @@ clean_text(const char *p, size_t n, int keep_nl)
 	const unsigned char *s = (const unsigned char *)p;
 	size_t i = 0, k;
 
+	mp_buf_reserve(&b, n);
 	while (i < n) {
 		unsigned char c = s[i];
 		size_t run;
@@ -2616,6 +2618,7 @@ tidy(struct mp_buf *b, int collapse)
 	const char *p = mp_buf_str(b), *e;
 	int blanks = 0;
 
+	mp_buf_reserve(&o, b->len);     /* never longer */
 	while (*p) {
 		struct line l;
 
@@ -2651,6 +2654,11 @@ mp_mime_split_body(const char *body, char **own, char **quoted, char **sig)
 	enum { OWN, SIG, QUOTED } st = OWN;
 	int kind;
 
+	/* no part is longer than the body, but for a newline (tidy copies
+	 * what is kept) */
+	mp_buf_reserve(&bo, strlen(p));
+	mp_buf_reserve(&bq, bo.cap - 1);
+	mp_buf_reserve(&bs, bo.cap - 1);
 	while (*p) {
 		const char *e = strchr(p, '\n');
 		size_t len = e ? (size_t)(e - p) : strlen(p);

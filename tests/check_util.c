@@ -43,6 +43,37 @@ START_TEST(test_buf)
 }
 END_TEST
 
+/* Reserved room is one allocation: adding within it never moves the
+ * data; the buffer stays a string (empty, or what it held). */
+START_TEST(test_buf_reserve)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	const char *before;
+	int i;
+
+	mp_buf_reserve(&b, 10);
+	ck_assert_ptr_nonnull(b.data);
+	ck_assert_str_eq(mp_buf_str(&b), "");
+	ck_assert_uint_eq(b.len, 0);
+	mp_buf_adds(&b, "abc");
+	mp_buf_reserve(&b, 1000);
+	ck_assert_str_eq(mp_buf_str(&b), "abc");
+	ck_assert_uint_ge(b.cap, 1004);
+	before = b.data;
+	for (i = 0; i < 100; i++)
+		mp_buf_add(&b, "0123456789", 10);
+	ck_assert_ptr_eq(b.data, before);
+	ck_assert_uint_eq(b.len, 1003);
+	ck_assert_int_eq(b.data[b.len], '\0');
+	mp_buf_addc(&b, '!');
+	ck_assert_uint_eq(b.len, 1004);
+	ck_assert_int_eq(b.data[1003], '!');
+	mp_buf_reserve(&b, 0);
+	ck_assert_int_eq(b.data[b.len], '\0');
+	mp_buf_free(&b);
+}
+END_TEST
+
 /* The inline classes answer what <ctype.h> does in the C locale, for
  * every byte. */
 START_TEST(test_ascii)
@@ -213,6 +244,7 @@ suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_buf);
+	tcase_add_test(tc, test_buf_reserve);
 	tcase_add_test(tc, test_hash);
 	tcase_add_test(tc, test_ascii);
 	tcase_add_test(tc, test_json_str);
