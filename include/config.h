@@ -102,6 +102,11 @@ struct mp_extract_cfg {
 	enum mp_date_order date_order;
 };
 
+/* [threads] */
+struct mp_threads_cfg {
+	int64_t subject_window; /* seconds; -1: no subject fallback ("off") */
+};
+
 /* A deadline, an event or one of the chair's reminders. */
 struct mp_item {
 	enum mp_item_kind kind;
@@ -139,6 +144,7 @@ struct mp_config {
 	size_t nitems;
 	struct mp_calendar_cfg calendar;
 	struct mp_extract_cfg extract;
+	struct mp_threads_cfg threads;
 };
 
 /* A resolved recipient; strings borrowed from the config. */

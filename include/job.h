@@ -30,6 +30,8 @@ struct mp_job {
 	long rethreaded;                /* stored messages moved to another
 	                                   thread (by new ones, or by
 	                                   mp_job_thread) */
+	long rebuilds;                  /* times every thread was made anew
+	                                   (mp_job_thread) */
 	long thread_loaded;             /* stored messages read to thread new
 	                                   ones (cost of incremental threading) */
 	long thread_warm;               /* of those, taken from the last

@@ -15,7 +15,8 @@
  * `include` inside a section is an error.  Every file read is listed in
  * mp_config.files, and every struct mp_where points into that list.
  *
- * Sections.  [store], [delivery], [digest], [calendar] and [extract] may
+ * Sections.  [store], [delivery], [digest], [calendar], [extract] and
+ * [threads] may
  * appear several times (their keys merge), [list NAME], [member NAME],
  * [deadline NAME], [event NAME] and [reminder NAME] once per NAME, where
  * NAME is [A-Za-z0-9._-]+.  Deadlines, events and reminders share one name
@@ -65,6 +66,7 @@
 #include "config.h"
 #include "datetime.h"
 #include "err.h"
+#include "thread.h"
 
 #define MAX_DEPTH 8
 #define MAX_FILE_SIZE (1024 * 1024)
@@ -73,7 +75,7 @@
 
 enum sect {
 	S_STORE = 0, S_LIST, S_DELIVERY, S_DIGEST, S_CALENDAR, S_EXTRACT,
-	S_MEMBER, S_DEADLINE, S_EVENT, S_REMINDER, S_COUNT
+	S_THREADS, S_MEMBER, S_DEADLINE, S_EVENT, S_REMINDER, S_COUNT
 };
 
 static const char *const keys_store[] = { "path", NULL };
@@ -91,6 +93,7 @@ static const char *const keys_digest[] = {
 };
 static const char *const keys_calendar[] = { "quiet", "skip_weekends", NULL };
 static const char *const keys_extract[] = { "date_order", NULL };
+static const char *const keys_threads[] = { "subject_window", NULL };
 static const char *const keys_member[] = {
 	"name", "email", "tz", "digest", "groups", NULL
 };
@@ -117,6 +120,7 @@ static const struct {
 	[S_DIGEST] = { "digest", 0, keys_digest },
 	[S_CALENDAR] = { "calendar", 0, keys_calendar },
 	[S_EXTRACT] = { "extract", 0, keys_extract },
+	[S_THREADS] = { "threads", 0, keys_threads },
 	[S_MEMBER] = { "member", 1, keys_member },
 	[S_DEADLINE] = { "deadline", 1, keys_deadline },
 	[S_EVENT] = { "event", 1, keys_event },
@@ -1290,6 +1294,14 @@ apply(struct fctx *fc, long cur, const char *k, const char *v, int line)
 			ferr(fc, line, "bad value '%s' for 'date_order' (dmy "
 			    "or mdy)", v);
 		break;
+	case S_THREADS:
+		/* "off" (or 0): no thread joins another by its subject */
+		if (strcmp(v, "off") == 0 || strcmp(v, "0") == 0)
+			fc->L->c->threads.subject_window = -1;
+		else
+			set_duration(fc, line, key, v,
+			    &fc->L->c->threads.subject_window);
+		break;
 	case S_MEMBER:
 		apply_member(fc, e, key, v, line);
 		break;
@@ -1792,6 +1804,7 @@ mp_config_load(const char *path, struct mp_config **out, struct mp_diag *d)
 	c->delivery.timeout = 60;
 	c->delivery.max_attempts = 10;
 	c->delivery.max_age = 3 * 86400;
+	c->threads.subject_window = MP_THREAD_SUBJECT_WINDOW;
 	L.c = c;
 	L.maindir = dir_of(path);
 

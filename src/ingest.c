@@ -272,10 +272,44 @@ seq_cmp(const void *a, const void *b)
 	return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/* The configured subject window ([threads] subject_window; -1: off). */
+static int64_t
+subject_window(const struct mp_job *j)
+{
+	return j->cfg != NULL ? j->cfg->threads.subject_window :
+	    MP_THREAD_SUBJECT_WINDOW;
+}
+
+/* The store's flag "subject_window" is the window its threads were made
+ * with: seconds, WINDOW_OFF for off (the flags' -1 is an error), none (0)
+ * for the default, the only window before the key. */
+#define WINDOW_OFF (-2)
+
+static int
+record_window(struct mp_job *j, struct mp_err *e)
+{
+	int64_t w = subject_window(j);
+
+	return mp_store_flag_set(j->st, "subject_window", w < 0 ? WINDOW_OFF :
+	    w, e);
+}
+
+/* Before the first messages go into an empty store: the threads it will
+ * hold are made with the configured window. */
+static int
+window_if_empty(struct mp_job *j, struct mp_err *e)
+{
+	int64_t seq = mp_store_max_seq(j->st);
+
+	if (seq < 0)
+		return mp_err_set(e, MP_EX_IOERR, "reading the store");
+	return seq == 0 ? record_window(j, e) : 0;
+}
+
 /* Thread the collected messages (sorted by seq first). */
 static int
-tcollect_build(struct tcollect *c, struct mp_thread **th, size_t *nth,
-    struct mp_err *e)
+tcollect_build(struct tcollect *c, int64_t window, struct mp_thread **th,
+    size_t *nth, struct mp_err *e)
 {
 	struct mp_thread_in *in;
 	size_t i;
@@ -292,7 +326,7 @@ tcollect_build(struct tcollect *c, struct mp_thread **th, size_t *nth,
 		in[i].is_reply = c->v[i].is_reply;
 		in[i].thread = c->v[i].thread;
 	}
-	if (mp_thread_build(in, c->n, th, nth) != 0) {
+	if (mp_thread_build_window(in, c->n, window, th, nth) != 0) {
 		free(in);
 		return mp_err_set(e, MP_EX_SOFTWARE, "threading failed");
 	}
@@ -368,10 +402,11 @@ rethread_all(struct mp_job *j, long *changed, size_t *nthreads,
 
 	*changed = 0;
 	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
-	    tcollect_build(&c, &th, &nth, e) != 0 ||
+	    tcollect_build(&c, subject_window(j), &th, &nth, e) != 0 ||
 	    mp_store_thread_refs_clear(j->st, NULL, e) != 0 ||
 	    write_threads(j, &c, th, nth, &moved, changed, e) != 0 ||
-	    mp_store_flag_set(j->st, "rethread", 0, e) != 0)
+	    mp_store_flag_set(j->st, "rethread", 0, e) != 0 ||
+	    record_window(j, e) != 0)
 		goto out;
 	*nthreads = nth;
 	rc = 0;
@@ -396,6 +431,7 @@ mp_job_thread(struct mp_job *j, struct mp_err *e)
 	if (mp_store_commit(j->st, e) != 0)
 		return -1;
 	j->rethreaded += changed;
+	j->rebuilds++;
 	mp_info("%zu threads, %ld messages re-threaded", nth, changed);
 	return 0;
 }
@@ -575,9 +611,12 @@ subj_cmp(const void *a, const void *b)
 static int
 sub_subjects(struct subset *s, struct tmsg *nw, size_t n, struct mp_err *e)
 {
+	int64_t window = subject_window(s->j);
 	size_t i, k;
 	int rc = 0;
 
+	if (window < 0)
+		return 0;
 	qsort(nw, n, sizeof(*nw), subj_cmp);
 	for (i = 0; i < n && rc == 0; i = k) {
 		int64_t lo = nw[i].date, hi = nw[i].date;
@@ -589,8 +628,7 @@ sub_subjects(struct subset *s, struct tmsg *nw, size_t n, struct mp_err *e)
 		if (*nw[i].subj == '\0')
 			continue;
 		rc = mp_store_threads_of_subject(s->j->st, nw[i].subj,
-		    lo - MP_THREAD_SUBJECT_WINDOW, hi + MP_THREAD_SUBJECT_WINDOW,
-		    sub_found, s, e);
+		    lo - window, hi + window, sub_found, s, e);
 		if (rc == 0)
 			rc = sub_load_found(s, e);
 	}
@@ -857,7 +895,7 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 	}
 	rc = -1;
 	j->thread_loaded += (long)(s.c.n - n);
-	if (tcollect_build(&s.c, &th, &nth, e) != 0)
+	if (tcollect_build(&s.c, subject_window(j), &th, &nth, e) != 0)
 		goto out;
 	/* (copies in the arena: unique_name frees the names it replaces) */
 	for (i = 0; i < nth; i++)
@@ -1405,12 +1443,15 @@ static int
 thread_pending(struct mp_job *j, struct mp_err *e)
 {
 	int64_t f = mp_store_flag_get(j->st, "rethread");
+	int64_t w = mp_store_flag_get(j->st, "subject_window");
 	long total = 0;
 	size_t n;
 
-	if (f < 0)
+	if (f < 0 || w == -1)
 		return mp_err_set(e, MP_EX_IOERR, "reading the store");
-	if (f > 0 && mp_job_thread(j, e) != 0)
+	/* threads made with another subject window are made anew */
+	w = w == 0 ? MP_THREAD_SUBJECT_WINDOW : w == WINDOW_OFF ? -1 : w;
+	if ((f > 0 || w != subject_window(j)) && mp_job_thread(j, e) != 0)
 		return -1;
 	do {
 		if (mp_store_begin(j->st, e) != 0)
@@ -1488,7 +1529,11 @@ mp_job_import(struct mp_job *j, const char *path, const char *list_id,
     const char *source, struct mp_err *e)
 {
 	struct mp_err te = { 0 };
-	int rc = import_path(j, path, list_id, source, e);
+	int rc;
+
+	if (window_if_empty(j, e) != 0)
+		return -1;
+	rc = import_path(j, path, list_id, source, e);
 
 	/* What was stored is threaded even when reading failed later. */
 	if (thread_pending(j, &te) != 0 && rc == 0) {
@@ -1527,6 +1572,8 @@ mp_job_fetch(struct mp_job *j, struct mp_err *e)
 	size_t i;
 	int rc = 0;
 
+	if (window_if_empty(j, e) != 0)
+		return -1;
 	for (i = 0; i < j->cfg->nlists; i++) {
 		const struct mp_list_cfg *l = &j->cfg->lists[i];
 		const char *path = NULL;
@@ -1574,7 +1621,7 @@ mp_job_each_thread(struct mp_job *j, int64_t since,
 
 	c.view = 1;
 	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
-	    tcollect_build(&c, &th, &nth, e) != 0)
+	    tcollect_build(&c, subject_window(j), &th, &nth, e) != 0)
 		goto out;
 	ids = mp_xcalloc(c.n + 1, sizeof(*ids));
 	who = mp_xcalloc(c.n + 1, sizeof(*who));

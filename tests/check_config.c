@@ -261,6 +261,8 @@ START_TEST(test_every_key)
 	    "skip_weekends = on\n"
 	    "[extract]\n"
 	    "date_order = mdy\n"
+	    "[threads]\n"
+	    "subject_window = 2w\n"
 	    "[member ana]\n"
 	    "name = Ana Souza   ; inline comment\n"
 	    "email = ana@example.org\n"
@@ -351,6 +353,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(c->calendar.quiet[1].last_day, 18809);
 	ck_assert_int_eq(c->calendar.skip_weekends, 1);
 	ck_assert_int_eq(c->extract.date_order, MP_DATE_MDY);
+	ck_assert_int_eq(c->threads.subject_window, 14 * 86400);
 
 	ck_assert_uint_eq(c->nmembers, 1);
 	m = &c->members[0];
@@ -440,6 +443,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->calendar.nquiet, 0);
 	ck_assert_int_eq(c->calendar.skip_weekends, 0);
 	ck_assert_int_eq(c->extract.date_order, MP_DATE_DMY);
+	ck_assert_int_eq(c->threads.subject_window, 30 * 86400);
 	ck_assert_str_eq(c->lists[0].name, "l");
 	ck_assert_str_eq(c->lists[0].source, "maildir:/srv/mail/l");
 	ck_assert_int_eq(c->lists[0].batch, 200);
@@ -666,6 +670,10 @@ static const struct {
 	  "{D}/main.ini:3: bad date '2021-02-29' in 'quiet' (YYYY-MM-DD)" },
 	{ "[extract]\ndate_order = ymd\n",
 	  "{D}/main.ini:3: bad value 'ymd' for 'date_order' (dmy or mdy)" },
+	{ "[threads]\nsubject_window = forever\n",
+	  "{D}/main.ini:3: bad duration 'forever' for 'subject_window'" },
+	{ "[threads]\nsubject_window = -3d\n",
+	  "{D}/main.ini:3: bad duration '-3d' for 'subject_window'" },
 	{ "[deadline x]\ndue = 2021-06-17 23:59 UTC\nto = ana, x@@y\n",
 	  "{D}/main.ini:4: bad address 'x@@y' in 'to'" },
 	{ "[deadline x]\ntitle = One\n  two\ndue = 2021-06-17 23:59 UTC\n"

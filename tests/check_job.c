@@ -759,6 +759,33 @@ START_TEST(test_incremental_threads_shuffled)
 }
 END_TEST
 
+/* With a shorter subject window (3 days: replies come up to 5 days
+ * after their parent, so subject chains break), or none, incremental
+ * threading still gives what a rebuild gives. (With 1 day it does not:
+ * see the README, "New mail is threaded".) */
+START_TEST(test_incremental_threads_window)
+{
+	static const char *const windows[] = { "3d", "off" };
+	struct gmsg *g = gen_msgs(1000, 5);
+	long moved, stored, loaded;
+	int kept, w;
+	char **t = kept_texts(g, 1000, &kept), extra[64];
+
+	for (w = 0; w < 2; w++) {
+		teardown();
+		snprintf(extra, sizeof(extra), "[threads]\nsubject_window = "
+		    "%s\n", windows[w]);
+		setup_with(extra);
+		ck_assert_int_eq(import_in_parts(t, kept, 20, 13, &moved,
+		    &stored, &loaded), 0);
+		ck_assert_int_eq(stored, kept);
+		ck_assert_int_gt(moved, 5);
+	}
+	free(t);
+	gen_free(g, 1000);
+}
+END_TEST
+
 START_TEST(test_incremental_threads_in_order)
 {
 	struct gmsg *g = gen_msgs(1200, 3);
@@ -1158,6 +1185,138 @@ START_TEST(test_rethread_after_upgrade)
 }
 END_TEST
 
+/* A reply by subject alone, 50 days after the thread it answers. */
+static const char window_mbox[] =
+    "From a@x Thu Jan  1 00:00:00 2020\n"
+    "Message-ID: <w1@example.org>\nSubject: Budget\n"
+    "Date: Fri, 01 Jan 2021 09:00:00 +0000\n\nThe budget.\n\n"
+    "From a@x Thu Jan  1 00:00:00 2020\n"
+    "Message-ID: <w2@example.org>\nSubject: Re: Budget\n"
+    "Date: Sat, 20 Feb 2021 09:00:00 +0000\n\nLate answer.\n";
+
+/* [threads] subject_window = v ("" : none), and the config read again. */
+static void
+set_window(const char *v)
+{
+	char path[4096], *text, *cut;
+	struct mp_buf b = MP_BUF_INIT;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/magpie.ini", dir);
+	ck_assert_int_eq(mp_read_file(path, 1 << 20, &text, &len), 0);
+	if ((cut = strstr(text, "[threads]")) != NULL)
+		*cut = '\0';
+	mp_buf_adds(&b, text);
+	if (*v != '\0')
+		mp_buf_printf(&b, "[threads]\nsubject_window = %s\n", v);
+	tu_write(path, mp_buf_str(&b));
+	mp_buf_free(&b);
+	free(text);
+	reload();
+}
+
+/* Imports list.mbox: how many times every thread was made anew. */
+static long
+import_list(void)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/list.mbox", dir);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
+	    e.msg);
+	mp_job_finish(&j);
+	return j.rebuilds;
+}
+
+static int
+count_thread(const struct mp_thread_view *t, void *ctx)
+{
+	(void)t;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int
+view_threads(void)
+{
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	int n = 0;
+
+	mp_job_init(&j, cfg, st, 0, 1);
+	ck_assert_msg(mp_job_each_thread(&j, 0, count_thread, &n, &e) == 0,
+	    "%s", e.msg);
+	mp_job_finish(&j);
+	return n;
+}
+
+static void
+assert_thread(const char *id, const char *thread)
+{
+	char *t = thread_of(id);
+
+	ck_assert_str_eq(t, thread);
+	free(t);
+}
+
+/* [threads] subject_window: the reply 50 days on joins its thread only
+ * with a window that long. The store records the window its threads were
+ * made with: when the setting changes, every thread is made again, once;
+ * an empty store takes the setting at once (no rebuild after). */
+START_TEST(test_subject_window)
+{
+	write_list(window_mbox);
+	ck_assert_int_eq(import_list(), 0);
+	assert_thread("w2@example.org", "w2@example.org");
+	ck_assert_int_eq(mp_store_flag_get(st, "subject_window"), 30 * 86400);
+	ck_assert_int_eq(view_threads(), 2);
+	set_window("60d");
+	ck_assert_int_eq(view_threads(), 1);
+	ck_assert_int_eq(import_list(), 1);
+	assert_thread("w2@example.org", "w1@example.org");
+	ck_assert_int_eq(mp_store_flag_get(st, "subject_window"), 60 * 86400);
+	ck_assert_int_eq(import_list(), 0);
+	set_window("off");
+	ck_assert_int_eq(import_list(), 1);
+	assert_thread("w1@example.org", "w1@example.org");
+	assert_thread("w2@example.org", "w2@example.org");
+	ck_assert_int_eq(view_threads(), 2);
+	ck_assert_int_eq(import_list(), 0);
+	set_window("");
+	ck_assert_int_eq(import_list(), 1);
+	/* none recorded (a store from before the key): the default */
+	ck_assert_int_eq(mp_store_flag_set(st, "subject_window", 0, NULL), 0);
+	ck_assert_int_eq(import_list(), 0);
+	set_window("60d");
+	ck_assert_int_eq(import_list(), 1);
+}
+END_TEST
+
+/* An empty store imported into with a window threads with it from the
+ * first message, and needs no rebuild after; a reply imported later
+ * finds the stored thread within the window. */
+START_TEST(test_subject_window_new_store)
+{
+	const char *second = strstr(window_mbox, "\n\nFrom ") + 2;
+	char *first = mp_xstrndup(window_mbox, (size_t)(second - window_mbox));
+
+	teardown();
+	setup_with("[threads]\nsubject_window = 60d\n");
+	write_list(first);
+	ck_assert_int_eq(import_list(), 0);
+	ck_assert_int_eq(mp_store_flag_get(st, "subject_window"), 60 * 86400);
+	write_list(second);
+	ck_assert_int_eq(import_list(), 0);
+	assert_thread("w2@example.org", "w1@example.org");
+	write_list(window_mbox);
+	ck_assert_int_eq(import_list(), 0);
+	free(first);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1177,12 +1336,15 @@ suite(void)
 	tcase_add_test(tc, test_empty_slot_served);
 	tcase_add_test(tc, test_unthreaded_picked_up);
 	tcase_add_test(tc, test_rethread_after_upgrade);
+	tcase_add_test(tc, test_subject_window);
+	tcase_add_test(tc, test_subject_window_new_store);
 	tcase_add_test(tc, test_duplicates_in_one_run);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("threading");
 	tcase_set_timeout(tc, 300);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_incremental_threads_shuffled);
+	tcase_add_test(tc, test_incremental_threads_window);
 	tcase_add_test(tc, test_incremental_threads_in_order);
 	tcase_add_test(tc, test_incremental_threads_corpora);
 	tcase_add_test(tc, test_import_beyond_one_batch);
