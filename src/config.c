@@ -16,13 +16,13 @@
  * mp_config.files, and every struct mp_where points into that list.
  *
  * Sections.  [store], [delivery], [digest], [calendar], [extract] and
- * [threads] may
- * appear several times (their keys merge), [list NAME], [member NAME],
- * [deadline NAME], [event NAME] and [reminder NAME] once per NAME, where
- * NAME is [A-Za-z0-9._-]+.  Deadlines, events and reminders share one name
- * space: the name becomes X-Magpie-Item.  A key given twice for the same
- * entry is an error, wherever the second one is.  [delivery] is required,
- * with 'transport' and 'from', so that every command can rely on them.
+ * [threads] may appear several times (their keys merge), [list NAME],
+ * [member NAME], [deadline NAME], [event NAME] and [reminder NAME] once per
+ * NAME, where NAME is [A-Za-z0-9._-]+.  Deadlines, events and reminders
+ * share one name space: the name becomes X-Magpie-Item.  A key given twice
+ * for the same entry is an error, wherever the second one is.  [delivery]
+ * is required, with 'transport' and 'from', so that every command can rely
+ * on them.
  *
  * Values.  inih strips whitespace and inline comments (" ;" onwards).  An
  * indented line after a key continues that key's value (inih's multi-line
