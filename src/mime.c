@@ -155,6 +155,37 @@ cp1252(unsigned char c)
  * nearly always is (a Latin-1 reply pasted into a UTF-8 message).
  * Returns the number of stray bytes.
  */
+/* Eight bytes at a time for the plain-ASCII runs every body is made of
+ * (the tests are exact for the word, whichever byte it is). */
+#define ONES8 ((uint64_t)0x0101010101010101ULL)
+#define HIGH8 ((uint64_t)0x8080808080808080ULL)
+
+static uint64_t
+load8(const unsigned char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof(w));
+	return w;
+}
+
+/* Whether one of the 8 bytes at s is 0x80 or above. */
+static int
+high8(const unsigned char *s)
+{
+	return (load8(s) & HIGH8) != 0;
+}
+
+/* Whether one of the 8 bytes at s is not printable ASCII (below 0x20,
+ * or above 0x7e). */
+static int
+unprintable8(const unsigned char *s)
+{
+	uint64_t w = load8(s);
+
+	return ((((w - ONES8 * 0x20) & ~w) | (w + ONES8) | w) & HIGH8) != 0;
+}
+
 static size_t
 add_utf8_or_1252(struct mp_buf *b, const char *p, size_t n)
 {
@@ -163,7 +194,9 @@ add_utf8_or_1252(struct mp_buf *b, const char *p, size_t n)
 
 	mp_buf_reserve(b, n);
 	while (i < n) {
-		for (k = i; k < n && s[k] < 0x80; k++)
+		for (k = i; k + 8 <= n && !high8(s + k); k += 8)
+			;
+		for (; k < n && s[k] < 0x80; k++)
 			;
 		if (k > i) {
 			mp_buf_add(b, p + i, k - i);
@@ -216,7 +249,9 @@ clean_text(const char *p, size_t n, int keep_nl)
 		unsigned char c = s[i];
 		size_t run;
 
-		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x7f; run++)
+		for (run = i; run + 8 <= n && !unprintable8(s + run); run += 8)
+			;
+		for (; run < n && s[run] >= 0x20 && s[run] < 0x7f; run++)
 			;
 		if (run > i) {		/* plain ASCII, the common case */
 			mp_buf_add(&b, p + i, run - i);

@@ -231,6 +231,45 @@ START_TEST(test_rfc2047_names)
 }
 END_TEST
 
+/* Control characters go, text around them stays, and UTF-8 and bytes
+ * that are not UTF-8 (windows-1252) are read, wherever they fall in a
+ * line (the plain runs are scanned eight bytes at a time). */
+START_TEST(test_odd_bytes_anywhere)
+{
+	static const struct {
+		const char *in, *out;
+	} odd[] = {
+		{ "\x01", "" }, { "\x7f", "" }, { "\xc3\xa9", "\xc3\xa9" },
+		{ "\xe9", "\xc3\xa9" }, { "\t", "\t" },
+	};
+	const char *line = "abcdefghijklmnopqrstuvwxyz0123456789";
+	size_t k, i;
+
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		for (k = 0; k <= 20; k++) {
+			struct mp_buf raw = MP_BUF_INIT, want = MP_BUF_INIT;
+			struct mp_msg *m;
+
+			mp_buf_adds(&raw, "From: a@example.org\n"
+			    "Subject: x\n\n");
+			mp_buf_add(&raw, line, k);
+			mp_buf_adds(&raw, odd[i].in);
+			mp_buf_adds(&raw, line + k);
+			mp_buf_adds(&raw, "\n");
+			mp_buf_add(&want, line, k);
+			mp_buf_adds(&want, odd[i].out);
+			mp_buf_adds(&want, line + k);
+			m = parse(mp_buf_str(&raw));
+			ck_assert_msg(strcmp(m->own, mp_buf_str(&want)) == 0,
+			    "%zu/%zu: '%s'", i, k, m->own);
+			mp_msg_free(m);
+			mp_buf_free(&raw);
+			mp_buf_free(&want);
+		}
+	}
+}
+END_TEST
+
 START_TEST(test_base64_1252)
 {
 	/* "Caf\xe9 \x96 \x80 5\r\n\x93ok\x94\r\n" in windows-1252 */
@@ -1742,6 +1781,7 @@ mime_suite(void)
 	TCase *tt = tcase_create("threads");
 
 	tcase_add_test(tc, test_simple_lf);
+	tcase_add_test(tc, test_odd_bytes_anywhere);
 	tcase_add_test(tc, test_simple_crlf);
 	tcase_add_test(tc, test_mbox_from_line);
 	tcase_add_test(tc, test_from_with_space);
