@@ -294,6 +294,17 @@ record_window(struct mp_job *j, struct mp_err *e)
 	    w, e);
 }
 
+/* *w: the window the stored threads were made with (-1: off). -1 when
+ * the store cannot be read. */
+static int
+stored_window(struct mp_job *j, int64_t *w)
+{
+	int64_t f = mp_store_flag_get(j->st, "subject_window");
+
+	*w = f == 0 ? MP_THREAD_SUBJECT_WINDOW : f == WINDOW_OFF ? -1 : f;
+	return f == -1 ? -1 : 0;
+}
+
 /* Before the first messages go into an empty store: the threads it will
  * hold are made with the configured window. */
 static int
@@ -1442,15 +1453,13 @@ import_init(struct import_ctx *ic, struct mp_job *j, const char *list_id,
 static int
 thread_pending(struct mp_job *j, struct mp_err *e)
 {
-	int64_t f = mp_store_flag_get(j->st, "rethread");
-	int64_t w = mp_store_flag_get(j->st, "subject_window");
+	int64_t f = mp_store_flag_get(j->st, "rethread"), w;
 	long total = 0;
 	size_t n;
 
-	if (f < 0 || w == -1)
+	if (f < 0 || stored_window(j, &w) != 0)
 		return mp_err_set(e, MP_EX_IOERR, "reading the store");
 	/* threads made with another subject window are made anew */
-	w = w == 0 ? MP_THREAD_SUBJECT_WINDOW : w == WINDOW_OFF ? -1 : w;
 	if ((f > 0 || w != subject_window(j)) && mp_job_thread(j, e) != 0)
 		return -1;
 	do {

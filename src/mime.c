@@ -2686,14 +2686,15 @@ mp_mime_split_body(const char *body, char **own, char **quoted, char **sig)
 	struct line *ls = NULL;
 	size_t n = 0, cap = 0, i, end, k;
 	const char *p = body ? body : "";
+	size_t blen = strlen(p);
 	enum { OWN, SIG, QUOTED } st = OWN;
 	int kind;
 
 	/* no part is longer than the body, but for a newline (tidy copies
 	 * what is kept) */
-	mp_buf_reserve(&bo, strlen(p));
-	mp_buf_reserve(&bq, bo.cap - 1);
-	mp_buf_reserve(&bs, bo.cap - 1);
+	mp_buf_reserve(&bo, blen);
+	mp_buf_reserve(&bq, blen);
+	mp_buf_reserve(&bs, blen);
 	while (*p) {
 		const char *e = strchr(p, '\n');
 		size_t len = e ? (size_t)(e - p) : strlen(p);

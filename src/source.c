@@ -324,14 +324,30 @@ mbox_start(struct mbox *m, const char *p, size_t n)
 	}
 }
 
+/* The line p[0..n) begins "From " (after a blank line: a From_ line). */
+static int
+from_line(const char *p, size_t n)
+{
+	return n >= 5 && memcmp(p, "From ", 5) == 0;
+}
+
+/* mboxrd: ">From ", ">>From ", ... lose one '>'. */
+static int
+quoted_from(const char *p, size_t n)
+{
+	size_t q = 0;
+
+	while (q < n && p[q] == '>')
+		q++;
+	return q > 0 && from_line(p + q, n - q);
+}
+
 static int
 mbox_line(struct mbox *m, const char *p, size_t n, int overflow)
 {
 	int blank = !overflow && is_blank_line(p, n);
-	size_t q = 0;
 
-	if (!overflow && m->prev_blank && n >= 5 &&
-	    memcmp(p, "From ", 5) == 0) {
+	if (!overflow && m->prev_blank && from_line(p, n)) {
 		if (mbox_flush(m) < 0)
 			return -1;
 		mbox_start(m, p, n);
@@ -358,10 +374,7 @@ mbox_line(struct mbox *m, const char *p, size_t n, int overflow)
 		m->in_header = 0;
 	if (m->in_header && m->pipermail && pipermail_from(&m->msg, p, n))
 		return 0;
-	/* mboxrd: one '>' is removed from ">From ", ">>From ", ... */
-	while (q < n && p[q] == '>')
-		q++;
-	if (q > 0 && n - q >= 5 && memcmp(p + q, "From ", 5) == 0) {
+	if (quoted_from(p, n)) {
 		p++;
 		n--;
 	}
@@ -376,7 +389,7 @@ mbox_line(struct mbox *m, const char *p, size_t n, int overflow)
 static size_t
 mbox_plain_run(struct mbox *m, const char *p, size_t n)
 {
-	const char *s = p, *end = p + n, *nl, *q;
+	const char *s = p, *end = p + n, *nl;
 	int blank = m->prev_blank, in_header = m->in_header;
 	size_t len;
 
@@ -384,11 +397,7 @@ mbox_plain_run(struct mbox *m, const char *p, size_t n)
 		return 0;
 	while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
 		len = (size_t)(nl - s) + 1;
-		if (blank && len >= 5 && memcmp(s, "From ", 5) == 0)
-			break;
-		for (q = s; *q == '>'; q++)
-			;
-		if (q > s && nl + 1 - q >= 5 && memcmp(q, "From ", 5) == 0)
+		if ((blank && from_line(s, len)) || quoted_from(s, len))
 			break;
 		if (m->msg.len + (size_t)(s - p) + len > MAX_MSG)
 			break;

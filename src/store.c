@@ -960,7 +960,7 @@ absent_take(struct mp_store *st, const char *message_id)
 	struct absent *a;
 	uint64_t h;
 
-	if (!st->in_tx)
+	if (!st->in_tx || st->absent == NULL)
 		return 0;
 	a = absent_slot(st, message_id, &h);
 	if (a->id == NULL || a->h != h || strcmp(a->id, message_id) != 0)
