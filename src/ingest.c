@@ -372,16 +372,19 @@ store_thread_refs(struct mp_job *j, const struct tcollect *c,
 }
 
 /* Record each stored message's thread (where it changed) and each
- * thread's outside references. *moved counts messages that had another
- * thread, *set every message written. */
+ * thread's outside references (but not those of the threads in same,
+ * which may be NULL: stored as they are). *moved counts messages that
+ * had another thread, *set every message written. */
 static int
 write_threads(struct mp_job *j, const struct tcollect *c,
-    const struct mp_thread *th, size_t nth, long *moved, long *set,
-    struct mp_err *e)
+    const struct mp_thread *th, size_t nth, const struct strset *same,
+    long *moved, long *set, struct mp_err *e)
 {
 	size_t i, k;
 
 	for (i = 0; i < nth; i++) {
+		if (same != NULL && strset_has(same, th[i].id))
+			continue;
 		for (k = 0; k < th[i].n; k++) {
 			const struct tmsg *t = &c->v[th[i].msgs[k]];
 
@@ -415,7 +418,7 @@ rethread_all(struct mp_job *j, long *changed, size_t *nthreads,
 	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
 	    tcollect_build(&c, subject_window(j), &th, &nth, e) != 0 ||
 	    mp_store_thread_refs_clear(j->st, NULL, e) != 0 ||
-	    write_threads(j, &c, th, nth, &moved, changed, e) != 0 ||
+	    write_threads(j, &c, th, nth, NULL, &moved, changed, e) != 0 ||
 	    mp_store_flag_set(j->st, "rethread", 0, e) != 0 ||
 	    record_window(j, e) != 0)
 		goto out;
@@ -681,6 +684,37 @@ unique_name(struct mp_job *j, struct mp_thread *t, struct strset *names,
 	return 0;
 }
 
+/* Into same, the threads of a result that are stored as they are: the
+ * same name and the same messages, none new, none come from or gone to
+ * another thread (a thread is read whole, so none is left out). What
+ * the store holds of them, their outside references too, stays. */
+static void
+same_threads(struct tcollect *c, const struct mp_thread *th, size_t nth,
+    struct strset *same)
+{
+	struct strset changed = { 0 };
+	size_t i, k;
+	const char *id;
+
+	for (i = 0; i < nth; i++) {
+		id = tstr(c, th[i].id);
+		for (k = 0; k < th[i].n; k++) {
+			const char *was = c->v[th[i].msgs[k]].thread;
+
+			/* interned in c: the same name is the same pointer */
+			if (was == id)
+				continue;
+			strset_add(&changed, id);
+			if (was != NULL)
+				strset_add(&changed, was);
+		}
+	}
+	for (i = 0; i < nth; i++)
+		if (!strset_has(&changed, id = tstr(c, th[i].id)))
+			strset_add(same, id);
+	strset_free(&changed);
+}
+
 /* Messages threaded together: the threads they touch are read once for
  * many, and memory stays bounded whatever the number of new messages.
  * With the threads of the batch before kept in memory (struct warm),
@@ -870,7 +904,7 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
     struct warm *w, struct mp_err *e)
 {
 	struct subset s;
-	struct strset names = { 0 };
+	struct strset names = { 0 }, same = { 0 };
 	struct mp_thread *th = NULL;
 	struct tmsg *nw;
 	size_t i, n, nth = 0;
@@ -920,11 +954,14 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 	if (pq != NULL && pend_store_threaded(j, pq, &s.c, th, nth, &all,
 	    e) != 0)
 		goto out;
+	same_threads(&s.c, th, nth, &same);
 	for (i = 0; i < s.loaded.cap; i++)
-		if (s.loaded.slot[i] != NULL && mp_store_thread_refs_clear(
-		    j->st, s.loaded.slot[i], e) != 0)
+		if (s.loaded.slot[i] != NULL &&
+		    !strset_has(&same, s.loaded.slot[i]) &&
+		    mp_store_thread_refs_clear(j->st, s.loaded.slot[i], e) != 0)
 			goto out;
-	if (write_threads(j, &s.c, th, nth, &j->rethreaded, &set, e) != 0)
+	if (write_threads(j, &s.c, th, nth, &same, &j->rethreaded, &set,
+	    e) != 0)
 		goto out;
 	if (w != NULL && all)
 		warm_build(w, &s.c, th, nth);
@@ -934,6 +971,7 @@ out:
 	if (w != NULL && (rc != 0 || !all))
 		warm_free(w);
 	strset_free(&names);
+	strset_free(&same);
 	strset_free(&s.fresh);
 	mp_threads_free(th, nth);
 	tcollect_free(&s.c);
