@@ -20,7 +20,7 @@ struct mp_msg;
 struct mp_store;
 struct mp_lock;
 
-#define MP_STORE_VERSION 5
+#define MP_STORE_VERSION 6
 
 /* The run lock: a file "PATH.lock" beside the store, held with flock(2)
  * for the life of the process. Returns 0 when acquired, 1 when another
@@ -165,6 +165,19 @@ int mp_store_thread_refs_clear(struct mp_store *st, const char *thread,
     struct mp_err *e);
 int mp_store_thread_ref_add(struct mp_store *st, const char *thread,
     const char *id, struct mp_err *e);
+/* The reply roots recorded for a thread (NULL: for every thread): the
+ * roots of its References trees that join by subject (mp_thread_root),
+ * each with its subject and date range. */
+int mp_store_reply_roots_clear(struct mp_store *st, const char *thread,
+    struct mp_err *e);
+int mp_store_reply_root_add(struct mp_store *st, const char *thread,
+    const char *subject_norm, int64_t first, int64_t last,
+    struct mp_err *e);
+/* Every thread with a reply root of that subject whose date range meets
+ * [from, to]. Each thread once. */
+int mp_store_reply_roots_near(struct mp_store *st, const char *subject_norm,
+    int64_t from, int64_t to, mp_store_name_cb cb, void *ctx,
+    struct mp_err *e);
 
 /* Named integers kept in the store ("rethread": the threads must be
  * rebuilt in full once, set by the upgrade to version 3); 0 when

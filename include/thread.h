@@ -76,6 +76,26 @@ int mp_thread_build(const struct mp_thread_in *in, size_t n,
  * fallback at all); mp_thread_build uses MP_THREAD_SUBJECT_WINDOW. */
 int mp_thread_build_window(const struct mp_thread_in *in, size_t n,
     int64_t window, struct mp_thread **out, size_t *nthreads);
+
+/* A root of the References trees, before the subject fallback: what that
+ * fallback groups (a thread is one such tree, or several joined). */
+struct mp_thread_root {
+	size_t msg;                   /* input index of the message standing
+	                                 for it (its own, or a missing root's
+	                                 earliest child) */
+	const char *subject;          /* that message's subject_norm:
+	                                 borrowed, never empty */
+	int64_t first, last;          /* the tree's date range */
+	int reply;                    /* joins by subject (a reply root) */
+	int mark;                     /* the highest mark[] of the tree */
+};
+
+/* mp_thread_build_window, and (roots not NULL) the roots with a
+ * subject, sorted by subject (strcmp), then first date: *roots is freed
+ * by the caller. mark (NULL: all 0) gives a number to each input. */
+int mp_thread_build_roots(const struct mp_thread_in *in, size_t n,
+    int64_t window, const int *mark, struct mp_thread **out,
+    size_t *nthreads, struct mp_thread_root **roots, size_t *nroots);
 void mp_threads_free(struct mp_thread *t, size_t n);
 
 #endif

@@ -102,6 +102,7 @@ struct tmsg {
 	int64_t seq;                    /* new messages: after every stored one */
 	int64_t date;
 	int is_reply;
+	int mark;                       /* 1: new, 0: read from the store */
 	size_t pend;                    /* not stored yet: pending index + 1 */
 };
 
@@ -317,17 +318,26 @@ window_if_empty(struct mp_job *j, struct mp_err *e)
 	return seq == 0 ? record_window(j, e) : 0;
 }
 
-/* Thread the collected messages (sorted by seq first). */
+/* Thread the collected messages (sorted by seq first); with roots not
+ * NULL, their References trees' roots too (mp_thread_build_roots), each
+ * with the highest mark of its messages. */
 static int
 tcollect_build(struct tcollect *c, int64_t window, struct mp_thread **th,
-    size_t *nth, struct mp_err *e)
+    size_t *nth, struct mp_thread_root **roots, size_t *nroots,
+    struct mp_err *e)
 {
 	struct mp_thread_in *in;
+	int *mark = NULL;
 	size_t i;
+	int rc;
 
 	qsort(c->v, c->n, sizeof(*c->v), seq_cmp);
 	in = mp_xcalloc(c->n + 1, sizeof(*in));
+	if (roots != NULL)
+		mark = mp_xcalloc(c->n + 1, sizeof(*mark));
 	for (i = 0; i < c->n; i++) {
+		if (mark != NULL)
+			mark[i] = c->v[i].mark;
 		in[i].message_id = c->v[i].id;
 		in[i].in_reply_to = c->v[i].irt;
 		in[i].refs = c->v[i].refs;
@@ -337,11 +347,12 @@ tcollect_build(struct tcollect *c, int64_t window, struct mp_thread **th,
 		in[i].is_reply = c->v[i].is_reply;
 		in[i].thread = c->v[i].thread;
 	}
-	if (mp_thread_build_window(in, c->n, window, th, nth) != 0) {
-		free(in);
-		return mp_err_set(e, MP_EX_SOFTWARE, "threading failed");
-	}
+	rc = mp_thread_build_roots(in, c->n, window, mark, th, nth, roots,
+	    nroots);
 	free(in);
+	free(mark);
+	if (rc != 0)
+		return mp_err_set(e, MP_EX_SOFTWARE, "threading failed");
 	return 0;
 }
 
@@ -403,6 +414,32 @@ write_threads(struct mp_job *j, const struct tcollect *c,
 	return 0;
 }
 
+/* Record the reply roots r[0..nr) of the threads th, but not those of
+ * the threads in same (may be NULL): stored as they are. */
+static int
+write_reply_roots(struct mp_job *j, const struct tcollect *c,
+    const struct mp_thread *th, size_t nth, const struct mp_thread_root *r,
+    size_t nr, const struct strset *same, struct mp_err *e)
+{
+	size_t *owner = mp_xmalloc((c->n + 1) * sizeof(*owner));
+	size_t i, k;
+	int rc = 0;
+
+	for (i = 0; i < nth; i++)
+		for (k = 0; k < th[i].n; k++)
+			owner[th[i].msgs[k]] = i;
+	for (i = 0; i < nr && rc == 0; i++) {
+		const char *t = th[owner[r[i].msg]].id;
+
+		if (!r[i].reply || (same != NULL && strset_has(same, t)))
+			continue;
+		rc = mp_store_reply_root_add(j->st, t, r[i].subject,
+		    r[i].first, r[i].last, e);
+	}
+	free(owner);
+	return rc;
+}
+
 /* Rebuild every thread from the store; inside the caller's transaction. */
 static int
 rethread_all(struct mp_job *j, long *changed, size_t *nthreads,
@@ -410,15 +447,19 @@ rethread_all(struct mp_job *j, long *changed, size_t *nthreads,
 {
 	struct tcollect c = { 0 };
 	struct mp_thread *th = NULL;
-	size_t nth = 0;
+	struct mp_thread_root *roots = NULL;
+	size_t nth = 0, nroots = 0;
 	long moved = 0;
 	int rc = -1;
 
 	*changed = 0;
 	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
-	    tcollect_build(&c, subject_window(j), &th, &nth, e) != 0 ||
+	    tcollect_build(&c, subject_window(j), &th, &nth, &roots, &nroots,
+	    e) != 0 ||
 	    mp_store_thread_refs_clear(j->st, NULL, e) != 0 ||
+	    mp_store_reply_roots_clear(j->st, NULL, e) != 0 ||
 	    write_threads(j, &c, th, nth, NULL, &moved, changed, e) != 0 ||
+	    write_reply_roots(j, &c, th, nth, roots, nroots, NULL, e) != 0 ||
 	    mp_store_flag_set(j->st, "rethread", 0, e) != 0 ||
 	    record_window(j, e) != 0)
 		goto out;
@@ -426,6 +467,7 @@ rethread_all(struct mp_job *j, long *changed, size_t *nthreads,
 	rc = 0;
 out:
 	mp_threads_free(th, nth);
+	free(roots);
 	tcollect_free(&c);
 	return rc;
 }
@@ -609,44 +651,66 @@ sub_close(struct subset *s, struct mp_err *e)
 	return 0;
 }
 
+/* Query one subject's stored threads near the roots r[0..n) with new
+ * messages (reply roots only, with replies): q over each stretch where
+ * their date ranges, widened by the window, meet. */
 static int
-subj_cmp(const void *a, const void *b)
+sub_near(struct subset *s, const struct mp_thread_root *r, size_t n,
+    int replies, int64_t window,
+    int (*q)(struct mp_store *, const char *, int64_t, int64_t,
+    mp_store_name_cb, void *, struct mp_err *), struct mp_err *e)
 {
-	const struct tmsg *x = a, *y = b;
+	int64_t lo = 0, hi = 0;
+	size_t i;
+	int open = 0;
 
-	/* interned: equal subjects are the same pointer */
-	return ((uintptr_t)x->subj > (uintptr_t)y->subj) -
-	    ((uintptr_t)x->subj < (uintptr_t)y->subj);
+	/* r is sorted by first date: so are the stretches' starts */
+	for (i = 0; i < n; i++) {
+		if (r[i].mark != 1 || (replies && !r[i].reply))
+			continue;
+		if (open && r[i].first - window <= hi) {
+			if (r[i].last + window > hi)
+				hi = r[i].last + window;
+			continue;
+		}
+		if (open && q(s->j->st, r[0].subject, lo, hi, sub_found, s,
+		    e) != 0)
+			return -1;
+		lo = r[i].first - window;
+		hi = r[i].last + window;
+		open = 1;
+	}
+	if (open)
+		return q(s->j->st, r[0].subject, lo, hi, sub_found, s, e);
+	return 0;
 }
 
-/* Stored threads that the subject fallback could join with the new
- * messages nw[0..n) (sorted here): same subject, within the window of
- * their dates. */
+/* Read the stored threads that the subject fallback could join with the
+ * roots r[0..nr) (as mp_thread_build_roots gives them) whose trees hold
+ * new messages (mark 1): those with a reply root of the same subject
+ * within the window of such a root's date range (replies that found no
+ * thread then: they may join it now), and, near a new reply root, those
+ * with a message of its subject (threads it may join). Nothing more: a
+ * stored tree that no new message reaches was grouped by subject when
+ * it was threaded, and stays so. */
 static int
-sub_subjects(struct subset *s, struct tmsg *nw, size_t n, struct mp_err *e)
+sub_roots(struct subset *s, const struct mp_thread_root *r, size_t nr,
+    int64_t window, struct mp_err *e)
 {
-	int64_t window = subject_window(s->j);
 	size_t i, k;
-	int rc = 0;
 
-	if (window < 0)
-		return 0;
-	qsort(nw, n, sizeof(*nw), subj_cmp);
-	for (i = 0; i < n && rc == 0; i = k) {
-		int64_t lo = nw[i].date, hi = nw[i].date;
-
-		for (k = i + 1; k < n && nw[k].subj == nw[i].subj; k++) {
-			lo = nw[k].date < lo ? nw[k].date : lo;
-			hi = nw[k].date > hi ? nw[k].date : hi;
-		}
-		if (*nw[i].subj == '\0')
-			continue;
-		rc = mp_store_threads_of_subject(s->j->st, nw[i].subj,
-		    lo - window, hi + window, sub_found, s, e);
-		if (rc == 0)
-			rc = sub_load_found(s, e);
+	for (i = 0; i < nr; i = k) {
+		/* interned: one subject is one pointer */
+		for (k = i + 1; k < nr && r[k].subject == r[i].subject; k++)
+			;
+		if (sub_near(s, r + i, k - i, 0, window,
+		    mp_store_reply_roots_near, e) != 0 ||
+		    sub_near(s, r + i, k - i, 1, window,
+		    mp_store_threads_of_subject, e) != 0 ||
+		    sub_load_found(s, e) != 0)
+			return -1;
 	}
-	return rc;
+	return 0;
 }
 
 /* A name for a new thread not used by a stored thread outside the subset
@@ -906,8 +970,9 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 	struct subset s;
 	struct strset names = { 0 }, same = { 0 };
 	struct mp_thread *th = NULL;
-	struct tmsg *nw;
-	size_t i, n, nth = 0;
+	struct mp_thread_root *roots = NULL;
+	int64_t window = subject_window(j);
+	size_t i, n, nth = 0, nroots = 0, before;
 	long set = 0;
 	int rc = -1, all = 1;
 
@@ -923,25 +988,33 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 		rc = 0;
 		goto out;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		s.c.v[i].mark = 1;
 		strset_add(&s.fresh, s.c.v[i].id);
+	}
 	for (i = 0; i < n; i++)
 		sub_push_msg(&s, &s.c.v[i]);
 	if (sub_close(&s, e) != 0)
 		goto out;
-	/* s.c.v moves as it grows: copy the new ones for the subject pass */
-	nw = mp_xmalloc(n * sizeof(*nw));
-	memcpy(nw, s.c.v, n * sizeof(*nw));
-	rc = sub_subjects(&s, nw, n, e);
-	free(nw);
-	if (rc != 0 || sub_close(&s, e) != 0) {
-		rc = -1;
+	/* The subject fallback: thread what the References reach, read
+	 * the stored threads that the new trees could join by subject, and
+	 * thread again with them. */
+	if (tcollect_build(&s.c, window, &th, &nth, &roots, &nroots, e) != 0)
 		goto out;
+	before = s.c.n;
+	if (window >= 0 && sub_roots(&s, roots, nroots, window, e) != 0)
+		goto out;
+	if (s.c.n != before) {
+		mp_threads_free(th, nth);
+		free(roots);
+		th = NULL;
+		roots = NULL;
+		nth = nroots = 0;
+		if (tcollect_build(&s.c, window, &th, &nth, &roots, &nroots,
+		    e) != 0)
+			goto out;
 	}
-	rc = -1;
 	j->thread_loaded += (long)(s.c.n - n);
-	if (tcollect_build(&s.c, subject_window(j), &th, &nth, e) != 0)
-		goto out;
 	/* (copies in the arena: unique_name frees the names it replaces) */
 	for (i = 0; i < nth; i++)
 		strset_add(&names, tstr(&s.c, th[i].id));
@@ -958,10 +1031,13 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 	for (i = 0; i < s.loaded.cap; i++)
 		if (s.loaded.slot[i] != NULL &&
 		    !strset_has(&same, s.loaded.slot[i]) &&
-		    mp_store_thread_refs_clear(j->st, s.loaded.slot[i], e) != 0)
+		    (mp_store_thread_refs_clear(j->st, s.loaded.slot[i],
+		    e) != 0 || mp_store_reply_roots_clear(j->st,
+		    s.loaded.slot[i], e) != 0))
 			goto out;
 	if (write_threads(j, &s.c, th, nth, &same, &j->rethreaded, &set,
-	    e) != 0)
+	    e) != 0 || write_reply_roots(j, &s.c, th, nth, roots, nroots,
+	    &same, e) != 0)
 		goto out;
 	if (w != NULL && all)
 		warm_build(w, &s.c, th, nth);
@@ -974,6 +1050,7 @@ out:
 	strset_free(&same);
 	strset_free(&s.fresh);
 	mp_threads_free(th, nth);
+	free(roots);
 	tcollect_free(&s.c);
 	strset_free(&s.looked);
 	strset_free(&s.loaded);
@@ -1668,7 +1745,8 @@ mp_job_each_thread(struct mp_job *j, int64_t since,
 
 	c.view = 1;
 	if (mp_store_each_trow(j->st, NULL, tcollect_row, &c, e) != 0 ||
-	    tcollect_build(&c, subject_window(j), &th, &nth, e) != 0)
+	    tcollect_build(&c, subject_window(j), &th, &nth, NULL, NULL,
+	    e) != 0)
 		goto out;
 	ids = mp_xcalloc(c.n + 1, sizeof(*ids));
 	who = mp_xcalloc(c.n + 1, sizeof(*who));

@@ -123,6 +123,19 @@ static const char *const migrations[] = {
 	"CREATE INDEX msg_key ON msg(mkey);"
 	"CREATE INDEX msg_thread ON msg(tid);"
 	"CREATE INDEX msg_subject ON msg(sid, date, tid);",
+	/* 5 -> 6: the reply roots of every thread (the roots of References
+	 * trees that the subject fallback may join to another thread:
+	 * replies whose parent never arrived), with their subjects and date
+	 * ranges, so that new messages find those near them without reading
+	 * every thread of their subjects. Filled by rebuilding the threads
+	 * once. */
+	"CREATE TABLE reply_root (thread TEXT NOT NULL,"
+	" subject TEXT NOT NULL, first INTEGER NOT NULL,"
+	" last INTEGER NOT NULL);"
+	"CREATE INDEX reply_root_subject ON reply_root(subject, first);"
+	"CREATE INDEX reply_root_thread ON reply_root(thread);"
+	"INSERT OR REPLACE INTO store_flag SELECT 'rethread', 1"
+	" WHERE EXISTS (SELECT 1 FROM msg);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -170,6 +183,10 @@ enum stmt_id {
 	S_REF_CLEAR,
 	S_REF_CLEAR_ALL,
 	S_REF_ADD,
+	S_RROOT_CLEAR,
+	S_RROOT_CLEAR_ALL,
+	S_RROOT_ADD,
+	S_RROOTS_NEAR,
 	S_FLAG_GET,
 	S_FLAG_SET,
 	S_THREAD_ID,
@@ -296,6 +313,12 @@ static const char *const stmt_sql[S_COUNT] = {
 	    " FROM thread WHERE name = ?1) LIMIT 1",
 	[S_REF_CLEAR] = "DELETE FROM thread_ref WHERE thread = ?1",
 	[S_REF_CLEAR_ALL] = "DELETE FROM thread_ref",
+	[S_RROOT_CLEAR] = "DELETE FROM reply_root WHERE thread = ?1",
+	[S_RROOT_CLEAR_ALL] = "DELETE FROM reply_root",
+	[S_RROOT_ADD] = "INSERT INTO reply_root (thread, subject, first, last)"
+	    " VALUES (?1, ?2, ?3, ?4)",
+	[S_RROOTS_NEAR] = "SELECT DISTINCT thread FROM reply_root"
+	    " WHERE subject = ?1 AND first <= ?3 AND last >= ?2",
 	[S_REF_ADD] = "INSERT OR IGNORE INTO thread_ref (id, thread)"
 	    " VALUES (?1, ?2)",
 #undef BY_ID
@@ -1265,12 +1288,13 @@ mp_store_threads_of_id(struct mp_store *st, const char *id, int refs_only,
 	return each_row(st, s, name_row, &cb, ctx, e);
 }
 
-int
-mp_store_threads_of_subject(struct mp_store *st, const char *subject_norm,
+/* The thread names statement id gives for a subject and dates. */
+static int
+names_near(struct mp_store *st, enum stmt_id id, const char *subject_norm,
     int64_t from, int64_t to, mp_store_name_cb cb, void *ctx,
     struct mp_err *e)
 {
-	sqlite3_stmt *s = stmt_get(st, S_THREADS_OF_SUBJECT, e);
+	sqlite3_stmt *s = stmt_get(st, id, e);
 
 	if (s == NULL)
 		return -1;
@@ -1278,6 +1302,15 @@ mp_store_threads_of_subject(struct mp_store *st, const char *subject_norm,
 	sqlite3_bind_int64(s, 2, from);
 	sqlite3_bind_int64(s, 3, to);
 	return each_row(st, s, name_row, &cb, ctx, e);
+}
+
+int
+mp_store_threads_of_subject(struct mp_store *st, const char *subject_norm,
+    int64_t from, int64_t to, mp_store_name_cb cb, void *ctx,
+    struct mp_err *e)
+{
+	return names_near(st, S_THREADS_OF_SUBJECT, subject_norm, from, to,
+	    cb, ctx, e);
 }
 
 int
@@ -1294,18 +1327,26 @@ mp_store_thread_used(struct mp_store *st, const char *thread)
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-mp_store_thread_refs_clear(struct mp_store *st, const char *thread,
-    struct mp_err *e)
+/* Statement one for a thread, or all (thread NULL). */
+static int
+clear_thread(struct mp_store *st, enum stmt_id one, enum stmt_id all,
+    const char *thread, const char *what, struct mp_err *e)
 {
-	sqlite3_stmt *s = stmt_get(st, thread != NULL ? S_REF_CLEAR :
-	    S_REF_CLEAR_ALL, e);
+	sqlite3_stmt *s = stmt_get(st, thread != NULL ? one : all, e);
 
 	if (s == NULL)
 		return -1;
 	if (thread != NULL)
 		bind_str(s, 1, thread);
-	return stmt_exec(st, s, e, "clearing thread references");
+	return stmt_exec(st, s, e, what);
+}
+
+int
+mp_store_thread_refs_clear(struct mp_store *st, const char *thread,
+    struct mp_err *e)
+{
+	return clear_thread(st, S_REF_CLEAR, S_REF_CLEAR_ALL, thread,
+	    "clearing thread references", e);
 }
 
 int
@@ -1319,6 +1360,38 @@ mp_store_thread_ref_add(struct mp_store *st, const char *thread,
 	bind_str(s, 1, id);
 	bind_str(s, 2, thread);
 	return stmt_exec(st, s, e, "storing a thread reference");
+}
+
+int
+mp_store_reply_roots_clear(struct mp_store *st, const char *thread,
+    struct mp_err *e)
+{
+	return clear_thread(st, S_RROOT_CLEAR, S_RROOT_CLEAR_ALL, thread,
+	    "clearing reply roots", e);
+}
+
+int
+mp_store_reply_root_add(struct mp_store *st, const char *thread,
+    const char *subject_norm, int64_t first, int64_t last, struct mp_err *e)
+{
+	sqlite3_stmt *s = stmt_get(st, S_RROOT_ADD, e);
+
+	if (s == NULL)
+		return -1;
+	bind_str(s, 1, thread);
+	bind_str(s, 2, subject_norm);
+	sqlite3_bind_int64(s, 3, first);
+	sqlite3_bind_int64(s, 4, last);
+	return stmt_exec(st, s, e, "storing a reply root");
+}
+
+int
+mp_store_reply_roots_near(struct mp_store *st, const char *subject_norm,
+    int64_t from, int64_t to, mp_store_name_cb cb, void *ctx,
+    struct mp_err *e)
+{
+	return names_near(st, S_RROOTS_NEAR, subject_norm, from, to, cb, ctx,
+	    e);
 }
 
 /* ---- flags ---- */

@@ -31,6 +31,7 @@ struct table {
 
 struct ctx {
 	const struct mp_thread_in *in;
+	const int *mark;        /* may be NULL */
 	struct cont *c;
 	size_t n, cap;
 	struct table t;
@@ -278,6 +279,7 @@ struct root {
 	int64_t first, last;    /* date range of the subtree */
 	size_t idx;             /* the message standing for the root */
 	int reply;
+	int mark;               /* the highest mark in the subtree */
 	size_t join;            /* root index it joins, or NONE */
 };
 
@@ -368,12 +370,14 @@ join_group(struct root *r, size_t lo, size_t hi, int64_t window)
  * something are grouped by subject, and only with threads close in time,
  * so that generic subjects shared by unrelated threads stay apart. */
 static void
-group_subjects(struct ctx *x, int64_t window)
+group_subjects(struct ctx *x, int64_t window, struct mp_thread_root **out,
+    size_t *nout)
 {
 	const struct mp_thread_in *in = x->in;
 	struct root *r;
 	size_t i, j, nr = 0, m, *top, *stack, *best;
 	int64_t *first, *last;
+	int *mark;
 	char *has;
 
 	top = mp_xmalloc((x->n ? x->n : 1) * sizeof(size_t));
@@ -382,6 +386,7 @@ group_subjects(struct ctx *x, int64_t window)
 	first = mp_xmalloc((x->n ? x->n : 1) * sizeof(int64_t));
 	last = mp_xmalloc((x->n ? x->n : 1) * sizeof(int64_t));
 	has = mp_xcalloc(x->n ? x->n : 1, 1);
+	mark = mp_xcalloc(x->n ? x->n : 1, sizeof(int));
 	find_roots(x, top, stack);
 	for (i = 0; i < x->n; i++)
 		best[i] = NONE;
@@ -399,6 +404,8 @@ group_subjects(struct ctx *x, int64_t window)
 		} else if (in[m].date > last[j]) {
 			last[j] = in[m].date;
 		}
+		if (x->mark != NULL && x->mark[m] > mark[j])
+			mark[j] = x->mark[m];
 		if (x->c[j].msg == NONE && x->c[i].parent == j &&
 		    (best[j] == NONE || in[m].date < in[best[j]].date ||
 		    (in[m].date == in[best[j]].date && m < best[j])))
@@ -417,9 +424,11 @@ group_subjects(struct ctx *x, int64_t window)
 		r[nr].last = last[i];
 		r[nr].idx = m;
 		r[nr].reply = x->c[i].msg == NONE || in[m].is_reply;
+		r[nr].mark = mark[i];
 		r[nr].join = NONE;
 		nr++;
 	}
+	free(mark);
 	free(top);
 	free(stack);
 	free(first);
@@ -427,6 +436,18 @@ group_subjects(struct ctx *x, int64_t window)
 	free(best);
 	free(has);
 	qsort(r, nr, sizeof(*r), root_cmp);
+	if (out != NULL) {
+		*out = mp_xmalloc((nr ? nr : 1) * sizeof(**out));
+		*nout = nr;
+		for (i = 0; i < nr; i++) {
+			(*out)[i].msg = r[i].idx;
+			(*out)[i].subject = r[i].subject;
+			(*out)[i].first = r[i].first;
+			(*out)[i].last = r[i].last;
+			(*out)[i].reply = r[i].reply;
+			(*out)[i].mark = r[i].mark;
+		}
+	}
 	if (window >= 0) {
 		for (i = 0; i < nr; i = j) {
 			for (j = i + 1; j < nr &&
@@ -706,16 +727,30 @@ int
 mp_thread_build_window(const struct mp_thread_in *in, size_t n,
     int64_t window, struct mp_thread **out, size_t *nthreads)
 {
+	return mp_thread_build_roots(in, n, window, NULL, out, nthreads, NULL,
+	    NULL);
+}
+
+int
+mp_thread_build_roots(const struct mp_thread_in *in, size_t n,
+    int64_t window, const int *mark, struct mp_thread **out,
+    size_t *nthreads, struct mp_thread_root **roots, size_t *nroots)
+{
 	struct ctx x;
 	struct mp_thread *t;
 	size_t i, nt = 0, *msgs, *depth, *named;
 
 	*out = NULL;
 	*nthreads = 0;
+	if (roots != NULL) {
+		*roots = NULL;
+		*nroots = 0;
+	}
 	if (n == 0)
 		return 0;
 	memset(&x, 0, sizeof(x));
 	x.in = in;
+	x.mark = mark;
 	/* most ids are messages': sized for those and a quarter more,
 	 * the table is rarely hashed again */
 	table_grow(&x, n + n / 4);
@@ -726,7 +761,7 @@ mp_thread_build_window(const struct mp_thread_in *in, size_t n,
 	free(x.t.slot);
 	x.t.slot = NULL;
 	prune(&x);
-	group_subjects(&x, window);
+	group_subjects(&x, window, roots, nroots);
 	build_children(&x);
 	for (i = 0; i < x.n; i++)
 		if (!x.c[i].dead && x.c[i].parent == NONE)

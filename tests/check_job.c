@@ -759,19 +759,20 @@ START_TEST(test_incremental_threads_shuffled)
 }
 END_TEST
 
-/* With a shorter subject window (3 days: replies come up to 5 days
- * after their parent, so subject chains break), or none, incremental
- * threading still gives what a rebuild gives. (With 1 day it does not:
- * see the README, "New mail is threaded".) */
+/* With shorter subject windows (replies come up to 5 days after their
+ * parent, so subject chains break), or none, incremental threading still
+ * gives what a rebuild gives. (Before the store kept reply roots, 1 day
+ * did not: a thread that reached a stored one only through the range of
+ * its other messages was joined by a rebuild alone.) */
 START_TEST(test_incremental_threads_window)
 {
-	static const char *const windows[] = { "3d", "off" };
+	static const char *const windows[] = { "12h", "1d", "2d", "3d", "off" };
 	struct gmsg *g = gen_msgs(1000, 5);
 	long moved, stored, loaded;
 	int kept, w;
 	char **t = kept_texts(g, 1000, &kept), extra[64];
 
-	for (w = 0; w < 2; w++) {
+	for (w = 0; w < (int)(sizeof(windows) / sizeof(*windows)); w++) {
 		teardown();
 		snprintf(extra, sizeof(extra), "[threads]\nsubject_window = "
 		    "%s\n", windows[w]);
@@ -1317,6 +1318,75 @@ START_TEST(test_subject_window_new_store)
 }
 END_TEST
 
+/* A reply whose parent never came is a thread alone; a thread of its
+ * subject that starts days before, imported later, gathers it as a
+ * rebuild does: the store finds it by its reply root. The new thread's
+ * range reaches the 1-day window only through a reply with another
+ * subject; no message of its subject is within a day of the stored one. */
+static const char *const late_root[] = {
+	"Message-ID: <r1@example.org>\nSubject: Re: Budget lines\n"
+	"In-Reply-To: <gone@example.org>\n"
+	"Date: Fri, 08 Jan 2021 09:00:00 +0000\n\nAgreed.\n",
+	"Message-ID: <a1@example.org>\nSubject: Budget lines\n"
+	"Date: Mon, 04 Jan 2021 09:00:00 +0000\n\nThe lines.\n",
+	"Message-ID: <a2@example.org>\nSubject: Re: Budget lines: figures\n"
+	"In-Reply-To: <a1@example.org>\n"
+	"Date: Thu, 07 Jan 2021 10:00:00 +0000\n\nNoted.\n",
+};
+
+static int
+add_name(const char *name, void *ctx)
+{
+	mp_buf_printf(ctx, "%s;", name);
+	return 0;
+}
+
+START_TEST(test_late_thread_gathers_reply_root)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+	long moved, stored, loaded;
+	char *t[3];
+	int i;
+
+	teardown();
+	setup_with("[threads]\nsubject_window = 1d\n");
+	mp_buf_printf(&b, "From a@x Thu Jan  1 00:00:00 2020\n%s", late_root[0]);
+	write_list(mp_buf_str(&b));
+	ck_assert_int_eq(import_list(), 0);
+	mp_buf_reset(&b);
+	/* its date range, within the window of 6-9 January */
+	ck_assert_int_eq(mp_store_reply_roots_near(st, "Budget lines",
+	    1609923600, 1610182800, add_name, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "r1@example.org;");
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_reply_roots_near(st, "Budget lines",
+	    1610100000, 1610182800, add_name, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "");
+	mp_buf_reset(&b);
+	for (i = 1; i < 3; i++)
+		mp_buf_printf(&b, "From a@x Thu Jan  1 00:00:00 2020\n%s\n",
+		    late_root[i]);
+	write_list(mp_buf_str(&b));
+	ck_assert_int_eq(import_list(), 0);
+	assert_thread("a1@example.org", "r1@example.org");
+	assert_thread("a2@example.org", "r1@example.org");
+	/* joined, and still a reply root of its References tree */
+	mp_buf_reset(&b);
+	ck_assert_int_eq(mp_store_reply_roots_near(st, "Budget lines", 0,
+	    INT64_MAX, add_name, &b, &e), 0);
+	ck_assert_str_eq(mp_buf_str(&b), "r1@example.org;");
+	/* a rebuild agrees, whatever the order the parts came in */
+	for (i = 0; i < 3; i++)
+		t[i] = (char *)late_root[i];
+	ck_assert_int_eq(import_in_parts(t, 3, 3, 0, &moved, &stored,
+	    &loaded), 0);
+	ck_assert_int_eq(import_in_parts(t, 3, 3, 5, &moved, &stored,
+	    &loaded), 0);
+	mp_buf_free(&b);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1345,6 +1415,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_incremental_threads_shuffled);
 	tcase_add_test(tc, test_incremental_threads_window);
+	tcase_add_test(tc, test_late_thread_gathers_reply_root);
 	tcase_add_test(tc, test_incremental_threads_in_order);
 	tcase_add_test(tc, test_incremental_threads_corpora);
 	tcase_add_test(tc, test_import_beyond_one_batch);

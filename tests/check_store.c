@@ -812,9 +812,9 @@ START_TEST(test_sql_metachars)
 	mp_store_close(st);
 	/* no table dropped: msg, msg_text, action, source_state,
 	 * digest_state, ledger, skipped, item_state, thread_ref, store_flag,
-	 * thread, subject and SQLite's sqlite_sequence */
+	 * thread, subject, reply_root and SQLite's sqlite_sequence */
 	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM sqlite_master"
-	    " WHERE type = 'table'", NULL, 0), 13);
+	    " WHERE type = 'table'", NULL, 0), 14);
 	mp_buf_free(&c.out);
 	mp_buf_free(&b);
 	mp_buf_free(&want);
@@ -840,6 +840,19 @@ add_trow(const struct mp_thread_row *r, void *ctx)
 	mp_buf_printf(b, "%lld:%s:%s:%s:%s;", (long long)r->seq, r->message_id,
 	    r->refs, r->subject_norm, r->thread != NULL ? r->thread : "-");
 	return 0;
+}
+
+/* The threads with a reply root of subject near [from, to], in b. */
+static const char *
+near(struct mp_store *st, struct mp_buf *b, const char *subject,
+    int64_t from, int64_t to)
+{
+	struct mp_err e = { 0 };
+
+	mp_buf_reset(b);
+	ck_assert_int_eq(mp_store_reply_roots_near(st, subject, from, to,
+	    add_name, b, &e), 0);
+	return mp_buf_str(b);
 }
 
 /* What incremental threading asks of the store. */
@@ -925,6 +938,25 @@ START_TEST(test_thread_lookups)
 	ck_assert_str_eq(mp_buf_str(&b), "2:b@x:a@x:Agenda:T1;");
 	ck_assert_int_eq(mp_store_set_thread_seq(st, 2, NULL, &e), 0);
 	ck_assert_int_eq(mp_store_count_unthreaded(st), 1);
+	/* reply roots: by subject, meeting the dates asked; each thread
+	 * once; cleared by thread, or all */
+	ck_assert_int_eq(mp_store_reply_root_add(st, "T1", "Agenda", 100, 200,
+	    &e), 0);
+	ck_assert_int_eq(mp_store_reply_root_add(st, "T1", "Agenda", 300, 300,
+	    &e), 0);
+	ck_assert_int_eq(mp_store_reply_root_add(st, "T2", "Agenda", 500, 900,
+	    &e), 0);
+	ck_assert_int_eq(mp_store_reply_root_add(st, "T3", "Minutes", 100, 200,
+	    &e), 0);
+	ck_assert_str_eq(near(st, &b, "Agenda", 0, 1000), "T1;T2;");
+	ck_assert_str_eq(near(st, &b, "Agenda", 200, 299), "T1;");
+	ck_assert_str_eq(near(st, &b, "Agenda", 301, 499), "");
+	ck_assert_str_eq(near(st, &b, "Agenda", 600, 700), "T2;");
+	ck_assert_int_eq(mp_store_reply_roots_clear(st, "T1", &e), 0);
+	ck_assert_str_eq(near(st, &b, "Agenda", 0, 1000), "T2;");
+	ck_assert_str_eq(near(st, &b, "Minutes", 0, 1000), "T3;");
+	ck_assert_int_eq(mp_store_reply_roots_clear(st, NULL, &e), 0);
+	ck_assert_str_eq(near(st, &b, "Minutes", 0, 1000), "");
 	/* flags */
 	ck_assert_int_eq(mp_store_flag_get(st, "rethread"), 0);
 	ck_assert_int_eq(mp_store_flag_set(st, "rethread", 1, &e), 0);
@@ -1310,6 +1342,11 @@ START_TEST(test_migrate_from_v4)
 	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM"
 	    " pragma_table_info('msg') WHERE name IN ('thread',"
 	    " 'subject_norm')", NULL, 0), 0);
+	/* no reply roots yet: the threads are made anew once (version 6) */
+	ck_assert_int_eq(raw_pragma(path, "SELECT COUNT(*) FROM reply_root",
+	    NULL, 0), 0);
+	ck_assert_int_eq(raw_pragma(path, "SELECT value FROM store_flag"
+	    " WHERE name = 'rethread'", NULL, 0), 1);
 	mp_buf_free(&b);
 	mp_buf_free(&c.out);
 	free(path);

@@ -244,6 +244,66 @@ START_TEST(test_subject_moves_subtree)
 }
 END_TEST
 
+static void
+assert_root(const struct mp_thread_root *r, const char *subject, size_t msg,
+    int64_t first, int64_t last, int reply, int mark)
+{
+	ck_assert_str_eq(r->subject, subject);
+	ck_assert_uint_eq(r->msg, msg);
+	ck_assert_int_eq(r->first, first);
+	ck_assert_int_eq(r->last, last);
+	ck_assert_int_eq(r->reply, reply);
+	ck_assert_int_eq(r->mark, mark);
+}
+
+/* The roots the subject fallback groups, as mp_thread_build_roots
+ * reports them: every References tree with a subject, by subject then
+ * first date, with its range, whether it is a reply root, the highest
+ * mark of its messages, and the message standing for it (a missing
+ * root's earliest child). Joining by subject changes none of it. */
+START_TEST(test_roots_reported)
+{
+	const struct mp_thread_in in[] = {
+		{ "m1@x", NULL, REFS("ghost@x"), "s", 10, 1, NULL },
+		{ "m2@x", NULL, REFS("ghost@x"), "s", 20, 1, NULL },
+		{ "r@x", NULL, NOREFS, "s", 5, 0, NULL },
+		{ "k@x", NULL, REFS("ghost@x", "m2@x"), "other", 30, 1, NULL },
+		{ "a@x", NULL, NOREFS, "agenda", 50, 0, NULL },
+		{ "b@x", "a@x", NOREFS, "minutes", 70, 1, NULL },
+		{ "q@x", NULL, NOREFS, NULL, 80, 0, NULL },
+	};
+	const int mark[] = { 0, 0, 1, 0, 2, 3, 4 };
+	struct mp_thread_root *r;
+	struct mp_thread *t;
+	size_t nt, nr;
+	int w;
+
+	for (w = 0; w < 2; w++) {
+		ck_assert_int_eq(mp_thread_build_roots(in, N(in), w ? -1 :
+		    MP_THREAD_SUBJECT_WINDOW, mark, &t, &nt, &r, &nr), 0);
+		check_shape(in, N(in), t, nt);
+		ck_assert_uint_eq(nt, (size_t)(w ? 4 : 3));
+		/* q@x has no subject: it groups with nothing */
+		ck_assert_uint_eq(nr, 3);
+		assert_root(&r[0], "agenda", 4, 50, 70, 0, 3);
+		assert_root(&r[1], "s", 2, 5, 5, 0, 1);
+		assert_root(&r[2], "s", 0, 10, 30, 1, 0);
+		mp_threads_free(t, nt);
+		free(r);
+	}
+	/* without marks, all 0; an empty input gives none */
+	ck_assert_int_eq(mp_thread_build_roots(in, N(in), 0, NULL, &t, &nt,
+	    &r, &nr), 0);
+	ck_assert_int_eq(r[0].mark + r[1].mark + r[2].mark, 0);
+	mp_threads_free(t, nt);
+	free(r);
+	ck_assert_int_eq(mp_thread_build_roots(in, 0, 0, NULL, &t, &nt, &r,
+	    &nr), 0);
+	ck_assert_uint_eq(nr, 0);
+	ck_assert_ptr_null(r);
+}
+END_TEST
+
 START_TEST(test_subject_empty_root_absorbs)
 {
 	/* ghost@x is missing and holds two replies: a missing root counts
@@ -1137,6 +1197,7 @@ thread_suite(void)
 	tcase_add_test(tc, test_subject_window);
 	tcase_add_test(tc, test_stable_ids);
 	tcase_add_test(tc, test_subject_moves_subtree);
+	tcase_add_test(tc, test_roots_reported);
 	tcase_add_test(tc, test_subject_empty_root_absorbs);
 	tcase_add_test(tc, test_subject_two_empty_roots);
 	tcase_add_test(tc, test_different_subjects);
