@@ -700,8 +700,8 @@ configure(struct mp_store *st, struct mp_err *e)
 	 * import writes in random order (version 5: 5 MB per 100,000
 	 * messages) stay in it beside the pages it appends, which an
 	 * import's long transaction must otherwise write out early and read
-	 * back (with 4 MB, 127,000 page reads and 78,000 writes for 100,000
-	 * messages; 78,000 and 64,000 with 8 MB, and 0.6 s less CPU). 12 MB
+	 * back (with 4 MB, 89,000 page reads and 79,000 writes for 100,000
+	 * messages; 57,000 and 64,000 with 8 MB, and 0.6 s less CPU). 12 MB
 	 * took a Maildir import to 60 MB of the 64 it may use. Pages of
 	 * 8 KB (for a new store; one made before keeps its size): 127,000
 	 * page reads and 78,000 writes instead of 180,000 and 152,000 with
