@@ -250,6 +250,7 @@ tcollect_copy(struct tcollect *c, const struct tmsg *m)
 	t->subject = tstr(c, m->subject);
 	t->from = tstr(c, m->from);
 	t->pend = 0;
+	t->mark = 0;
 }
 
 static void

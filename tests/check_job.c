@@ -1387,6 +1387,56 @@ START_TEST(test_late_thread_gathers_reply_root)
 }
 END_TEST
 
+/* Threads kept from one batch for the next are stored threads there,
+ * not new mail: the subject fallback asks nothing for their trees. A
+ * reply to a1 in the second batch reads a1's thread (a1, and the reply
+ * root r1 joined to it by subject) and nothing else; b1, another thread
+ * of the subject near r1, stays unread (it was read when r1 counted as
+ * new in the second batch too). */
+START_TEST(test_kept_threads_not_new)
+{
+	struct mp_buf b = MP_BUF_INIT;
+	struct mp_err e = { 0 };
+	struct mp_job j;
+	char path[4096];
+	int i;
+
+	mp_buf_adds(&b, "From a@x Thu Jan  1 00:00:00 2020\n"
+	    "Message-ID: <a1@example.org>\nSubject: Plan\n"
+	    "Date: Fri, 01 Jan 2021 09:00:00 +0000\n\nThe plan.\n\n"
+	    "From a@x Thu Jan  1 00:00:00 2020\n"
+	    "Message-ID: <r1@example.org>\nSubject: Re: Plan\n"
+	    "In-Reply-To: <gone@example.org>\n"
+	    "Date: Sun, 03 Jan 2021 09:00:00 +0000\n\nYes.\n\n"
+	    "From a@x Thu Jan  1 00:00:00 2020\n"
+	    "Message-ID: <b1@example.org>\nSubject: Plan\n"
+	    "Date: Sun, 10 Jan 2021 09:00:00 +0000\n\nAnother.\n\n");
+	/* the rest of the first batch of 3,000 */
+	for (i = 0; i < 2997; i++)
+		mp_buf_printf(&b, "From a@x Thu Jan  1 00:00:00 2020\n"
+		    "Message-ID: <n%d@example.org>\nSubject: Note %d\n"
+		    "Date: Mon, 01 Mar 2021 09:00:00 +0000\n\nNote.\n\n",
+		    i, i);
+	mp_buf_adds(&b, "From a@x Thu Jan  1 00:00:00 2020\n"
+	    "Message-ID: <a2@example.org>\nSubject: Re: Plan\n"
+	    "In-Reply-To: <a1@example.org>\n"
+	    "Date: Sat, 02 Jan 2021 09:00:00 +0000\n\nAgreed.\n");
+	write_list(mp_buf_str(&b));
+	snprintf(path, sizeof(path), "%s/list.mbox", dir);
+	mp_job_init(&j, cfg, st, 0, 0);
+	ck_assert_msg(mp_job_import(&j, path, NULL, "t", &e) == 0, "%s",
+	    e.msg);
+	mp_job_finish(&j);
+	ck_assert_int_eq(j.stored, 3001);
+	ck_assert_int_eq(j.thread_loaded, 2);
+	ck_assert_int_eq(j.thread_warm, 2);
+	assert_thread("a2@example.org", "a1@example.org");
+	assert_thread("r1@example.org", "a1@example.org");
+	assert_thread("b1@example.org", "b1@example.org");
+	mp_buf_free(&b);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1416,6 +1466,7 @@ suite(void)
 	tcase_add_test(tc, test_incremental_threads_shuffled);
 	tcase_add_test(tc, test_incremental_threads_window);
 	tcase_add_test(tc, test_late_thread_gathers_reply_root);
+	tcase_add_test(tc, test_kept_threads_not_new);
 	tcase_add_test(tc, test_incremental_threads_in_order);
 	tcase_add_test(tc, test_incremental_threads_corpora);
 	tcase_add_test(tc, test_import_beyond_one_batch);
