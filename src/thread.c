@@ -274,46 +274,42 @@ find_roots(const struct ctx *x, size_t *top, size_t *stack)
 }
 
 struct root {
+	struct mp_thread_root p;        /* what mp_thread_build_roots tells */
 	size_t c;
-	const char *subject;
-	int64_t first, last;    /* date range of the subtree */
-	size_t idx;             /* the message standing for the root */
-	int reply;
-	int mark;               /* the highest mark in the subtree */
-	size_t join;            /* root index it joins, or NONE */
+	size_t join;                    /* root index it joins, or NONE */
 };
 
 static int
 root_cmp(const void *a, const void *b)
 {
 	const struct root *x = a, *y = b;
-	int s = strcmp(x->subject, y->subject);
+	int s = strcmp(x->p.subject, y->p.subject);
 
 	if (s != 0)
 		return s;
-	if (x->first != y->first)
-		return x->first < y->first ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
+	if (x->p.first != y->p.first)
+		return x->p.first < y->p.first ? -1 : 1;
+	return x->p.msg < y->p.msg ? -1 : x->p.msg > y->p.msg;
 }
 
 /* How far apart two date ranges are (0 when they overlap). */
 static int64_t
 gap(const struct root *a, const struct root *b)
 {
-	if (b->first > a->last)
-		return b->first - a->last;
-	if (a->first > b->last)
-		return a->first - b->last;
+	if (b->p.first > a->p.last)
+		return b->p.first - a->p.last;
+	if (a->p.first > b->p.last)
+		return a->p.first - b->p.last;
 	return 0;
 }
 
 static void
 widen(struct root *a, const struct root *b)
 {
-	if (b->first < a->first)
-		a->first = b->first;
-	if (b->last > a->last)
-		a->last = b->last;
+	if (b->p.first < a->p.first)
+		a->p.first = b->p.first;
+	if (b->p.last > a->p.last)
+		a->p.last = b->p.last;
 }
 
 /* How many anchors are looked at on each side of a reply: generic
@@ -329,10 +325,10 @@ join_group(struct root *r, size_t lo, size_t hi, int64_t window)
 	size_t i, k, steps, anchor = NONE;
 
 	for (i = lo; i < hi; i++) {
-		if (!r[i].reply)
+		if (!r[i].p.reply)
 			continue;
 		for (k = i, steps = 0; k-- > lo && steps < MAX_SCAN;) {
-			if (r[k].reply)
+			if (r[k].p.reply)
 				continue;
 			steps++;
 			if (gap(&r[k], &r[i]) <= window) {
@@ -342,10 +338,10 @@ join_group(struct root *r, size_t lo, size_t hi, int64_t window)
 		}
 		for (k = i + 1, steps = 0; r[i].join == NONE && k < hi &&
 		    steps < MAX_SCAN; k++) {
-			if (r[k].reply)
+			if (r[k].p.reply)
 				continue;
 			steps++;
-			if (r[k].first - r[i].last > window)
+			if (r[k].p.first - r[i].p.last > window)
 				break;
 			if (gap(&r[k], &r[i]) <= window)
 				r[i].join = k;
@@ -355,7 +351,7 @@ join_group(struct root *r, size_t lo, size_t hi, int64_t window)
 	}
 	/* the rest: replies whose original thread is not here */
 	for (i = lo; i < hi; i++) {
-		if (!r[i].reply || r[i].join != NONE)
+		if (!r[i].p.reply || r[i].join != NONE)
 			continue;
 		if (anchor != NONE && gap(&r[anchor], &r[i]) <= window) {
 			r[i].join = anchor;
@@ -419,12 +415,12 @@ group_subjects(struct ctx *x, int64_t window, struct mp_thread_root **out,
 		if (m == NONE || !nonempty(in[m].subject_norm))
 			continue;
 		r[nr].c = i;
-		r[nr].subject = in[m].subject_norm;
-		r[nr].first = first[i];
-		r[nr].last = last[i];
-		r[nr].idx = m;
-		r[nr].reply = x->c[i].msg == NONE || in[m].is_reply;
-		r[nr].mark = mark[i];
+		r[nr].p.subject = in[m].subject_norm;
+		r[nr].p.first = first[i];
+		r[nr].p.last = last[i];
+		r[nr].p.msg = m;
+		r[nr].p.reply = x->c[i].msg == NONE || in[m].is_reply;
+		r[nr].p.mark = mark[i];
 		r[nr].join = NONE;
 		nr++;
 	}
@@ -439,19 +435,13 @@ group_subjects(struct ctx *x, int64_t window, struct mp_thread_root **out,
 	if (out != NULL) {
 		*out = mp_xmalloc((nr ? nr : 1) * sizeof(**out));
 		*nout = nr;
-		for (i = 0; i < nr; i++) {
-			(*out)[i].msg = r[i].idx;
-			(*out)[i].subject = r[i].subject;
-			(*out)[i].first = r[i].first;
-			(*out)[i].last = r[i].last;
-			(*out)[i].reply = r[i].reply;
-			(*out)[i].mark = r[i].mark;
-		}
+		for (i = 0; i < nr; i++)
+			(*out)[i] = r[i].p;
 	}
 	if (window >= 0) {
 		for (i = 0; i < nr; i = j) {
 			for (j = i + 1; j < nr &&
-			    strcmp(r[j].subject, r[i].subject) == 0; j++)
+			    strcmp(r[j].p.subject, r[i].p.subject) == 0; j++)
 				;
 			join_group(r, i, j, window);
 		}
