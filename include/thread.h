@@ -92,7 +92,9 @@ struct mp_thread_root {
 
 /* mp_thread_build_window, and (roots not NULL) the roots with a
  * subject, sorted by subject (strcmp), then first date: *roots is freed
- * by the caller. mark (NULL: all 0) gives a number to each input. */
+ * by the caller. mark (NULL: all 0) gives a number to each input. With
+ * out NULL, the roots alone (nthreads is not touched): no threads are
+ * made, which is most of the work. */
 int mp_thread_build_roots(const struct mp_thread_in *in, size_t n,
     int64_t window, const int *mark, struct mp_thread **out,
     size_t *nthreads, struct mp_thread_root **roots, size_t *nroots);

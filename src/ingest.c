@@ -321,7 +321,7 @@ window_if_empty(struct mp_job *j, struct mp_err *e)
 
 /* Thread the collected messages (sorted by seq first); with roots not
  * NULL, their References trees' roots too (mp_thread_build_roots), each
- * with the highest mark of its messages. */
+ * with the highest mark of its messages; with th NULL, the roots alone. */
 static int
 tcollect_build(struct tcollect *c, int64_t window, struct mp_thread **th,
     size_t *nth, struct mp_thread_root **roots, size_t *nroots,
@@ -973,7 +973,7 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 	struct mp_thread *th = NULL;
 	struct mp_thread_root *roots = NULL;
 	int64_t window = subject_window(j);
-	size_t i, n, nth = 0, nroots = 0, before;
+	size_t i, n, nth = 0, nroots = 0;
 	long set = 0;
 	int rc = -1, all = 1;
 
@@ -997,24 +997,19 @@ thread_new(struct mp_job *j, struct pending *pq, size_t *nnew,
 		sub_push_msg(&s, &s.c.v[i]);
 	if (sub_close(&s, e) != 0)
 		goto out;
-	/* The subject fallback: thread what the References reach, read
-	 * the stored threads that the new trees could join by subject, and
-	 * thread again with them. */
+	/* The subject fallback: the roots of what the References reach,
+	 * then the stored threads that the new trees could join by subject;
+	 * then thread them all (a batch nearly always reads some). */
+	if (window >= 0) {
+		if (tcollect_build(&s.c, window, NULL, NULL, &roots, &nroots,
+		    e) != 0 || sub_roots(&s, roots, nroots, window, e) != 0)
+			goto out;
+		free(roots);
+		roots = NULL;
+		nroots = 0;
+	}
 	if (tcollect_build(&s.c, window, &th, &nth, &roots, &nroots, e) != 0)
 		goto out;
-	before = s.c.n;
-	if (window >= 0 && sub_roots(&s, roots, nroots, window, e) != 0)
-		goto out;
-	if (s.c.n != before) {
-		mp_threads_free(th, nth);
-		free(roots);
-		th = NULL;
-		roots = NULL;
-		nth = nroots = 0;
-		if (tcollect_build(&s.c, window, &th, &nth, &roots, &nroots,
-		    e) != 0)
-			goto out;
-	}
 	j->thread_loaded += (long)(s.c.n - n);
 	/* (copies in the arena: unique_name frees the names it replaces) */
 	for (i = 0; i < nth; i++)

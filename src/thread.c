@@ -730,8 +730,10 @@ mp_thread_build_roots(const struct mp_thread_in *in, size_t n,
 	struct mp_thread *t;
 	size_t i, nt = 0, *msgs, *depth, *named;
 
-	*out = NULL;
-	*nthreads = 0;
+	if (out != NULL) {
+		*out = NULL;
+		*nthreads = 0;
+	}
 	if (roots != NULL) {
 		*roots = NULL;
 		*nroots = 0;
@@ -751,7 +753,12 @@ mp_thread_build_roots(const struct mp_thread_in *in, size_t n,
 	free(x.t.slot);
 	x.t.slot = NULL;
 	prune(&x);
-	group_subjects(&x, window, roots, nroots);
+	/* roots only: nothing to join, no threads to make */
+	group_subjects(&x, out != NULL ? window : -1, roots, nroots);
+	if (out == NULL) {
+		free(x.c);
+		return 0;
+	}
 	build_children(&x);
 	for (i = 0; i < x.n; i++)
 		if (!x.c[i].dead && x.c[i].parent == NONE)
