@@ -462,6 +462,60 @@ open_error(const char *path, struct mp_err *e)
 	return mp_err_set(e, MP_EX_IOERR, "%s: %s", path, strerror(errno));
 }
 
+static void
+mbox_init(struct mbox *m, const char *path, mp_source_cb cb, void *ctx,
+    struct mp_err *e)
+{
+	memset(m, 0, sizeof(*m));
+	m->path = path;
+	m->cb = cb;
+	m->ctx = ctx;
+	m->e = e;
+	m->prev_blank = 1;
+}
+
+/* The last line and message after the last chunk (rc 0), and m freed. */
+static int
+mbox_end(struct mbox *m, int rc)
+{
+	if (rc == 0 && (m->line.len > 0 || m->line_overflow))
+		rc = mbox_line(m, mp_buf_str(&m->line), m->line.len,
+		    m->line_overflow);
+	if (rc == 0)
+		rc = mbox_flush(m);
+	mp_buf_free(&m->msg);
+	mp_buf_free(&m->line);
+	mp_buf_free(&m->origin);
+	return rc;
+}
+
+/* An uncompressed mbox, read in chunks; closes fd. */
+static int
+read_plain(const char *path, int fd, struct mp_err *e, struct mbox *m)
+{
+	char *chunk = mp_xmalloc(CHUNK);
+	ssize_t n;
+	int rc = 0;
+
+	for (;;) {
+		n = read(fd, chunk, CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = mp_err_set(e, MP_EX_IOERR, "%s: %s", path,
+			    strerror(errno));
+			break;
+		}
+		if (n == 0 || mbox_chunk(m, chunk, (size_t)n) < 0) {
+			rc = n == 0 ? 0 : -1;
+			break;
+		}
+	}
+	close(fd);
+	free(chunk);
+	return mbox_end(m, rc);
+}
+
 int
 mp_source_read_mbox(const char *path, mp_source_cb cb, void *ctx,
     struct mp_err *e)
@@ -469,6 +523,8 @@ mp_source_read_mbox(const char *path, mp_source_cb cb, void *ctx,
 	struct mbox m;
 	gzFile gz;
 	char *chunk;
+	unsigned char magic[2];
+	ssize_t got;
 	int n, rc = 0, zerr, fd;
 	const char *zmsg;
 
@@ -476,20 +532,25 @@ mp_source_read_mbox(const char *path, mp_source_cb cb, void *ctx,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return open_error(path, e);
-	/* zlib reads plain files transparently, so one streaming path
-	 * serves both kinds of mbox. */
+	mbox_init(&m, path, cb, ctx, e);
+	/* zlib reads plain files too, but through a buffer of its own and
+	 * a copy (443 MB for 100,000 messages): a plain file is read
+	 * directly. */
+	got = pread(fd, magic, sizeof(magic), 0);
+	if (got < 0) {
+		rc = mp_err_set(e, MP_EX_IOERR, "%s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (got < 2 || magic[0] != 0x1f || magic[1] != 0x8b)
+		return read_plain(path, fd, e, &m);
 	gz = gzdopen(fd, "rb");
 	if (gz == NULL) {
 		close(fd);
 		return mp_err_set(e, MP_EX_OSERR, "%s: cannot open", path);
 	}
 	gzbuffer(gz, CHUNK);
-	memset(&m, 0, sizeof(m));
-	m.path = path;
-	m.cb = cb;
-	m.ctx = ctx;
-	m.e = e;
-	m.prev_blank = 1;
 	chunk = mp_xmalloc(CHUNK);
 	for (;;) {
 		n = gzread(gz, chunk, CHUNK);
@@ -514,17 +575,9 @@ mp_source_read_mbox(const char *path, mp_source_cb cb, void *ctx,
 			break;
 		}
 	}
-	if (rc == 0 && (m.line.len > 0 || m.line_overflow))
-		rc = mbox_line(&m, mp_buf_str(&m.line), m.line.len,
-		    m.line_overflow);
-	if (rc == 0)
-		rc = mbox_flush(&m);
 	gzclose(gz);
 	free(chunk);
-	mp_buf_free(&m.msg);
-	mp_buf_free(&m.line);
-	mp_buf_free(&m.origin);
-	return rc;
+	return mbox_end(&m, rc);
 }
 
 /* A Maildir's files, listed before reading so that the order is the
