@@ -1,11 +1,13 @@
 /* check_store.c - schema, migrations, messages, actions, state, ledger,
  * transactions and the run lock. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -1441,6 +1443,79 @@ START_TEST(test_ledger_reminded)
 }
 END_TEST
 
+/* Threads of this process (Linux: /proc/self/task). */
+static int
+task_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A commit that leaves 1,000 pages in the WAL gets them copied into the
+ * database file by a thread of the store's own, not by the committing
+ * thread; all of it is there after close (which removes the WAL) and
+ * reopening. */
+START_TEST(test_background_checkpoint)
+{
+	char *path = tpath("c.db"), *wal = tpath("c.db-wal");
+	char id[32], *text = mp_xmalloc(7001);
+	struct mp_store *st = open_ok(path);
+	struct mp_err e = { 0 };
+	struct stat sb;
+	int i, added, tries, before = task_count();
+
+	memset(text, 'x', 7000);
+	text[7000] = '\0';
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_lt(sb.st_size, 1 << 20);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	for (i = 0; i < 1100; i++) {
+		struct mp_msg *m;
+
+		snprintf(id, sizeof(id), "%d@big", i);
+		m = msg_new(id, NULL, NULL, "Ana", "Big", 1623900000 + i);
+		free(m->own);
+		m->own = mp_xstrdup(text);
+		ck_assert_int_eq(mp_store_add_msg(st, m, NULL, "mag", i,
+		    &added, &e), 0);
+		ck_assert_int_eq(added, 1);
+		mp_msg_free(m);
+	}
+	ck_assert_int_eq(task_count(), before);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	ck_assert_int_eq(task_count(), before + 1);
+	/* 1,100 pages of 7,000 bytes reach the file (within 20 s) */
+	for (tries = 0; tries < 200; tries++) {
+		ck_assert_int_eq(stat(path, &sb), 0);
+		if (sb.st_size >= 1100 * 7000)
+			break;
+		usleep(100 * 1000);
+	}
+	ck_assert_int_ge(sb.st_size, 1100 * 7000);
+	/* the store goes on in the meantime */
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	add(st, "after@x", NULL, NULL, "After", 1);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	mp_store_close(st);
+	ck_assert_int_eq(task_count(), before);
+	ck_assert_int_ne(stat(wal, &sb), 0);
+	st = open_ok(path);
+	ck_assert_int_eq(mp_store_count_msgs(st), 1101);
+	mp_store_close(st);
+	free(text);
+	free(wal);
+	free(path);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1466,6 +1541,7 @@ store_suite(void)
 	tcase_add_test(tc, test_skipped_and_items);
 	tcase_add_test(tc, test_ledger_reminded);
 	tcase_add_test(tc, test_transactions);
+	tcase_add_test(tc, test_background_checkpoint);
 	tcase_add_test(tc, test_sql_metachars);
 	tcase_add_test(tc, test_thread_lookups);
 	tcase_add_test(tc, test_thread_row_of);
