@@ -1135,7 +1135,20 @@ struct pipeline {
 	size_t raw;             /* raw bytes handed over, not parsed yet */
 	int stop;
 	int failed;             /* storing failed: the import_ctx's e says */
+	double cpu_parse, cpu_store;    /* seconds, as the threads end */
 };
+
+/* CPU seconds of the calling thread so far (0 where not known). */
+static double
+thread_cpu(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 struct import_ctx {
 	struct mp_job *j;
@@ -1341,6 +1354,7 @@ pipe_worker(void *arg)
 		if (++b->done == b->n)
 			pthread_cond_signal(&p->done);
 	}
+	p->cpu_parse += thread_cpu();
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
@@ -1383,6 +1397,7 @@ pipe_storer(void *arg)
 		p->stored++;
 		pthread_cond_signal(&p->room);
 	}
+	p->cpu_store = thread_cpu();
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
@@ -1511,6 +1526,11 @@ pipe_stop(struct pipeline *p)
 		pthread_join(p->th[k], NULL);
 	if (p->has_store)
 		pthread_join(p->store, NULL);
+	/* where an import's time goes: the store thread is the one that
+	 * cannot be shared */
+	if (p->nth > 0 && p->has_store)
+		mp_info("CPU: %.2f s parsing (%d threads), %.2f s storing",
+		    p->cpu_parse, p->nth, p->cpu_store);
 	for (k = 0; k < PIPE_SLOTS; k++) {
 		size_t i;
 
