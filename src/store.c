@@ -152,6 +152,7 @@ enum stmt_id {
 	S_EACH_MSG,
 	S_HAS_MSG,
 	S_MAX_SEQ,
+	S_ALL_KEYS,
 	S_COUNT_MSGS,
 	S_COUNT_UNTHREADED,
 	S_SET_THREAD,
@@ -226,6 +227,7 @@ static const char *const stmt_sql[S_COUNT] = {
 #define BY_ID(m) m "mkey = magpie_key(?1) AND " m "message_id = ?1"
 	[S_HAS_MSG] = "SELECT 1 FROM msg WHERE " BY_ID(""),
 	[S_MAX_SEQ] = "SELECT COALESCE(MAX(seq), 0) FROM msg",
+	[S_ALL_KEYS] = "SELECT mkey FROM msg",
 	[S_COUNT_MSGS] = "SELECT COUNT(*) FROM msg",
 	[S_COUNT_UNTHREADED] = "SELECT COUNT(*) FROM msg WHERE tid IS NULL",
 	[S_SET_THREAD] = "UPDATE msg SET tid = ?2 WHERE " BY_ID(""),
@@ -364,6 +366,8 @@ struct mp_store {
 	int in_tx;
 	struct numcache *nc[2];         /* thread names, subjects */
 	struct absent *absent;          /* ABSENT slots, or NULL */
+	struct bloom *bloom;            /* stored ids' keys, or NULL */
+	long lookups;                   /* ids looked up, until bloom made */
 	struct ckpt *ck;                /* the checkpointer, once started */
 };
 
@@ -371,6 +375,35 @@ struct mp_lock {
 	int fd;
 	char *path;                     /* owned */
 };
+
+/*
+ * The keys (magpie_key) of the stored Message-IDs, in a Bloom filter made
+ * once a transaction has looked up BLOOM_AFTER ids: an import looks up
+ * every message it reads, and on a new archive all of them miss, each an
+ * index search (5,000 instructions; 6% of the store thread's work). An
+ * id the filter rules out needs no query. Ids added since are set too;
+ * one rolled back stays set, which only costs a query. It lives for the
+ * transaction (no other connection can add ids meanwhile) and is made
+ * anew, larger, when it fills.
+ */
+#define BLOOM_AFTER 512
+#define BLOOM_BITS 16           /* per key; 4 probes: 0.2% pass wrongly */
+#define BLOOM_MIN_KEYS 65536    /* room made for keys yet to come */
+
+struct bloom {
+	uint64_t *w;
+	uint64_t mask;                  /* bits - 1 */
+	size_t n, cap;                  /* keys set; most before made anew */
+};
+
+static void
+bloom_free(struct mp_store *st)
+{
+	if (st->bloom != NULL)
+		free(st->bloom->w);
+	free(st->bloom);
+	st->bloom = NULL;
+}
 
 /* What is known for the open transaction only: numbers, absent ids. */
 static void
@@ -392,6 +425,8 @@ tx_caches_clear(struct mp_store *st)
 		free(st->absent);
 		st->absent = NULL;
 	}
+	bloom_free(st);
+	st->lookups = 0;
 }
 
 /* ---- helpers ---- */
@@ -663,21 +698,28 @@ fail:
  * magpie_key(text): the key by which a Message-ID is found, FNV-1a (64
  * bits) of its bytes. Stores keep it: never change it.
  */
+static uint64_t
+id_key(const unsigned char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037u;
+
+	while (n-- > 0)
+		h = (h ^ *p++) * 1099511628211u;
+	return h;
+}
+
 static void
 key_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
 	const unsigned char *p = sqlite3_value_text(argv[0]);
 	int n = sqlite3_value_bytes(argv[0]);
-	uint64_t h = 14695981039346656037u;
 
 	(void)argc;
 	if (p == NULL) {
 		sqlite3_result_null(cx);
 		return;
 	}
-	while (n-- > 0)
-		h = (h ^ *p++) * 1099511628211u;
-	sqlite3_result_int64(cx, (sqlite3_int64)h);
+	sqlite3_result_int64(cx, (sqlite3_int64)id_key(p, (size_t)n));
 }
 
 /*
@@ -1105,6 +1147,99 @@ bind_number(sqlite3_stmt *s, int i, int64_t id)
 		sqlite3_bind_int64(s, i, id);
 }
 
+/* Four probes from one key, mixed (splitmix64's finaliser). */
+static uint64_t
+bloom_mix(uint64_t k)
+{
+	k = (k ^ (k >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	k = (k ^ (k >> 27)) * 0x94d049bb133111ebULL;
+	return k ^ (k >> 31);
+}
+
+static void
+bloom_set(struct bloom *b, uint64_t key)
+{
+	uint64_t h = bloom_mix(key), d = (h >> 32) | 1, i;
+
+	for (i = 0; i < 4; i++, h += d)
+		b->w[(h & b->mask) >> 6] |= (uint64_t)1 << (h & 63);
+	b->n++;
+}
+
+static int
+bloom_may_have(const struct bloom *b, uint64_t key)
+{
+	uint64_t h = bloom_mix(key), d = (h >> 32) | 1, i;
+
+	for (i = 0; i < 4; i++, h += d)
+		if (!(b->w[(h & b->mask) >> 6] & ((uint64_t)1 << (h & 63))))
+			return 0;
+	return 1;
+}
+
+/* Made from every stored key; -1 (no filter) on a database error. */
+static int
+bloom_make(struct mp_store *st)
+{
+	struct bloom *b;
+	sqlite3_stmt *s;
+	int64_t most = query_int(st, S_MAX_SEQ);
+	uint64_t bits = 4096;
+	int rc;
+
+	if (most < 0 || (s = stmt_get(st, S_ALL_KEYS, NULL)) == NULL)
+		return -1;
+	while (bits / BLOOM_BITS < (uint64_t)most + BLOOM_MIN_KEYS)
+		bits *= 2;
+	b = mp_xcalloc(1, sizeof(*b));
+	b->w = mp_xcalloc(bits / 64, sizeof(*b->w));
+	b->mask = bits - 1;
+	b->cap = bits / BLOOM_BITS * 2;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		bloom_set(b, (uint64_t)sqlite3_column_int64(s, 0));
+	stmt_done(s);
+	if (rc != SQLITE_DONE) {
+		free(b->w);
+		free(b);
+		return -1;
+	}
+	st->bloom = b;
+	return 0;
+}
+
+/* 1 when message_id is surely not stored (in a transaction, with the
+ * filter made), else 0: ask the database. */
+static int
+bloom_rules_out(struct mp_store *st, const char *message_id)
+{
+	if (!st->in_tx || message_id == NULL)
+		return 0;
+	if (st->bloom == NULL) {
+		if (st->lookups < 0 || ++st->lookups < BLOOM_AFTER)
+			return 0;
+		if (bloom_make(st) != 0) {
+			st->lookups = -1;       /* not again in this one */
+			return 0;
+		}
+	}
+	return !bloom_may_have(st->bloom, id_key((const unsigned char *)
+	    message_id, strlen(message_id)));
+}
+
+/* After message_id was added: set it, or drop a full filter. */
+static void
+bloom_add(struct mp_store *st, const char *message_id)
+{
+	if (st->bloom == NULL)
+		return;
+	if (st->bloom->n >= st->bloom->cap) {
+		bloom_free(st);
+		return;
+	}
+	bloom_set(st->bloom, id_key((const unsigned char *)message_id,
+	    strlen(message_id)));
+}
+
 /* The slot of message_id in st->absent (made when NULL). */
 static struct absent *
 absent_slot(struct mp_store *st, const char *message_id, uint64_t *h)
@@ -1166,6 +1301,7 @@ add_msg(struct mp_store *st, const struct mp_msg *m, const char *thread,
 		return mp_err_set(e, MP_EX_DATAERR,
 		    "%s: message without a Message-ID", st->path);
 	if (!absent_take(st, m->message_id) &&
+	    !bloom_rules_out(st, m->message_id) &&
 	    (rc = lookup_msg(st, m->message_id)) != 0)
 		return rc < 0 ? db_err(st, e, "reading") : 0;
 	mp_store_thread_row_of(m, &refs, &r);
@@ -1193,6 +1329,7 @@ add_msg(struct mp_store *st, const struct mp_msg *m, const char *thread,
 	if (rc != 0 || sqlite3_changes(st->db) != 1)
 		return rc;
 	row = sqlite3_last_insert_rowid(st->db);
+	bloom_add(st, r.message_id);
 	if ((s = stmt_get(st, S_ADD_TEXT, e)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, row);
@@ -1291,7 +1428,8 @@ mp_store_has_msg(struct mp_store *st, const char *message_id)
 {
 	struct absent *a;
 	uint64_t h;
-	int rc = lookup_msg(st, message_id);
+	int rc = bloom_rules_out(st, message_id) ? 0 :
+	    lookup_msg(st, message_id);
 
 	if (rc == 0 && message_id != NULL && st->in_tx) {
 		a = absent_slot(st, message_id, &h);

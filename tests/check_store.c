@@ -1443,6 +1443,59 @@ START_TEST(test_ledger_reminded)
 }
 END_TEST
 
+/* Enough lookups in one transaction for the store to rule ids out by a
+ * filter of the stored ones: an id added before or after the filter was
+ * made is still found, a new one is not, a duplicate is not added, and
+ * an id rolled back is gone. */
+START_TEST(test_many_lookups)
+{
+	char *path = tpath("k.db");
+	struct mp_store *st = open_ok(path);
+	struct mp_err e = { 0 };
+	char id[32];
+	int i, round;
+
+	for (round = 0; round < 2; round++) {
+		ck_assert_int_eq(mp_store_begin(st, &e), 0);
+		for (i = 0; i < 700; i++) {
+			snprintf(id, sizeof(id), "k%d.%d@x", round, i);
+			ck_assert_int_eq(mp_store_has_msg(st, id), 0);
+			ck_assert_int_eq(add(st, id, NULL, NULL, "K", i), 1);
+		}
+		for (i = 0; i < 700; i++) {
+			snprintf(id, sizeof(id), "k%d.%d@x", round, i);
+			ck_assert_int_eq(mp_store_has_msg(st, id), 1);
+			snprintf(id, sizeof(id), "k0.%d@x", i);
+			ck_assert_int_eq(mp_store_has_msg(st, id), 1);
+			ck_assert_int_eq(add(st, id, NULL, NULL, "K", i), 0);
+			snprintf(id, sizeof(id), "n%d.%d@x", round, i);
+			ck_assert_int_eq(mp_store_has_msg(st, id), 0);
+		}
+		ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	}
+	ck_assert_int_eq(mp_store_count_msgs(st), 1400);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	ck_assert_int_eq(add(st, "gone@x", NULL, NULL, "G", 1), 1);
+	for (i = 0; i < 600; i++) {
+		snprintf(id, sizeof(id), "k1.%d@x", i);
+		ck_assert_int_eq(mp_store_has_msg(st, id), 1);
+	}
+	ck_assert_int_eq(mp_store_has_msg(st, "gone@x"), 1);
+	mp_store_rollback(st);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	for (i = 0; i < 600; i++) {
+		snprintf(id, sizeof(id), "n9.%d@x", i);
+		ck_assert_int_eq(mp_store_has_msg(st, id), 0);
+	}
+	ck_assert_int_eq(mp_store_has_msg(st, "gone@x"), 0);
+	ck_assert_int_eq(add(st, "gone@x", NULL, NULL, "G", 1), 1);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	ck_assert_int_eq(mp_store_count_msgs(st), 1401);
+	mp_store_close(st);
+	free(path);
+}
+END_TEST
+
 /* Threads of this process (Linux: /proc/self/task). */
 static int
 task_count(void)
@@ -1542,6 +1595,7 @@ store_suite(void)
 	tcase_add_test(tc, test_ledger_reminded);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_background_checkpoint);
+	tcase_add_test(tc, test_many_lookups);
 	tcase_add_test(tc, test_sql_metachars);
 	tcase_add_test(tc, test_thread_lookups);
 	tcase_add_test(tc, test_thread_row_of);
