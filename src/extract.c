@@ -1191,6 +1191,7 @@ mp_extract(const struct mp_msg *m, const struct mp_extract_opts *o,
 	x.n = n;
 	for (line = m->own; *line;) {
 		size_t len, mk, i;
+		char *tab;
 		int blank;
 
 		p = strchr(line, '\n');
@@ -1198,7 +1199,7 @@ mp_extract(const struct mp_msg *m, const struct mp_extract_opts *o,
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
 		blank = 1;
-		for (i = 0; i < len; i++)
+		for (i = 0; i < len && blank; i++)
 			if (!isspace((unsigned char)line[i]))
 				blank = 0;
 		mk = blank ? 0 : list_marker(line);
@@ -1248,9 +1249,10 @@ mp_extract(const struct mp_msg *m, const struct mp_extract_opts *o,
 			if (blk.len > 0)
 				mp_buf_addc(&blk, ' ');
 			mp_buf_add(&blk, t, tl);
-			for (i = blk.len - tl; i < blk.len; i++)
-				if (blk.data[i] == '\t')
-					blk.data[i] = ' ';
+			for (tab = memchr(blk.data + blk.len - tl, '\t', tl);
+			    tab != NULL; tab = memchr(tab, '\t',
+			    (size_t)(blk.data + blk.len - tab)))
+				*tab++ = ' ';
 			while (blk.len > 0 && blk.data[blk.len - 1] == ' ')
 				blk.data[--blk.len] = '\0';
 			/* "Action items:" and short "Deadline: 17 June" lines
