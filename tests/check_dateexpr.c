@@ -267,6 +267,54 @@ START_TEST(test_scan_and_combine)
 }
 END_TEST
 
+/* Expressions without a digit are still found inside a sentence (the
+ * scan skips texts without a digit or a date word), through any byte
+ * around them; a text of the grammar's other words alone holds none. */
+START_TEST(test_scan_without_digits)
+{
+	static const char *const found[] = {
+		"Please reply by close of business, thanks",
+		"We need it by the end of the month.",
+		"Can you send it this afternoon?",
+		"Let us talk tonight",
+		"Shall we meet later this week?",
+		"See you next weekend!",
+		"As I said last night:",
+		"The report is due in mid-July.",
+		"Drafts by EOW please",
+		"Comments by EOM.",
+		"The call is at noon UTC.",
+		"Deadline: midnight AoE",
+		"Send it in a couple of days",
+		"We meet on Friday.",
+		"The event is in a fortnight",
+		"By Thurs. then",
+		"ok\xc2\xa0tomorrow\xe2\x80\x94" "fine",
+		"(Wednesday)",
+		"by EOD, please",
+		"in two weeks",
+		NULL
+	};
+	static const char *const none[] = {
+		"The end of the next one is close in the past, before and after.",
+		"Later, early, late, latest, coming, previous, mid, at, by, until",
+		"Tomorrows and Fridays and weekends",
+		"",
+		NULL
+	};
+	struct mp_dateref ref = { MON_14_JUNE, 7200, 0 };
+	struct mp_dateexpr x[8];
+	size_t i;
+
+	for (i = 0; found[i] != NULL; i++)
+		ck_assert_msg(mp_dateexpr_scan(found[i], strlen(found[i]), &ref,
+		    x, 8) >= 1, "no date in \"%s\"", found[i]);
+	for (i = 0; none[i] != NULL; i++)
+		ck_assert_msg(mp_dateexpr_scan(none[i], strlen(none[i]), &ref,
+		    x, 8) == 0, "a date in \"%s\"", none[i]);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -281,6 +329,7 @@ suite(void)
 	tcase_add_test(t, test_weekday_conflict);
 	tcase_add_test(t, test_not_dates);
 	tcase_add_test(t, test_scan_and_combine);
+	tcase_add_test(t, test_scan_without_digits);
 	suite_add_tcase(s, t);
 	return s;
 }
