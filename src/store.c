@@ -1428,9 +1428,12 @@ mp_store_has_msg(struct mp_store *st, const char *message_id)
 {
 	struct absent *a;
 	uint64_t h;
-	int rc = bloom_rules_out(st, message_id) ? 0 :
-	    lookup_msg(st, message_id);
+	int rc;
 
+	/* storing it asks the filter again: nothing to remember */
+	if (bloom_rules_out(st, message_id))
+		return 0;
+	rc = lookup_msg(st, message_id);
 	if (rc == 0 && message_id != NULL && st->in_tx) {
 		a = absent_slot(st, message_id, &h);
 		free(a->id);
