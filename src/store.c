@@ -214,7 +214,7 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_ADD_MSG] = "INSERT INTO msg (message_id, mkey, in_reply_to,"
 	    " refs, from_name, from_addr, subject, sid, date,"
 	    " date_off, list_id, source, added, tid)"
-	    " VALUES (?1, magpie_key(?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	    " VALUES (?1, ?16, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 	    " ?10, ?13, ?14, ?15)",
 	[S_ADD_TEXT] = "INSERT INTO msg_text (seq, own) VALUES (?1, ?2)",
 	[S_EACH_MSG] = "SELECT m.seq, message_id, in_reply_to, refs,"
@@ -1207,12 +1207,18 @@ bloom_make(struct mp_store *st)
 	return 0;
 }
 
-/* 1 when message_id is surely not stored (in a transaction, with the
+static uint64_t
+msg_key(const char *message_id)
+{
+	return id_key((const unsigned char *)message_id, strlen(message_id));
+}
+
+/* 1 when the id of key is surely not stored (in a transaction, with the
  * filter made), else 0: ask the database. */
 static int
-bloom_rules_out(struct mp_store *st, const char *message_id)
+bloom_rules_out(struct mp_store *st, uint64_t key)
 {
-	if (!st->in_tx || message_id == NULL)
+	if (!st->in_tx)
 		return 0;
 	if (st->bloom == NULL) {
 		if (st->lookups < 0 || ++st->lookups < BLOOM_AFTER)
@@ -1222,13 +1228,12 @@ bloom_rules_out(struct mp_store *st, const char *message_id)
 			return 0;
 		}
 	}
-	return !bloom_may_have(st->bloom, id_key((const unsigned char *)
-	    message_id, strlen(message_id)));
+	return !bloom_may_have(st->bloom, key);
 }
 
-/* After message_id was added: set it, or drop a full filter. */
+/* After an id was added: set its key, or drop a full filter. */
 static void
-bloom_add(struct mp_store *st, const char *message_id)
+bloom_add(struct mp_store *st, uint64_t key)
 {
 	if (st->bloom == NULL)
 		return;
@@ -1236,8 +1241,7 @@ bloom_add(struct mp_store *st, const char *message_id)
 		bloom_free(st);
 		return;
 	}
-	bloom_set(st->bloom, id_key((const unsigned char *)message_id,
-	    strlen(message_id)));
+	bloom_set(st->bloom, key);
 }
 
 /* The slot of message_id in st->absent (made when NULL). */
@@ -1294,14 +1298,15 @@ add_msg(struct mp_store *st, const struct mp_msg *m, const char *thread,
 	struct mp_thread_row r;
 	sqlite3_stmt *s;
 	int64_t row, tid, sid;
+	uint64_t key;
 	int rc;
 
 	*seq = 0;
 	if (m->message_id == NULL || *m->message_id == '\0')
 		return mp_err_set(e, MP_EX_DATAERR,
 		    "%s: message without a Message-ID", st->path);
-	if (!absent_take(st, m->message_id) &&
-	    !bloom_rules_out(st, m->message_id) &&
+	key = msg_key(m->message_id);
+	if (!absent_take(st, m->message_id) && !bloom_rules_out(st, key) &&
 	    (rc = lookup_msg(st, m->message_id)) != 0)
 		return rc < 0 ? db_err(st, e, "reading") : 0;
 	mp_store_thread_row_of(m, &refs, &r);
@@ -1324,12 +1329,13 @@ add_msg(struct mp_store *st, const struct mp_msg *m, const char *thread,
 	bind_str(s, 13, source != NULL ? source : "");
 	sqlite3_bind_int64(s, 14, now);
 	bind_number(s, 15, tid);
+	sqlite3_bind_int64(s, 16, (sqlite3_int64)key);
 	rc = stmt_exec(st, s, e, "storing a message");
 	mp_buf_free(&refs);
 	if (rc != 0 || sqlite3_changes(st->db) != 1)
 		return rc;
 	row = sqlite3_last_insert_rowid(st->db);
-	bloom_add(st, r.message_id);
+	bloom_add(st, key);
 	if ((s = stmt_get(st, S_ADD_TEXT, e)) == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, row);
@@ -1431,7 +1437,7 @@ mp_store_has_msg(struct mp_store *st, const char *message_id)
 	int rc;
 
 	/* storing it asks the filter again: nothing to remember */
-	if (bloom_rules_out(st, message_id))
+	if (message_id != NULL && bloom_rules_out(st, msg_key(message_id)))
 		return 0;
 	rc = lookup_msg(st, message_id);
 	if (rc == 0 && message_id != NULL && st->in_tx) {
