@@ -1233,8 +1233,9 @@ pipe_read_all(struct pipeline *p)
  * stored (the caller commits the rest). Once the source is read, the
  * store thread commits at the next batch too: what is committed then is
  * checkpointed in the background while the last batches are stored, and
- * the checkpoint at the end has only those to copy (0.1 s of a 3.4 s
- * import of 100,000 messages, on one core, when it had up to 25,000). */
+ * the checkpoint at the end has only those to copy, not up to 25,000
+ * messages' (100,000 messages: the end took 0.34-0.36 s on one core,
+ * now 0.25-0.31 s). */
 static int
 pend_thread(struct import_ctx *ic)
 {

@@ -506,8 +506,10 @@ read_plain(const char *path, int fd, struct mp_err *e, struct mbox *m)
 			    strerror(errno));
 			break;
 		}
-		if (n == 0 || mbox_chunk(m, chunk, (size_t)n) < 0) {
-			rc = n == 0 ? 0 : -1;
+		if (n == 0)
+			break;
+		if (mbox_chunk(m, chunk, (size_t)n) < 0) {
+			rc = -1;
 			break;
 		}
 	}
