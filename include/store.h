@@ -50,6 +50,18 @@ int mp_store_begin(struct mp_store *st, struct mp_err *e);
 int mp_store_commit(struct mp_store *st, struct mp_err *e);
 void mp_store_rollback(struct mp_store *st);
 
+/* Bulk writes (on: 1), outside a transaction: an import of a whole
+ * archive writes most of the store anew. In WAL mode every page goes
+ * into the WAL and is copied from there into the store, and the WAL
+ * grows to the store's size (removing it took 0.14 s at the end of a
+ * 100,000-message import). With a rollback journal only the pages that
+ * existed before a transaction are copied, into the journal; readers
+ * wait while a transaction writes. Returns 1 when the store switched, 0
+ * when another connection has the store open (it stays in WAL mode),
+ * -1 on error. Off (0) returns to WAL mode; opening the store does too,
+ * after a crash. */
+int mp_store_bulk(struct mp_store *st, int on, struct mp_err *e);
+
 /* ---- messages ---- */
 
 /* A message as stored. Strings are owned by the store's iterator and

@@ -951,6 +951,46 @@ mp_store_version(struct mp_store *st)
 	return v < 0 || v > INT_MAX ? -1 : (int)v;
 }
 
+/* ---- bulk writes ---- */
+
+/* PRAGMA journal_mode = mode; 1 when the store is then in it, 0 when it
+ * stayed as it was (another connection has it open), -1 on error. */
+static int
+journal_mode(struct mp_store *st, const char *mode, struct mp_err *e)
+{
+	char sql[64];
+	sqlite3_stmt *s;
+	const unsigned char *now;
+	int r = -1;
+
+	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = %s", mode);
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return db_err(st, e, "journal mode");
+	if (sqlite3_step(s) == SQLITE_ROW &&
+	    (now = sqlite3_column_text(s, 0)) != NULL)
+		r = strcasecmp((const char *)now, mode) == 0;
+	else if (sqlite3_errcode(st->db) == SQLITE_BUSY)
+		r = 0;
+	if (r < 0)
+		db_err(st, e, "journal mode");
+	sqlite3_finalize(s);
+	return r;
+}
+
+int
+mp_store_bulk(struct mp_store *st, int on, struct mp_err *e)
+{
+	if (st->in_tx)
+		return mp_err_set(e, MP_EX_SOFTWARE,
+		    "%s: journal mode changed inside a transaction", st->path);
+	if (on) {
+		/* the checkpointer's connection would keep the WAL open */
+		ckpt_stop(st);
+		return journal_mode(st, "truncate", e);
+	}
+	return journal_mode(st, "wal", e);
+}
+
 /* ---- transactions ---- */
 
 int

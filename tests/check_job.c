@@ -862,6 +862,17 @@ write_shuffled(const char *name, uint32_t gseed, uint32_t oseed,
 	return kept;
 }
 
+/* stat(2) of the file named path + suffix. */
+static int
+stat_suffix(const char *path, const char *suffix)
+{
+	char p[4096];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	return stat(p, &sb);
+}
+
 /* Import path with a new job, which must succeed. */
 static void
 import_ok(struct mp_job *j, const char *path)
@@ -884,6 +895,10 @@ START_TEST(test_import_beyond_one_batch)
 	ck_assert_int_eq(j.stored, kept);
 	ck_assert_int_eq(j.duplicates, 0);
 	ck_assert_int_gt(j.thread_loaded, 1000);
+	/* imported with a rollback journal (mp_store_bulk), in WAL mode
+	 * again after */
+	ck_assert_int_eq(stat_suffix(cfg->store_path, "-journal"), -1);
+	ck_assert_int_eq(stat_suffix(cfg->store_path, "-wal"), 0);
 	/* most come from the batch before, not the store */
 	ck_assert_int_gt(j.thread_warm, j.thread_loaded / 2);
 	assert_threaded_as_rebuild();

@@ -1569,6 +1569,130 @@ START_TEST(test_background_checkpoint)
 }
 END_TEST
 
+/* Bulk mode: a rollback journal while it lasts, WAL mode again after
+ * (or at the next open); not while another connection reads. */
+START_TEST(test_bulk)
+{
+	char *path = tpath("b.db"), *wal = tpath("b.db-wal");
+	char *journal = tpath("b.db-journal"), mode[16];
+	struct mp_store *st = open_ok(path);
+	struct mp_err e = { 0 };
+	struct stat sb;
+	sqlite3 *db;
+
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	add(st, "a@x", NULL, NULL, "A", 1);
+	ck_assert_int_eq(mp_store_bulk(st, 1, &e), -1);
+	ck_assert_int_eq(e.code, MP_EX_SOFTWARE);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+
+	ck_assert_int_eq(mp_store_bulk(st, 1, &e), 1);
+	ck_assert_int_ne(stat(wal, &sb), 0);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	add(st, "b@x", NULL, NULL, "B", 2);
+	ck_assert_int_eq(stat(journal, &sb), 0);        /* a.db's pages */
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	ck_assert_int_eq(mp_store_bulk(st, 0, &e), 1);
+	raw_pragma(path, "PRAGMA journal_mode", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "wal");
+	ck_assert_int_ne(stat(journal, &sb), 0);
+
+	/* left in bulk mode (a crash): the next open returns to WAL */
+	ck_assert_int_eq(mp_store_bulk(st, 1, &e), 1);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	add(st, "c@x", NULL, NULL, "C", 3);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	mp_store_close(st);
+	st = open_ok(path);
+	raw_pragma(path, "PRAGMA journal_mode", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "wal");
+	ck_assert_int_eq(mp_store_count_msgs(st), 3);
+
+	/* another connection reading: the store stays in WAL mode */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN; SELECT COUNT(*) FROM msg",
+	    NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(mp_store_bulk(st, 1, &e), 0);
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	add(st, "d@x", NULL, NULL, "D", 4);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	ck_assert_int_ne(stat(journal, &sb), 0);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	ck_assert_int_eq(mp_store_count_msgs(st), 4);
+	mp_store_close(st);
+	free(journal);
+	free(wal);
+	free(path);
+}
+END_TEST
+
+/* A process that dies in the middle of a bulk transaction, after its
+ * pages went into the store's file: the next open rolls it back from the
+ * journal, and the store is whole and in WAL mode again. */
+START_TEST(test_bulk_crash)
+{
+	char *path = tpath("k.db"), *journal = tpath("k.db-journal");
+	char id[32], mode[16], *text = mp_xmalloc(7001);
+	struct mp_store *st = open_ok(path);
+	struct mp_err e = { 0 };
+	struct stat sb, before;
+	int i, status;
+	pid_t pid;
+
+	memset(text, 'x', 7000);
+	text[7000] = '\0';
+	ck_assert_int_eq(mp_store_begin(st, &e), 0);
+	add(st, "kept@x", NULL, NULL, "Kept", 1);
+	ck_assert_int_eq(mp_store_commit(st, &e), 0);
+	mp_store_close(st);
+	ck_assert_int_eq(stat(path, &before), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		st = NULL;
+		if (mp_store_open(path, &st, &e) != 0 ||
+		    mp_store_bulk(st, 1, &e) != 1 ||
+		    mp_store_begin(st, &e) != 0)
+			_exit(2);
+		/* 14 MB: more than the page cache holds */
+		for (i = 0; i < 2000; i++) {
+			struct mp_msg *m;
+			int added;
+
+			snprintf(id, sizeof(id), "%d@lost", i);
+			m = msg_new(id, NULL, NULL, "Ana", "Lost", 1623900000);
+			free(m->own);
+			m->own = mp_xstrdup(text);
+			if (mp_store_add_msg(st, m, NULL, "mag", i, &added,
+			    &e) != 0)
+				_exit(3);
+			mp_msg_free(m);
+		}
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	/* the transaction's pages reached the file; the journal is hot */
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_gt(sb.st_size, before.st_size + (5 << 20));
+	ck_assert_int_eq(stat(journal, &sb), 0);
+	ck_assert_int_gt(sb.st_size, 0);
+	st = open_ok(path);
+	ck_assert_int_eq(mp_store_count_msgs(st), 1);
+	mp_store_close(st);
+	raw_pragma(path, "PRAGMA integrity_check", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "ok");
+	raw_pragma(path, "PRAGMA journal_mode", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "wal");
+	free(text);
+	free(journal);
+	free(path);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1595,6 +1719,8 @@ store_suite(void)
 	tcase_add_test(tc, test_ledger_reminded);
 	tcase_add_test(tc, test_transactions);
 	tcase_add_test(tc, test_background_checkpoint);
+	tcase_add_test(tc, test_bulk);
+	tcase_add_test(tc, test_bulk_crash);
 	tcase_add_test(tc, test_many_lookups);
 	tcase_add_test(tc, test_sql_metachars);
 	tcase_add_test(tc, test_thread_lookups);
