@@ -382,35 +382,78 @@ mbox_line(struct mbox *m, const char *p, size_t n, int overflow)
 	return 0;
 }
 
+/* Does a blank line ("\n" or "\r\n") end just before k, a line start
+ * after p (runs begin at line starts)? */
+static int
+blank_before(const char *p, const char *k)
+{
+	if (k - p < 1 || k[-1] != '\n')
+		return 0;
+	if (k - p == 1 || k[-2] == '\n')
+		return 1;
+	return k[-2] == '\r' && (k - p == 2 || k[-3] == '\n');
+}
+
+/* Does p[0..n) hold a blank line? */
+static int
+has_blank_line(const char *p, size_t n)
+{
+	const char *q = p, *e = p + n;
+
+	if (n > 0 && (p[0] == '\n' || (n > 1 && p[0] == '\r' && p[1] == '\n')))
+		return 1;
+	while ((q = memchr(q, '\n', (size_t)(e - q))) != NULL) {
+		q++;
+		if (q < e && (*q == '\n' || (*q == '\r' && q + 1 < e &&
+		    q[1] == '\n')))
+			return 1;
+	}
+	return 0;
+}
+
 /* How many bytes of whole lines at p need none of mbox_line's care
  * (no From_ line, no quoted ">From ", no pipermail header, the message
- * under the bound): they are added at once. Most lines are such, and
- * line by line the reading took a tenth of an import's CPU. */
+ * under the bound): they are added at once. Most lines are such: the
+ * run ends at the next "From " that begins a line after a blank one or
+ * follows '>'s that do, found by looking at each 'F' rather than at each
+ * line (line by line the reading took a tenth of an import's CPU; a
+ * memchr per line, 98 a message, still took a twentieth). */
 static size_t
 mbox_plain_run(struct mbox *m, const char *p, size_t n)
 {
-	const char *s = p, *end = p + n, *nl;
-	int blank = m->prev_blank, in_header = m->in_header;
+	const char *lim, *q = p, *f, *k, *end = NULL;
 	size_t len;
 
 	if (!m->in_msg || m->skip || (m->in_header && m->pipermail))
 		return 0;
-	while ((nl = memchr(s, '\n', (size_t)(end - s))) != NULL) {
-		len = (size_t)(nl - s) + 1;
-		if ((blank && from_line(s, len)) || quoted_from(s, len))
-			break;
-		if (m->msg.len + (size_t)(s - p) + len > MAX_MSG)
-			break;
-		blank = is_blank_line(s, len);
-		in_header &= !blank;
-		s = nl + 1;
+	/* mbox_line keeps a message under MAX_MSG or skips it */
+	lim = p + (n < MAX_MSG - m->msg.len ? n : MAX_MSG - m->msg.len);
+	while (end == NULL && lim - q >= 5 &&
+	    (f = memchr(q, 'F', (size_t)(lim - q) - 4)) != NULL) {
+		q = f + 1;
+		if (memcmp(f, "From ", 5) != 0)
+			continue;
+		for (k = f; k > p && k[-1] == '>'; k--)
+			;
+		if (k > p && k[-1] != '\n')
+			continue;       /* inside a line */
+		if (k < f || (k == p ? m->prev_blank : blank_before(p, k)))
+			end = k;
 	}
-	if (s == p)
+	if (end == NULL) {
+		/* whole lines only (and a "From " cut at lim is in the
+		 * line that follows them) */
+		for (end = lim; end > p && end[-1] != '\n'; end--)
+			;
+	}
+	if (end == p)
 		return 0;
-	mp_buf_add(&m->msg, p, (size_t)(s - p));
-	m->prev_blank = blank;
-	m->in_header = in_header;
-	return (size_t)(s - p);
+	len = (size_t)(end - p);
+	mp_buf_add(&m->msg, p, len);
+	if (m->in_header && has_blank_line(p, len))
+		m->in_header = 0;
+	m->prev_blank = blank_before(p, end);
+	return len;
 }
 
 static int

@@ -352,6 +352,125 @@ START_TEST(test_mbox_large_chunks)
 }
 END_TEST
 
+/* One message of reference_split: the format's blank line dropped. */
+static void
+reference_flush(struct mp_buf *msg, struct got *g)
+{
+	if (msg->len >= 4 && memcmp(msg->data + msg->len - 4, "\r\n\r\n",
+	    4) == 0)
+		msg->len -= 2;
+	else if (msg->len >= 2 && memcmp(msg->data + msg->len - 2, "\n\n",
+	    2) == 0)
+		msg->len -= 1;
+	if (msg->data != NULL)
+		msg->data[msg->len] = '\0';
+	collect(msg->data != NULL ? msg->data : "", msg->len, 0, "ref", g);
+	mp_buf_reset(msg);
+}
+
+/* The mbox rules line by line, as the reference for the reader's runs:
+ * a "From " line after a blank one (or first) starts a message, ">From "
+ * loses one '>', text before the first From_ line is a message once it
+ * has a line that is not blank, and the blank line before a From_ line
+ * belongs to the format. */
+static void
+reference_split(const char *p, size_t n, struct got *g)
+{
+	struct mp_buf msg = MP_BUF_INIT;
+	const char *e = p + n, *nl;
+	int prev_blank = 1, in_msg = 0;
+
+	while (p < e) {
+		size_t len, q = 0;
+		int blank;
+
+		nl = memchr(p, '\n', (size_t)(e - p));
+		len = nl != NULL ? (size_t)(nl - p) + 1 : (size_t)(e - p);
+		blank = len == 1 || (len == 2 && p[0] == '\r');
+		if (nl == NULL && len == 0)
+			break;
+		if (prev_blank && len >= 5 && memcmp(p, "From ", 5) == 0) {
+			if (in_msg) {
+				reference_flush(&msg, g);
+			}
+			in_msg = 1;
+			prev_blank = 0;
+			p += len;
+			continue;
+		}
+		prev_blank = blank;
+		if (!in_msg && blank) {
+			p += len;
+			continue;
+		}
+		in_msg = 1;
+		while (q < len && p[q] == '>')
+			q++;
+		if (q > 0 && len - q >= 5 && memcmp(p + q, "From ", 5) == 0)
+			mp_buf_add(&msg, p + 1, len - 1);
+		else
+			mp_buf_add(&msg, p, len);
+		p += len;
+	}
+	if (in_msg)
+		reference_flush(&msg, g);
+	mp_buf_free(&msg);
+}
+
+/* Random lines that begin, quote or only look like From_ lines, in LF
+ * and CRLF archives larger than a read: the same messages as the rules
+ * give line by line. */
+START_TEST(test_mbox_runs_as_lines)
+{
+	static const char *const lines[] = { "From a Thu Jun 17 10:00:00 2021",
+		"From b", "", "", ">From x", ">>From y", ">>>From z", ">From",
+		"From: A <a@x>", "Subject: From you", "text From here", "FFrom ",
+		"From", "F", "Fr From ", "> quoted", "From  ", "\tFrom ",
+		"body F F", "xFrom y", "From" };
+	char *dir = tu_tmpdir(), *path = join(dir, "r.mbox");
+	struct mp_buf b = MP_BUF_INIT;
+	struct got g = { 0 }, want = { 0 };
+	struct mp_err e = { 0 };
+	unsigned seed = 1;
+	size_t i, k;
+	int crlf;
+	FILE *f;
+
+	for (crlf = 0; crlf < 2; crlf++) {
+		mp_buf_reset(&b);
+		for (k = 0; k < 40000; k++) {
+			seed = seed * 1103515245u + 12345u;
+			mp_buf_adds(&b, lines[(seed >> 16) %
+			    (sizeof(lines) / sizeof(lines[0]))]);
+			if ((seed >> 8) % 50 == 0)      /* long lines */
+				for (i = 0; i < 40; i++)
+					mp_buf_adds(&b, "From the F line ");
+			mp_buf_adds(&b, crlf ? "\r\n" : "\n");
+		}
+		mp_buf_adds(&b, "last line From ");
+		ck_assert_uint_gt(b.len, 3 * 256 * 1024);
+		f = fopen(path, "wb");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_uint_eq(fwrite(b.data, 1, b.len, f), b.len);
+		fclose(f);
+		ck_assert_int_eq(mp_source_read_mbox(path, collect, &g, &e), 0);
+		reference_split(b.data, b.len, &want);
+		ck_assert_uint_gt(want.n, 300);
+		ck_assert_uint_eq(g.n, want.n);
+		for (i = 0; i < g.n; i++) {
+			ck_assert_uint_eq(g.len[i], want.len[i]);
+			ck_assert_mem_eq(g.raw[i], want.raw[i], g.len[i]);
+		}
+		got_free(&g);
+		got_free(&want);
+	}
+	mp_buf_free(&b);
+	tu_rmtree(dir);
+	free(dir);
+	free(path);
+}
+END_TEST
+
 /* A message over the 64 MB bound is skipped with a warning, whether
  * its lines come one by one or in runs (the one that crosses is not cut
  * by a read: one's 100 KB move it); the next one is read whole. */
@@ -976,6 +1095,7 @@ source_suite(void)
 	tcase_add_test(tc, test_mbox_crlf);
 	tcase_add_test(tc, test_mbox_gzip);
 	tcase_add_test(tc, test_mbox_large_chunks);
+	tcase_add_test(tc, test_mbox_runs_as_lines);
 	tcase_add_test(tc, test_mbox_gzip_truncated);
 	tcase_add_test(tc, test_mbox_oversized);
 	tcase_add_test(tc, test_mbox_pipermail);
