@@ -2766,6 +2766,10 @@ reply_prefix(const char *s, int *reply)
 		"rif", "odp", "vs", "r", "fwd", "fw", "tr", "wg", NULL };
 	size_t k, i;
 
+	/* most subjects begin with none of the words' first letters (every
+	 * subject read for threading comes here) */
+	if (strchr("rasovftw", *s | 0x20) == NULL)
+		return 0;
 	for (k = 0; words[k]; k++) {
 		*reply = k < NREPLY;
 		i = strlen(words[k]);
