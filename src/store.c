@@ -963,6 +963,7 @@ journal_mode(struct mp_store *st, const char *mode, struct mp_err *e)
 	const unsigned char *now;
 	int r = -1;
 
+	/* PRAGMA takes no bound parameters; mode is one of our own words */
 	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = %s", mode);
 	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK)
 		return db_err(st, e, "journal mode");
