@@ -1704,6 +1704,21 @@ static const struct {
 	    "files", "", "a@example.org", "See attached.", NULL, NULL,
 	    "Rapport été.pdf (9 bytes)\nunnamed image/png (18 bytes)\n"
 	    "notes.txt (1 byte)\n" },
+	{ "an attachment's size counts the base64 alphabet only, in blocks "
+	    "of 64 and after",
+	    "From: a@example.org\nSubject: sizes\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+	    "--b\nContent-Type: text/plain\n\nSized.\n"
+	    "--b\nContent-Type: application/octet-stream; name=\"x.bin\"\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "QU JD.\xc3\xa9-=\x7f{`@[:,*\xc1\xda\xe1ZZ\n"
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/\n"
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/\n"
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/\n"
+	    "QUI=\n"
+	    "--b--\n",
+	    "sizes", "", "a@example.org", "Sized.", NULL, NULL,
+	    "x.bin (150 bytes)\n" },
 	{ "German Outlook header block quoted, Mailman footer",
 	    "From: =?utf-8?q?J=C3=BCrgen?= <j@example.de>\n"
 	    "Subject: AW: [MAG] Termin\n\n"
