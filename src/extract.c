@@ -883,11 +883,12 @@ classify(struct xctx *x, const char *sent, int split_ok)
 	/* "Action items:", "Ana <ana@example.org> [2021-06-12 12:01]:" */
 	if (n < 3 || sent[len - 1] == ':' || !worth(w, n))
 		return;
-	if (has_word(w, n, cancel_words) ||
-	    strstr(sent, "out of the office") != NULL ||
+	/* (the first four phrases hold "of", the last "leave") */
+	if (has_word(w, n, cancel_words) || (strstr(sent, "of") != NULL &&
+	    (strstr(sent, "out of the office") != NULL ||
 	    strstr(sent, "out of office") != NULL ||
 	    strstr(sent, "Out of office") != NULL ||
-	    strstr(sent, "called off") != NULL ||
+	    strstr(sent, "called off") != NULL)) ||
 	    strstr(sent, "on leave") != NULL)
 		return;
 	nd = mp_dateexpr_scan(sent, len, &x->ref, d, MAX_DATES);

@@ -76,6 +76,31 @@ START_TEST(test_negatives)
 }
 END_TEST
 
+/* Absences and called-off meetings are not items; the same sentences
+ * without the phrase are. */
+START_TEST(test_absence_phrases)
+{
+	static const char *const phrases[] = { "I am out of the office",
+		"I am out of office", "Out of office", "The call was called off",
+		"Ana is on leave" };
+	char text[256];
+	struct mp_action *a;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++) {
+		snprintf(text, sizeof(text), "%s: please send the report by "
+		    "17 June.\n", phrases[i]);
+		n = run(text, &a);
+		ck_assert_msg(n == 0, "%s: %zu items", text, n);
+		snprintf(text, sizeof(text), "%s. Please send the report by "
+		    "17 June.\n", phrases[i]);
+		n = run(text, &a);
+		ck_assert_msg(n == 1, "%s: %zu items", text, n);
+		mp_actions_free(a, n);
+	}
+}
+END_TEST
+
 START_TEST(test_iso_date_and_kind_names)
 {
 	struct mp_action *a;
@@ -251,6 +276,7 @@ suite(void)
 	tcase_add_test(tc, test_deadline_with_time);
 	tcase_add_test(tc, test_request_event_and_dates);
 	tcase_add_test(tc, test_negatives);
+	tcase_add_test(tc, test_absence_phrases);
 	tcase_add_test(tc, test_iso_date_and_kind_names);
 	tcase_add_test(tc, test_greeting_and_vocatives);
 	tcase_add_test(tc, test_action_list_and_members);
