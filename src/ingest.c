@@ -288,16 +288,20 @@ tcollect_row(const struct mp_thread_row *m, void *ctx)
 	struct tmsg *t = tnew(c);
 	size_t nrefs = 0, k;
 
-	for (p = m->refs; *p; p++)
-		nrefs += *p != ' ' && (p == m->refs || p[-1] == ' ');
+	/* ids separated by spaces, found by strchr (References run to
+	 * hundreds of bytes; byte by byte, twice, this was a twentieth of
+	 * the store thread) */
+	for (p = m->refs; *(p += strspn(p, " ")) != '\0'; p = q) {
+		if ((q = strchr(p, ' ')) == NULL)
+			q = p + strlen(p);
+		nrefs++;
+	}
 	t->refs = nrefs ? talloc(c, nrefs * sizeof(char *)) : NULL;
-	for (k = 0, p = m->refs; k < nrefs; k++) {
-		while (*p == ' ')
-			p++;
-		for (q = p; *q && *q != ' '; q++)
-			;
+	for (k = 0, p = m->refs; k < nrefs; k++, p = q) {
+		p += strspn(p, " ");
+		if ((q = strchr(p, ' ')) == NULL)
+			q = p + strlen(p);
 		t->refs[k] = tintern(c, p, (size_t)(q - p));
-		p = q;
 	}
 	t->nrefs = nrefs;
 	t->id = tstr(c, m->message_id);
