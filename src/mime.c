@@ -1192,7 +1192,7 @@ qp_decode(const char *p, size_t n, char *out)
 /* Bytes of the base64 alphabet (IS C_B64) in p[0..n): what an
  * attachment's size is counted from (every byte of every attachment).
  * Blocks of 64 go through a loop without a table, which the compiler
- * turns into vector compares (attachment sizes: 47 -> 8 million
+ * turns into vector compares (listing attachments: 47 -> 12 million
  * instructions for 10,000 messages). */
 static size_t
 b64_count(const char *p, size_t n)
