@@ -1258,7 +1258,8 @@ struct import_ctx {
 	struct warm warm;       /* the last thread batch's threads */
 	long threaded;          /* j->stored when last threaded */
 	long committed;         /* j->stored at the last commit */
-	int last_commit;        /* committed early once the source was read */
+	int early_commit;       /* WAL mode: commit once more when the
+	                           source is read (0: done, or no WAL) */
 	int source_batches;     /* the source commits its own batches */
 	struct pipeline *pipe;  /* NULL: parse on this thread */
 	struct mp_err *e;
@@ -1328,12 +1329,12 @@ pipe_read_all(struct pipeline *p)
 }
 
 /* Thread and store the pending messages; commit every IMPORT_COMMIT
- * stored (the caller commits the rest). Once the source is read, the
- * store thread commits at the next batch too: what is committed then is
- * checkpointed in the background while the last batches are stored, and
- * the checkpoint at the end has only those to copy, not up to 25,000
- * messages' (100,000 messages: the end took 0.34-0.36 s on one core,
- * now 0.25-0.31 s). */
+ * stored (the caller commits the rest). In WAL mode (early_commit),
+ * once the source is read, the store thread commits at the next batch
+ * too: what is committed then is checkpointed in the background while
+ * the last batches are stored, and the checkpoint at the end has only
+ * those to copy, not up to 25,000 messages' (100,000 messages: the end
+ * took 0.34-0.36 s on one core, then 0.25-0.31 s). */
 static int
 pend_thread(struct import_ctx *ic)
 {
@@ -1344,9 +1345,9 @@ pend_thread(struct import_ctx *ic)
 	if (thread_new(ic->j, &ic->pq, &n, &ic->warm, ic->se) != 0)
 		return -1;
 	ic->threaded = ic->j->stored;
-	if (!ic->last_commit && ic->j->stored - ic->committed >= THREAD_BATCH &&
+	if (ic->early_commit && ic->j->stored - ic->committed >= THREAD_BATCH &&
 	    pipe_read_all(ic->pipe))
-		ic->last_commit = 1;
+		ic->early_commit = 0;
 	else if (ic->j->stored - ic->committed < IMPORT_COMMIT)
 		return 0;
 	ic->committed = ic->j->stored;
@@ -1750,7 +1751,7 @@ usable_cpus(void)
  * mode where the store can switch (100,000 messages: the end of the
  * import 0.2-0.25 s -> 0.08 s, half the page reads and writes). */
 static int import_file(struct mp_job *j, const char *path,
-    const char *list_id, const char *source, struct mp_err *e);
+    const char *list_id, const char *source, int bulk, struct mp_err *e);
 
 static int
 import_path(struct mp_job *j, const char *path, const char *list_id,
@@ -1761,7 +1762,7 @@ import_path(struct mp_job *j, const char *path, const char *list_id,
 
 	if ((bulk = mp_store_bulk(j->st, 1, e)) < 0)
 		return -1;
-	rc = import_file(j, path, list_id, source, e);
+	rc = import_file(j, path, list_id, source, bulk, e);
 	/* the next open returns to WAL mode where this cannot */
 	if (bulk && mp_store_bulk(j->st, 0, &be) != 1)
 		mp_info("the store keeps its rollback journal until it is "
@@ -1771,13 +1772,15 @@ import_path(struct mp_job *j, const char *path, const char *list_id,
 
 static int
 import_file(struct mp_job *j, const char *path, const char *list_id,
-    const char *source, struct mp_err *e)
+    const char *source, int bulk, struct mp_err *e)
 {
 	struct import_ctx ic;
 	long ncpu;
 	int rc;
 
 	import_init(&ic, j, list_id, source, e);
+	/* a rollback journal has no checkpoint for it to overlap */
+	ic.early_commit = !bulk;
 	if (mp_store_begin(j->st, e) != 0)
 		return -1;
 	/* Parse on the other cores when there are some. */
