@@ -17,6 +17,8 @@ _Static_assert(SLOTS > 2 * MP_WORDSET_WORDS, "room in every set");
 struct wset {
 	const char *const *list;
 	const char *slot[SLOTS];
+	unsigned hash[SLOTS];   /* mp_word_hash(slot[k]): most lookups
+	                           miss, and a miss needs no strcmp */
 };
 
 static struct wset sets[MP_WORDSET_LISTS];
@@ -55,11 +57,14 @@ set_of(const char *const *list)
 		for (i = 0; list[i] != NULL; i++) {
 			if (i == MP_WORDSET_WORDS)
 				abort();
-			k = mp_word_hash(list[i]) & (SLOTS - 1);
+			unsigned wh = mp_word_hash(list[i]);
+
+			k = wh & (SLOTS - 1);
 			while (h->slot[k] != NULL &&
 			    strcmp(h->slot[k], list[i]) != 0)
 				k = (k + 1) & (SLOTS - 1);
 			h->slot[k] = list[i];
+			h->hash[k] = wh;
 		}
 	}
 	pthread_mutex_unlock(&sets_lock);
@@ -79,7 +84,7 @@ mp_word_in_h(const char *w, unsigned hash, const char *const *list)
 	size_t k = hash & (SLOTS - 1);
 
 	while (h->slot[k] != NULL) {
-		if (strcmp(h->slot[k], w) == 0)
+		if (h->hash[k] == hash && strcmp(h->slot[k], w) == 0)
 			return 1;
 		k = (k + 1) & (SLOTS - 1);
 	}
