@@ -594,24 +594,29 @@ decode_phrase(const char *raw, int *warnings)
 	return decode_phrase_n(raw, strlen(raw), warnings);
 }
 
+/* The bytes an identifier keeps as they are (clean_id drops the rest:
+ * space, controls, angle brackets; 8-bit bytes need a look). */
+#define IDP(c) ((c) > 0x20 && (c) < 0x7f && (c) != '<' && (c) != '>')
+#define IDP4(c) IDP(c), IDP((c) + 1), IDP((c) + 2), IDP((c) + 3)
+#define IDP16(c) IDP4(c), IDP4((c) + 4), IDP4((c) + 8), IDP4((c) + 12)
+#define IDP64(c) IDP16(c), IDP16((c) + 16), IDP16((c) + 32), IDP16((c) + 48)
+static const unsigned char id_plain[256] = { IDP64(0), IDP64(64) };
+
 /* An identifier: no space, control or angle bracket, bounded. */
 static char *
 clean_id(const char *p, size_t n)
 {
-	char *b = mp_xmalloc((n < MAX_ID ? n : MAX_ID) + 1), *s;
-	size_t i, len = 0;
+	size_t i, len, lim = n < MAX_ID ? n : MAX_ID;
+	char *b, *s;
 
-	/* the common case: nothing to drop */
-	for (i = 0; i < n && i < MAX_ID && p[i] > 0x20 && p[i] < 0x7f &&
-	    p[i] != '<' && p[i] != '>'; i++)
-		b[i] = p[i];
-	if (i == n || i == MAX_ID) {
-		b[i] = '\0';
-		if (i > 0)
-			return b;
-		free(b);
-		return NULL;
-	}
+	/* the common case: nothing to drop (every id of every References
+	 * header comes here) */
+	for (i = 0; i < lim && id_plain[(unsigned char)p[i]]; i++)
+		;
+	if (i == lim)
+		return i > 0 ? mp_xstrndup(p, i) : NULL;
+	b = mp_xmalloc(lim + 1);
+	memcpy(b, p, i);
 	len = i;
 	for (; i < n && len < MAX_ID; i++) {
 		unsigned char c = (unsigned char)p[i];

@@ -652,6 +652,30 @@ START_TEST(test_references_messy)
 }
 END_TEST
 
+/* Ids keep their printable ASCII, lose controls, keep valid UTF-8,
+ * have other 8-bit bytes replaced (U+FFFD), and stop at 998 bytes. */
+START_TEST(test_reference_bytes)
+{
+	char raw[2400], id[1201];
+	struct mp_msg *m;
+
+	memset(id, 'x', 1200);
+	id[1200] = '\0';
+	snprintf(raw, sizeof(raw), "From: a@example.org\n"
+	    "Message-ID: <c@example.org>\n"
+	    "References: <a\001b@x> <caf\303\251@x> <caf\351@x> <%s>\n"
+	    "\t<p.q-r_s+t=u/v?w!y#z$%%&'*^`{|}~@x>\n\nbody\n", id);
+	m = parse(raw);
+	ck_assert_uint_eq(m->nrefs, 5);
+	ck_assert_str_eq(m->refs[0], "ab@x");
+	ck_assert_str_eq(m->refs[1], "caf\303\251@x");
+	ck_assert_str_eq(m->refs[2], "caf\357\277\275@x");
+	ck_assert_uint_eq(strlen(m->refs[3]), 998);
+	ck_assert_str_eq(m->refs[4], "p.q-r_s+t=u/v?w!y#z$%&'*^`{|}~@x");
+	mp_msg_free(m);
+}
+END_TEST
+
 START_TEST(test_list_id)
 {
 	struct mp_msg *m = parse("From: a@example.org\nMessage-ID: <l@x>\n"
@@ -1818,6 +1842,7 @@ mime_suite(void)
 	tcase_add_loop_test(tc, test_good_dates, 0, N(good_dates));
 	tcase_add_test(tc, test_references);
 	tcase_add_test(tc, test_references_messy);
+	tcase_add_test(tc, test_reference_bytes);
 	tcase_add_test(tc, test_list_id);
 	tcase_add_loop_test(tc, test_degraded, 0, N(degraded));
 	tcase_add_loop_test(tc, test_tricky, 0, N(tricky));
