@@ -10,6 +10,8 @@
 #ifndef MP_WORDSET_H
 #define MP_WORDSET_H
 
+#include <stddef.h>
+
 #define MP_WORDSET_WORDS 500
 #define MP_WORDSET_LISTS 40
 
@@ -27,5 +29,9 @@ mp_word_hash_add(unsigned h, unsigned char c)
 	return (h ^ c) * 16777619u;
 }
 int mp_word_in_h(const char *w, unsigned h, const char *const *list);
+/* The same where the caller knows w's length n too: a word of a length
+ * no word of the list has is answered without a probe. */
+int mp_word_in_n(const char *w, size_t n, unsigned h,
+    const char *const *list);
 
 #endif

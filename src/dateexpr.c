@@ -1732,6 +1732,7 @@ may_hold(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0, j;
+	unsigned h;
 	char w[16];
 
 	while (i < len && p[i] != '\0') {
@@ -1741,13 +1742,16 @@ may_hold(const char *s, size_t len)
 			i++;
 			continue;
 		}
+		h = MP_WORD_HASH_INIT;
 		for (j = 0; i < len && mp_is_alpha(p[i]); i++, j++)
-			if (j + 1 < sizeof(w))
+			if (j + 1 < sizeof(w)) {
 				w[j] = (char)(mp_is_upper(p[i]) ? p[i] + 32 :
 				    p[i]);
+				h = mp_word_hash_add(h, (unsigned char)w[j]);
+			}
 		if (j + 1 < sizeof(w)) {
 			w[j] = '\0';
-			if (mp_word_in(w, anchors))
+			if (mp_word_in_n(w, j, h, anchors))
 				return 1;
 		}
 	}

@@ -19,7 +19,14 @@ struct wset {
 	const char *slot[SLOTS];
 	unsigned hash[SLOTS];   /* mp_word_hash(slot[k]): most lookups
 	                           miss, and a miss needs no strcmp */
+	unsigned lens;          /* bit min(length, 31) of every word */
 };
+
+static unsigned
+len_bit(size_t n)
+{
+	return 1u << (n < 31 ? n : 31);
+}
 
 static struct wset sets[MP_WORDSET_LISTS];
 static size_t nsets;
@@ -35,16 +42,16 @@ mp_word_hash(const char *s)
 	return h;
 }
 
+static _Thread_local const struct wset *memo[64];
+
+/* The set of list, built on its first lookup by any thread. */
 static const struct wset *
-set_of(const char *const *list)
+set_find(const char *const *list)
 {
-	static _Thread_local const struct wset *memo[64];
-	size_t m = ((size_t)list >> 4) & 63;
 	struct wset *h = NULL;
+	unsigned wh;
 	size_t i, k;
 
-	if (memo[m] != NULL && memo[m]->list == list)
-		return memo[m];
 	pthread_mutex_lock(&sets_lock);
 	for (i = 0; i < nsets && h == NULL; i++)
 		if (sets[i].list == list)
@@ -57,18 +64,43 @@ set_of(const char *const *list)
 		for (i = 0; list[i] != NULL; i++) {
 			if (i == MP_WORDSET_WORDS)
 				abort();
-			unsigned wh = mp_word_hash(list[i]);
-
+			wh = mp_word_hash(list[i]);
 			k = wh & (SLOTS - 1);
 			while (h->slot[k] != NULL &&
 			    strcmp(h->slot[k], list[i]) != 0)
 				k = (k + 1) & (SLOTS - 1);
 			h->slot[k] = list[i];
 			h->hash[k] = wh;
+			h->lens |= len_bit(strlen(list[i]));
 		}
 	}
 	pthread_mutex_unlock(&sets_lock);
-	return memo[m] = h;
+	return h;
+}
+
+/* The set of list, as this thread remembers it (the slow path apart:
+ * inline, a lookup costs no call but the one into this file). */
+static inline const struct wset *
+set_of(const char *const *list)
+{
+	size_t m = ((size_t)list >> 4) & 63;
+
+	if (memo[m] != NULL && memo[m]->list == list)
+		return memo[m];
+	return memo[m] = set_find(list);
+}
+
+static inline int
+probe(const struct wset *h, const char *w, unsigned hash)
+{
+	size_t k = hash & (SLOTS - 1);
+
+	while (h->slot[k] != NULL) {
+		if (h->hash[k] == hash && strcmp(h->slot[k], w) == 0)
+			return 1;
+		k = (k + 1) & (SLOTS - 1);
+	}
+	return 0;
 }
 
 int
@@ -80,13 +112,13 @@ mp_word_in(const char *w, const char *const *list)
 int
 mp_word_in_h(const char *w, unsigned hash, const char *const *list)
 {
-	const struct wset *h = set_of(list);
-	size_t k = hash & (SLOTS - 1);
+	return probe(set_of(list), w, hash);
+}
 
-	while (h->slot[k] != NULL) {
-		if (h->hash[k] == hash && strcmp(h->slot[k], w) == 0)
-			return 1;
-		k = (k + 1) & (SLOTS - 1);
-	}
-	return 0;
+int
+mp_word_in_n(const char *w, size_t n, unsigned hash, const char *const *list)
+{
+	const struct wset *h = set_of(list);
+
+	return (h->lens & len_bit(n)) && probe(h, w, hash);
 }

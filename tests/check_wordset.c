@@ -53,6 +53,25 @@ START_TEST(test_hash_given)
 			h = mp_word_hash_add(h, (unsigned char)*c);
 		ck_assert_uint_eq(h, mp_word_hash(words[k]));
 	}
+	/* with the length too, long words (all of 31 bytes and more share
+	 * one length bit) included */
+	{
+		static const char *const lng[] = { "a",
+			"internationalisation-of-domain-names-x", NULL };
+		static const char *const more[] = { "a", "ab",
+			"internationalisation-of-domain-names-x",
+			"internationalisation-of-domain-names-y",
+			"internationalisation-of-domain-namesx", NULL };
+
+		for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+			for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+				ck_assert_int_eq(mp_word_in_n(words[k],
+				    strlen(words[k]), mp_word_hash(words[k]),
+				    lists[i]), mp_word_in(words[k], lists[i]));
+		for (k = 0; more[k] != NULL; k++)
+			ck_assert_int_eq(mp_word_in_n(more[k], strlen(more[k]),
+			    mp_word_hash(more[k]), lng), k != 1 && k < 3);
+	}
 	ck_assert_uint_eq(mp_word_hash("send"), mp_word_hash("send"));
 	ck_assert_uint_ne(mp_word_hash("send"), mp_word_hash("sent"));
 }
