@@ -27,6 +27,9 @@ struct mbox {
 	void *ctx;
 	struct mp_err *e;       /* borrowed */
 	struct mp_buf msg;      /* owned: the message being collected */
+	char *chunk;            /* the buffer being read (one byte more) */
+	size_t span, nspan;     /* the message's last nspan bytes, still
+	                           at chunk + span (uncopied) */
 	struct mp_buf line;     /* owned: a line split across two chunks */
 	int line_overflow;      /* that line was longer than MAX_MSG */
 	struct mp_buf origin;   /* owned */
@@ -258,6 +261,45 @@ pipermail_from(struct mp_buf *b, const char *p, size_t n)
 	return 1;
 }
 
+/* The length of the message collected so far. */
+static size_t
+msg_len(const struct mbox *m)
+{
+	return m->msg.len + m->nspan;
+}
+
+/* Copy the span into msg: before the chunk is read over, and before
+ * msg is written to in any other way. */
+static void
+msg_settle(struct mbox *m)
+{
+	if (m->nspan > 0)
+		mp_buf_add(&m->msg, m->chunk + m->span, m->nspan);
+	m->nspan = 0;
+}
+
+/* Add p[0..n) to the message. Bytes in the chunk are only marked while
+ * they follow on from one another: most messages lie whole in one
+ * chunk, and go to the callback from there, without a copy. */
+static void
+msg_add(struct mbox *m, const char *p, size_t n)
+{
+	int in_chunk = m->chunk != NULL &&
+	    (uintptr_t)p - (uintptr_t)m->chunk < CHUNK;
+
+	if (in_chunk && m->nspan > 0 && m->chunk + m->span + m->nspan == p) {
+		m->nspan += n;
+		return;
+	}
+	msg_settle(m);
+	if (in_chunk && m->msg.len == 0) {
+		m->span = (size_t)(p - m->chunk);
+		m->nspan = n;
+		return;
+	}
+	mp_buf_add(&m->msg, p, n);
+}
+
 /* "PATH:N" for the m->nmsg'th message (no printf: once per message). */
 static void
 origin_of(struct mbox *m)
@@ -278,6 +320,8 @@ static int
 mbox_flush(struct mbox *m)
 {
 	struct mp_buf *b = &m->msg;
+	char *raw, save = 0;
+	size_t len;
 	int rc;
 
 	if (!m->in_msg)
@@ -285,20 +329,36 @@ mbox_flush(struct mbox *m)
 	m->in_msg = 0;
 	if (m->skip) {
 		m->skip = 0;
+		m->nspan = 0;
 		mp_buf_reset(b);
 		return 0;
 	}
+	if (b->len == 0 && m->nspan > 0) {
+		raw = m->chunk + m->span;
+		len = m->nspan;
+		m->nspan = 0;
+	} else {
+		msg_settle(m);
+		raw = b->data;
+		len = b->len;
+	}
 	/* The empty line before the next From_ line belongs to the mbox
 	 * format, not to the message (as mutt and Python's mailbox do). */
-	if (b->len >= 4 && memcmp(b->data + b->len - 4, "\r\n\r\n", 4) == 0)
-		b->len -= 2;
-	else if (b->len >= 2 && memcmp(b->data + b->len - 2, "\n\n", 2) == 0)
-		b->len -= 1;
-	if (b->data != NULL)
-		b->data[b->len] = '\0';
+	if (len >= 4 && memcmp(raw + len - 4, "\r\n\r\n", 4) == 0)
+		len -= 2;
+	else if (len >= 2 && memcmp(raw + len - 2, "\n\n", 2) == 0)
+		len -= 1;
+	/* a NUL after it (in the chunk, for the call: the chunk has one
+	 * byte more than is read into it) */
+	if (raw != NULL) {
+		save = raw[len];
+		raw[len] = '\0';
+	}
 	origin_of(m);
-	rc = m->cb(mp_buf_str(b), b->len, m->delivered, mp_buf_str(&m->origin),
-	    m->ctx);
+	rc = m->cb(raw != NULL ? raw : "", len, m->delivered,
+	    mp_buf_str(&m->origin), m->ctx);
+	if (raw != NULL)
+		raw[len] = save;
 	mp_buf_reset(b);
 	if (b->cap > 4 * 1024 * 1024)
 		mp_buf_free(b);
@@ -362,23 +422,27 @@ mbox_line(struct mbox *m, const char *p, size_t n, int overflow)
 			return 0;
 		mbox_start(m, NULL, 0);
 	}
-	if (!m->skip && (overflow || m->msg.len + n > MAX_MSG)) {
+	if (!m->skip && (overflow || msg_len(m) + n > MAX_MSG)) {
 		mp_warnx("%s:%zu: message larger than %zu bytes, skipped",
 		    m->path, m->nmsg, MAX_MSG);
 		m->skip = 1;
+		m->nspan = 0;
 		mp_buf_free(&m->msg);
 	}
 	if (m->skip)
 		return 0;
 	if (m->in_header && blank)
 		m->in_header = 0;
-	if (m->in_header && m->pipermail && pipermail_from(&m->msg, p, n))
-		return 0;
+	if (m->in_header && m->pipermail) {
+		msg_settle(m);
+		if (pipermail_from(&m->msg, p, n))
+			return 0;
+	}
 	if (quoted_from(p, n)) {
 		p++;
 		n--;
 	}
-	mp_buf_add(&m->msg, p, n);
+	msg_add(m, p, n);
 	return 0;
 }
 
@@ -427,7 +491,7 @@ mbox_plain_run(struct mbox *m, const char *p, size_t n)
 	if (!m->in_msg || m->skip || (m->in_header && m->pipermail))
 		return 0;
 	/* mbox_line keeps a message under MAX_MSG or skips it */
-	lim = p + (n < MAX_MSG - m->msg.len ? n : MAX_MSG - m->msg.len);
+	lim = p + (n < MAX_MSG - msg_len(m) ? n : MAX_MSG - msg_len(m));
 	while (end == NULL && lim - q >= 5 &&
 	    (f = memchr(q, 'F', (size_t)(lim - q) - 4)) != NULL) {
 		q = f + 1;
@@ -449,7 +513,7 @@ mbox_plain_run(struct mbox *m, const char *p, size_t n)
 	if (end == p)
 		return 0;
 	len = (size_t)(end - p);
-	mp_buf_add(&m->msg, p, len);
+	msg_add(m, p, len);
 	if (m->in_header && has_blank_line(p, len))
 		m->in_header = 0;
 	m->prev_blank = blank_before(p, end);
@@ -457,7 +521,7 @@ mbox_plain_run(struct mbox *m, const char *p, size_t n)
 }
 
 static int
-mbox_chunk(struct mbox *m, const char *p, size_t n)
+mbox_lines(struct mbox *m, const char *p, size_t n)
 {
 	const char *nl;
 	size_t len;
@@ -493,6 +557,21 @@ mbox_chunk(struct mbox *m, const char *p, size_t n)
 		n -= len;
 	}
 	return 0;
+}
+
+/* Lines of a chunk of the mbox, read into chunk[0..n) (which has a
+ * byte more, for mbox_flush's NUL); what the message holds of it is
+ * copied before the next chunk is read over it. */
+static int
+mbox_chunk(struct mbox *m, char *chunk, size_t n)
+{
+	int rc;
+
+	m->chunk = chunk;
+	rc = mbox_lines(m, chunk, n);
+	msg_settle(m);
+	m->chunk = NULL;
+	return rc;
 }
 
 static int
@@ -536,7 +615,7 @@ mbox_end(struct mbox *m, int rc)
 static int
 read_plain(const char *path, int fd, struct mp_err *e, struct mbox *m)
 {
-	char *chunk = mp_xmalloc(CHUNK);
+	char *chunk = mp_xmalloc(CHUNK + 1);
 	ssize_t n;
 	int rc = 0;
 
@@ -596,7 +675,7 @@ mp_source_read_mbox(const char *path, mp_source_cb cb, void *ctx,
 		return mp_err_set(e, MP_EX_OSERR, "%s: cannot open", path);
 	}
 	gzbuffer(gz, CHUNK);
-	chunk = mp_xmalloc(CHUNK);
+	chunk = mp_xmalloc(CHUNK + 1);
 	for (;;) {
 		n = gzread(gz, chunk, CHUNK);
 		if (n < 0) {
