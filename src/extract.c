@@ -226,12 +226,7 @@ struct word {
 #define WCLS(c) ((c) == 0xe2 ? 0 : (c) >= 'A' && (c) <= 'Z' ? (c) + 32 : \
 	((c) >= 'a' && (c) <= 'z') || (c) >= 0x80 ? (c) | WC_LOWER : \
 	(c) >= '0' && (c) <= '9' ? (c) : 0)
-#define WC4(c) WCLS(c), WCLS((c) + 1), WCLS((c) + 2), WCLS((c) + 3)
-#define WC16(c) WC4(c), WC4((c) + 4), WC4((c) + 8), WC4((c) + 12)
-#define WC64(c) WC16(c), WC16((c) + 16), WC16((c) + 32), WC16((c) + 48)
-static const unsigned short wcls[256] = {
-	WC64(0), WC64(64), WC64(128), WC64(192)
-};
+static const unsigned short wcls[256] = { MP_BYTE_TABLE(WCLS) };
 
 /* Words of s: letters, digits, UTF-8; apostrophes and hyphens inside a
  * word cut it ("we'll" -> "we" "ll", "double-check" -> two words). One

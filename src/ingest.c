@@ -188,6 +188,12 @@ ihash(const char *interned)
 }
 
 /* Set operations on interned strings (of any collection). */
+static size_t
+strset_find_i(const struct strset *s, const char *interned)
+{
+	return strset_find_h(s, interned, ihash(interned));
+}
+
 static int
 strset_add_i(struct strset *s, const char *interned)
 {
@@ -205,6 +211,7 @@ static const char *
 tintern_h(struct tcollect *c, const char *s, size_t n, uint32_t h)
 {
 	size_t j, i;
+	const struct ihead *ch;
 	struct ihead *hd;
 	char *copy;
 
@@ -226,8 +233,8 @@ tintern_h(struct tcollect *c, const char *s, size_t n, uint32_t h)
 	}
 	j = h & (c->scap - 1);
 	while (c->slot[j] != NULL) {
-		hd = (struct ihead *)(void *)(c->slot[j] - sizeof(*hd));
-		if (hd->h == h && hd->n == n && memcmp(c->slot[j], s, n) == 0)
+		ch = ihead(c->slot[j]);
+		if (ch->h == h && ch->n == n && memcmp(c->slot[j], s, n) == 0)
 			return c->slot[j];
 		j = (j + 1) & (c->scap - 1);
 	}
@@ -623,8 +630,7 @@ warm_rows(const struct warm *w, const char *name, size_t *n)
 	size_t x;
 
 	if (w == NULL || w->names.cap == 0 ||
-	    w->names.slot[x = strset_find_h(&w->names, name,
-	    ihash(name))].s == NULL)
+	    w->names.slot[x = strset_find_i(&w->names, name)].s == NULL)
 		return NULL;
 	*n = w->count[x];
 	return w->row + w->first[x];
@@ -1043,7 +1049,7 @@ warm_build(struct warm *w, struct tcollect *c, const struct mp_thread *th,
 	w->first = mp_xcalloc(w->names.cap + 1, sizeof(*w->first));
 	w->count = mp_xcalloc(w->names.cap + 1, sizeof(*w->count));
 	for (i = 0; i < nth; i++) {
-		x = strset_find_h(&w->names, name[i], ihash(name[i]));
+		x = strset_find_i(&w->names, name[i]);
 		w->first[x] = n;
 		w->count[x] = th[i].n;
 		for (k = 0; k < th[i].n; k++) {
@@ -1747,12 +1753,12 @@ usable_cpus(void)
 	return sysconf(_SC_NPROCESSORS_ONLN);
 }
 
-/* Read PATH into the store (the caller threads): import_file in bulk
- * mode where the store can switch (100,000 messages: the end of the
- * import 0.2-0.25 s -> 0.08 s, half the page reads and writes). */
 static int import_file(struct mp_job *j, const char *path,
     const char *list_id, const char *source, int bulk, struct mp_err *e);
 
+/* Read PATH into the store (the caller threads): import_file in bulk
+ * mode where the store can switch (100,000 messages: the end of the
+ * import 0.2-0.25 s -> 0.08 s, half the page reads and writes). */
 static int
 import_path(struct mp_job *j, const char *path, const char *list_id,
     const char *source, struct mp_err *e)

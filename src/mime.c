@@ -23,6 +23,7 @@
 #include <libetpan/charconv.h>
 #include <libetpan/libetpan.h>
 
+#include "ascii.h"
 #include "buf.h"
 #include "datetime.h"
 #include "err.h"
@@ -597,10 +598,7 @@ decode_phrase(const char *raw, int *warnings)
 /* The bytes an identifier keeps as they are (clean_id drops the rest:
  * space, controls, angle brackets; 8-bit bytes need a look). */
 #define IDP(c) ((c) > 0x20 && (c) < 0x7f && (c) != '<' && (c) != '>')
-#define IDP4(c) IDP(c), IDP((c) + 1), IDP((c) + 2), IDP((c) + 3)
-#define IDP16(c) IDP4(c), IDP4((c) + 4), IDP4((c) + 8), IDP4((c) + 12)
-#define IDP64(c) IDP16(c), IDP16((c) + 16), IDP16((c) + 32), IDP16((c) + 48)
-static const unsigned char id_plain[256] = { IDP64(0), IDP64(64) };
+static const unsigned char id_plain[256] = { MP_BYTE_TABLE(IDP) };
 
 /* An identifier: no space, control or angle bracket, bounded. */
 static char *
